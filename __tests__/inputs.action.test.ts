@@ -1,0 +1,95 @@
+import { describe, expect, it, beforeAll, afterAll } from '@jest/globals'
+import * as fs from 'node:fs'
+import * as os from 'node:os'
+import * as path from 'node:path'
+import { runAction } from '../standins/run-action'
+
+// Each case runs the bundled action the way the runner does, with one bad input, and expects exit 1
+// with a single error line naming that input. No AWS endpoint is reachable in these runs: a bad value
+// must be refused before any call is made.
+let workspace: string
+beforeAll(() => {
+  workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'bad-inputs-'))
+  fs.mkdirSync(path.join(workspace, 'terraform'))
+})
+afterAll(() => fs.rmSync(workspace, { recursive: true, force: true }))
+
+const env = {
+  GITHUB_REPOSITORY: 'acme/shop',
+  AWS_REGION: 'eu-west-1',
+  AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
+  AWS_SECRET_ACCESS_KEY: 'secret',
+  // Unreachable endpoints: any AWS call would fail with a connection error, not an input error.
+  AWS_ENDPOINT_URL: 'http://127.0.0.1:9'
+}
+
+const cases: Array<[string, string, RegExp]> = [
+  ['mode', 'ship-it', /use one of auto, plan, apply, deploy, frontend/],
+  ['aws-region', 'europe', /not an AWS region/],
+  ['aws-region', 'EU-WEST-1', /not an AWS region/],
+  ['project', 'My Project', /lower-case/],
+  ['environment', 'prod/eu', /letters, digits/],
+  ['state-bucket', 'My_Bucket', /lower-case letters/],
+  ['state-bucket', 'ab', /3-63/],
+  ['state-bucket', '192.168.1.1', /IP address/],
+  ['state-bucket', 'xn--shop-state', /xn--/],
+  ['state-bucket', 'shop..state', /adjacent dots/],
+  ['state-key', '/production/terraform.tfstate', /cannot start or end/],
+  ['state-key', 'production/../x.tfstate', /segments/],
+  ['lock-table', 'locks!', /DynamoDB table names/],
+  ['lock-table', 'ab', /DynamoDB table names/],
+  ['create-backend', 'yes', /use true or false/],
+  ['dry-run', 'maybe', /use true or false/],
+  ['state-kms-key-id', 'my-key', /KMS key/],
+  ['backend-config', 'no equals sign', /key=value/],
+  ['backend-config', 'bucket=other', /set by the action/],
+  ['backend-config', '-reconfigure=true', /key=value/],
+  ['lock-timeout', '5 minutes', /Terraform duration/],
+  ['lock-timeout', '10', /Terraform duration/],
+  ['terraform-version', 'v1.x', /release version/],
+  ['variables', '$(rm -rf /)=1', /key=value/],
+  ['variables', 'a=1\na=2', /given twice/],
+  ['var-files', '../../etc/passwd', /leaves the workspace/],
+  ['var-files', 'missing.tfvars', /no such file/],
+  ['working-directory', '../outside', /leaves the workspace/],
+  ['working-directory', '/etc', /leaves the workspace/],
+  ['working-directory', 'infra', /no such directory/],
+  ['frontend-directory', 'web', /no such directory/],
+  ['build-directory', '../../..', /leaves the workspace/],
+  ['build-env', 'VITE API=api_url', /key=value/],
+  ['build-env', 'VITE_API_URL=api url', /ENV_NAME=terraform_output_name/],
+  ['config-file', '../config.json', /relative file name/],
+  ['config-file', '/config.json', /relative file name/],
+  ['site-bucket', 'Site_Bucket', /lower-case letters/],
+  ['site-prefix', 'a/../b', /segments/],
+  ['distribution-id', 'e-123', /CloudFront distribution id/],
+  ['cache-control', 'assets/**', /glob=value/],
+  ['cache-control', '*.html=no-cache\r\n=x', /glob=value/],
+  ['invalidate', 'everything', /use one of changed, all, none/],
+  ['wait-for-invalidation', 'sure', /use true or false/],
+  ['health-check', 'ftp://example.com', /http\(s\) URL/],
+  ['health-check', 'output:bad name', /output:<terraform_output_name>/],
+  ['comment', 'sometimes', /use one of always, on-change, never/],
+  ['require-reviewed-plan', 'on', /use true or false/],
+  ['terraform-download-url', 'file:///tmp/x', /http\(s\) URL/]
+]
+
+describe('bad inputs through the bundled action', () => {
+  it.each(cases)('%s = %j fails with one line naming the input', async (input, value, pattern) => {
+    const run = await runAction({ workspace, inputs: { [input]: value }, env })
+    expect(run.exitCode).toBe(1)
+    expect(run.errors).toHaveLength(1)
+    const message = run.errors[0] ?? ''
+    expect(message).not.toContain('\n')
+    expect(message).toContain(`Input '${input}'`)
+    expect(message).toMatch(pattern)
+    expect(run.outputs['backend-created']).toBeUndefined()
+  })
+
+  it('fails clearly when no region is given anywhere', async () => {
+    const { AWS_REGION: _r, ...noRegion } = env
+    const run = await runAction({ workspace, env: noRegion })
+    expect(run.exitCode).toBe(1)
+    expect(run.errors[0]).toMatch(/Input 'aws-region'.*AWS_REGION/)
+  })
+})

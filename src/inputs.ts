@@ -1,0 +1,689 @@
+import * as fs from 'node:fs'
+import * as path from 'node:path'
+import picomatch from 'picomatch'
+import { InputError } from './errors'
+
+export type Mode = 'plan' | 'apply' | 'deploy' | 'frontend'
+export type InvalidateMode = 'changed' | 'all' | 'none'
+export type CommentMode = 'always' | 'on-change' | 'never'
+
+export interface KeyValue {
+  key: string
+  value: string
+}
+export interface CacheRule {
+  pattern: string
+  value: string
+}
+export interface BuildEnvMapping {
+  env: string
+  output: string
+}
+export type HealthCheckTarget = { kind: 'url'; url: string } | { kind: 'output'; output: string }
+
+/** Where the run comes from: the event and the repository, read from the runner's environment. */
+export interface RunContext {
+  eventName: string
+  /** Parsed event payload (empty object when there is none). */
+  payload: Record<string, unknown>
+  repository?: { owner: string; repo: string }
+  /** Pull-request number for pull_request / pull_request_target events. */
+  pullRequest?: number
+  sha?: string
+  ref?: string
+  actor?: string
+  runId?: string
+  runAttempt: string
+  serverUrl: string
+  apiUrl: string
+  /** Link to the workflow run, when the repository and run id are known. */
+  runUrl?: string
+}
+
+/** The action's whole configuration, validated; everything downstream takes this, not raw inputs. */
+export interface Config {
+  /** The resolved mode (auto already applied). */
+  mode: Mode
+  requestedMode: Mode | 'auto'
+  context: RunContext
+  /** Absolute workspace root; every path input must stay inside it. */
+  workspace: string
+  /** Absolute path of the Terraform root module. */
+  workingDirectory: string
+  /** working-directory as given, relative to the workspace (used in the stack identity). */
+  workingDirectoryInput: string
+  region: string
+  project: string
+  environment: string
+  /** Explicit state bucket; undefined: computed from the account id. */
+  stateBucket?: string
+  stateKey: string
+  lockTable: string
+  createBackend: boolean
+  stateKmsKeyId?: string
+  allowFreshState: boolean
+  backendConfig: KeyValue[]
+  lockTimeout: string
+  terraformVersion?: string
+  /** Base URL of the Terraform release mirror (for installs). */
+  terraformDownloadUrl: string
+  variables: KeyValue[]
+  /** Absolute paths of the var files. */
+  varFiles: string[]
+  /** Absolute frontend directory; undefined: no frontend (skipped with a notice). */
+  frontendDirectory?: string
+  buildCommand: string
+  /** Build output relative to the frontend directory; undefined: `dist`, else `build`. */
+  buildDirectory?: string
+  buildEnv: BuildEnvMapping[]
+  configFile?: string
+  siteBucket?: string
+  /** Normalised site prefix: empty, or no leading slash and exactly one trailing slash. */
+  sitePrefix: string
+  distributionId?: string
+  deleteRemoved: boolean
+  cacheControl: CacheRule[]
+  invalidate: InvalidateMode
+  waitForInvalidation: boolean
+  healthChecks: HealthCheckTarget[]
+  githubToken?: string
+  comment: CommentMode
+  requireReviewedPlan: boolean
+  dryRun: boolean
+}
+
+export type InputReader = (name: string) => string
+type Env = Record<string, string | undefined>
+
+const MODES = ['auto', 'plan', 'apply', 'deploy', 'frontend'] as const
+const INVALIDATE = ['changed', 'all', 'none'] as const
+const COMMENT = ['always', 'on-change', 'never'] as const
+const MANAGED_BACKEND_KEYS = new Set(['bucket', 'key', 'region', 'dynamodb_table', 'encrypt'])
+const DEFAULT_TERRAFORM_DOWNLOAD_URL = 'https://releases.hashicorp.com/terraform'
+
+/** Read the action's inputs the way the runner passes them (INPUT_<NAME> environment variables). */
+export function inputsFromEnv(env: Env = process.env): InputReader {
+  return name => (env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] ?? '').trim()
+}
+
+/**
+ * Build and validate the configuration. Throws an InputError (one line naming the input, the value and
+ * what is accepted) on the first bad value. Makes no network call.
+ */
+export function readConfig(input: InputReader, env: Env = process.env): Config {
+  const context = readContext(env)
+  const workspace = path.resolve(env.GITHUB_WORKSPACE || process.cwd())
+
+  const requestedMode = oneOf(input, 'mode', MODES, 'auto')
+  const mode: Mode =
+    requestedMode === 'auto'
+      ? context.eventName === 'pull_request' || context.eventName === 'pull_request_target'
+        ? 'plan'
+        : 'deploy'
+      : requestedMode
+
+  const workingDirectoryInput = input('working-directory') || 'terraform'
+  const workingDirectory = insideWorkspace('working-directory', workingDirectoryInput, workspace)
+  if (!isDirectory(workingDirectory)) {
+    throw new InputError(
+      'working-directory',
+      workingDirectoryInput,
+      `no such directory in the workspace (${workingDirectory}); point it at your Terraform root module`
+    )
+  }
+
+  const region = readRegion(input, env)
+  const project = readProject(input, context)
+  const environment = input('environment') || 'production'
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(environment)) {
+    throw new InputError(
+      'environment',
+      environment,
+      'use 1-63 letters, digits, ".", "_" or "-", starting with a letter or digit'
+    )
+  }
+
+  const stateBucket = optional(input('state-bucket'))
+  if (stateBucket !== undefined) checkBucketName('state-bucket', stateBucket)
+  const stateKey = input('state-key') || `${environment}/terraform.tfstate`
+  checkStateKey(stateKey)
+  const lockTable = input('lock-table') || `${project}-terraform-locks`
+  checkTableName('lock-table', lockTable)
+
+  const stateKmsKeyId = optional(input('state-kms-key-id'))
+  if (stateKmsKeyId !== undefined) checkKmsKey(stateKmsKeyId)
+
+  const backendConfig = keyValueLines(
+    input,
+    'backend-config',
+    /^[a-z_][a-z0-9_]*$/,
+    'a backend setting'
+  )
+  for (const { key } of backendConfig) {
+    if (MANAGED_BACKEND_KEYS.has(key)) {
+      throw new InputError(
+        'backend-config',
+        `${key}=…`,
+        `"${key}" is set by the action; use the state-bucket, state-key, lock-table, aws-region or state-kms-key-id input instead`
+      )
+    }
+  }
+
+  const lockTimeout = input('lock-timeout') || '5m'
+  if (!/^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/.test(lockTimeout)) {
+    throw new InputError(
+      'lock-timeout',
+      lockTimeout,
+      'use a Terraform duration such as 30s, 5m or 1h'
+    )
+  }
+
+  const terraformVersion = optional(input('terraform-version'))
+  if (
+    terraformVersion !== undefined &&
+    terraformVersion !== 'latest' &&
+    !/^\d+\.\d+\.\d+(-[0-9A-Za-z.]+)?$/.test(terraformVersion)
+  ) {
+    throw new InputError(
+      'terraform-version',
+      terraformVersion,
+      'use a release version such as 1.11.4, or latest, or leave it empty to use terraform on PATH'
+    )
+  }
+  const terraformDownloadUrl = readDownloadUrl(input)
+
+  const variables = keyValueLines(
+    input,
+    'variables',
+    /^[A-Za-z_][A-Za-z0-9_-]*$/,
+    'a variable name'
+  )
+  const varFiles = lines(input('var-files')).map(file => {
+    const absolute = insideWorkspace('var-files', file, workspace, workingDirectory)
+    if (!fs.existsSync(absolute)) {
+      throw new InputError('var-files', file, `no such file relative to ${workingDirectoryInput}`)
+    }
+    return absolute
+  })
+
+  const frontendDirectory = readFrontendDirectory(input, workspace)
+  const buildCommand = input('build-command') || 'npm ci && npm run build'
+  const buildDirectory = optional(input('build-directory'))
+  if (buildDirectory !== undefined) {
+    insideWorkspace('build-directory', buildDirectory, workspace, frontendDirectory ?? workspace)
+  }
+  const buildEnv = keyValueLines(
+    input,
+    'build-env',
+    /^[A-Za-z_][A-Za-z0-9_]*$/,
+    'an environment variable name'
+  ).map(({ key, value }) => {
+    if (!/^[A-Za-z_][A-Za-z0-9_-]*$/.test(value)) {
+      throw new InputError(
+        'build-env',
+        `${key}=${value}`,
+        'each line is ENV_NAME=terraform_output_name, e.g. VITE_API_URL=api_url'
+      )
+    }
+    return { env: key, output: value }
+  })
+  const configFile = optional(input('config-file'))
+  if (configFile !== undefined) checkRelativeFile('config-file', configFile)
+
+  const siteBucket = optional(input('site-bucket'))
+  if (siteBucket !== undefined) checkBucketName('site-bucket', siteBucket)
+  const sitePrefix = normalisePrefix(input('site-prefix'))
+  const distributionId = optional(input('distribution-id'))
+  if (distributionId !== undefined && !/^[A-Z0-9]{8,32}$/.test(distributionId)) {
+    throw new InputError(
+      'distribution-id',
+      distributionId,
+      'use a CloudFront distribution id such as E2QWRUHAPOMQZL (upper-case letters and digits)'
+    )
+  }
+
+  const cacheControl = readCacheRules(input)
+  const invalidate = oneOf(input, 'invalidate', INVALIDATE, 'changed')
+  const healthChecks = readHealthChecks(input)
+
+  const githubToken = optional(input('github-token'))
+  const comment = oneOf(input, 'comment', COMMENT, 'always')
+
+  return {
+    mode,
+    requestedMode,
+    context,
+    workspace,
+    workingDirectory,
+    workingDirectoryInput,
+    region,
+    project,
+    environment,
+    ...(stateBucket !== undefined && { stateBucket }),
+    stateKey,
+    lockTable,
+    createBackend: bool(input, 'create-backend', true),
+    ...(stateKmsKeyId !== undefined && { stateKmsKeyId }),
+    allowFreshState: bool(input, 'allow-fresh-state', false),
+    backendConfig,
+    lockTimeout,
+    ...(terraformVersion !== undefined && { terraformVersion }),
+    terraformDownloadUrl,
+    variables,
+    varFiles,
+    ...(frontendDirectory !== undefined && { frontendDirectory }),
+    buildCommand,
+    ...(buildDirectory !== undefined && { buildDirectory }),
+    buildEnv,
+    ...(configFile !== undefined && { configFile }),
+    ...(siteBucket !== undefined && { siteBucket }),
+    sitePrefix,
+    ...(distributionId !== undefined && { distributionId }),
+    deleteRemoved: bool(input, 'delete-removed', true),
+    cacheControl,
+    invalidate,
+    waitForInvalidation: bool(input, 'wait-for-invalidation', false),
+    healthChecks,
+    ...(githubToken !== undefined && { githubToken }),
+    comment,
+    requireReviewedPlan: bool(input, 'require-reviewed-plan', false),
+    dryRun: bool(input, 'dry-run', false)
+  }
+}
+
+/** The event and repository, from the runner's environment variables and event payload. */
+export function readContext(env: Env = process.env): RunContext {
+  const eventName = env.GITHUB_EVENT_NAME || 'workflow_dispatch'
+  let payload: Record<string, unknown> = {}
+  const eventPath = env.GITHUB_EVENT_PATH
+  if (eventPath && fs.existsSync(eventPath)) {
+    try {
+      const parsed: unknown = JSON.parse(fs.readFileSync(eventPath, 'utf8'))
+      if (parsed && typeof parsed === 'object') payload = parsed as Record<string, unknown>
+    } catch {
+      payload = {}
+    }
+  }
+  const [owner, repo] = (env.GITHUB_REPOSITORY ?? '').split('/')
+  const repository = owner && repo ? { owner, repo } : undefined
+  const pr = payload.pull_request as { number?: unknown } | undefined
+  const prNumber = typeof pr?.number === 'number' ? pr.number : undefined
+  const serverUrl = (env.GITHUB_SERVER_URL || 'https://github.com').replace(/\/+$/, '')
+  const runId = optional(env.GITHUB_RUN_ID ?? '')
+  const context: RunContext = {
+    eventName,
+    payload,
+    runAttempt: env.GITHUB_RUN_ATTEMPT || '1',
+    serverUrl,
+    apiUrl: (env.GITHUB_API_URL || 'https://api.github.com').replace(/\/+$/, '')
+  }
+  if (repository) context.repository = repository
+  if (prNumber !== undefined) context.pullRequest = prNumber
+  const headSha = (pr as { head?: { sha?: unknown } } | undefined)?.head?.sha
+  const sha = typeof headSha === 'string' ? headSha : env.GITHUB_SHA
+  if (sha) context.sha = sha
+  if (env.GITHUB_REF) context.ref = env.GITHUB_REF
+  if (env.GITHUB_ACTOR) context.actor = env.GITHUB_ACTOR
+  if (runId) {
+    context.runId = runId
+    if (repository)
+      context.runUrl = `${serverUrl}/${repository.owner}/${repository.repo}/actions/runs/${runId}`
+  }
+  return context
+}
+
+function readRegion(input: InputReader, env: Env): string {
+  const given = input('aws-region')
+  const region = given || env.AWS_REGION?.trim() || env.AWS_DEFAULT_REGION?.trim() || ''
+  if (!region) {
+    throw new InputError(
+      'aws-region',
+      undefined,
+      'no region given and neither AWS_REGION nor AWS_DEFAULT_REGION is set; set aws-region (e.g. eu-west-1) or configure credentials with a region first'
+    )
+  }
+  if (!/^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}$/.test(region)) {
+    throw new InputError(
+      given ? 'aws-region' : 'aws-region',
+      region,
+      `not an AWS region name${given ? '' : ' (taken from AWS_REGION/AWS_DEFAULT_REGION)'}; use one such as us-east-1 or eu-west-1`
+    )
+  }
+  return region
+}
+
+function readProject(input: InputReader, context: RunContext): string {
+  const given = input('project')
+  if (given) {
+    if (!/^[a-z0-9](?:[a-z0-9-]{0,31}[a-z0-9])?$/.test(given)) {
+      throw new InputError(
+        'project',
+        given,
+        'use 1-33 lower-case letters, digits or hyphens, starting and ending with a letter or digit (it becomes part of S3 and DynamoDB names)'
+      )
+    }
+    return given
+  }
+  const repo = context.repository?.repo
+  if (!repo) {
+    throw new InputError(
+      'project',
+      undefined,
+      'empty, and GITHUB_REPOSITORY is not set to take the repository name from; set project'
+    )
+  }
+  const derived = repo
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 33)
+    .replace(/-+$/, '')
+  if (!derived) {
+    throw new InputError(
+      'project',
+      undefined,
+      `cannot derive a name from the repository "${repo}"; set project`
+    )
+  }
+  return derived
+}
+
+function readFrontendDirectory(input: InputReader, workspace: string): string | undefined {
+  const given = optional(input('frontend-directory'))
+  if (given === undefined) {
+    const conventional = path.join(workspace, 'frontend')
+    return isDirectory(conventional) ? conventional : undefined
+  }
+  const absolute = insideWorkspace('frontend-directory', given, workspace)
+  if (!isDirectory(absolute)) {
+    throw new InputError(
+      'frontend-directory',
+      given,
+      'no such directory in the workspace; fix the path or leave it empty to skip the frontend'
+    )
+  }
+  return absolute
+}
+
+function readDownloadUrl(input: InputReader): string {
+  const given = optional(input('terraform-download-url'))
+  if (given === undefined) return DEFAULT_TERRAFORM_DOWNLOAD_URL
+  let url: URL
+  try {
+    url = new URL(given)
+  } catch {
+    throw new InputError(
+      'terraform-download-url',
+      given,
+      'use an http(s) URL of a Terraform release mirror'
+    )
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw new InputError(
+      'terraform-download-url',
+      given,
+      'use an http(s) URL of a Terraform release mirror'
+    )
+  }
+  return given.replace(/\/+$/, '')
+}
+
+function readCacheRules(input: InputReader): CacheRule[] {
+  return lines(input('cache-control')).map(line => {
+    const at = line.indexOf('=')
+    const pattern = at > 0 ? line.slice(0, at).trim() : ''
+    const value = at > 0 ? line.slice(at + 1).trim() : ''
+    if (!pattern || !value) {
+      throw new InputError(
+        'cache-control',
+        line,
+        'each line is glob=value, e.g. assets/**=public, max-age=31536000, immutable'
+      )
+    }
+    try {
+      picomatch(pattern, { dot: true, strictBrackets: true })
+    } catch (error) {
+      throw new InputError('cache-control', line, `the glob is not valid (${String(error)})`)
+    }
+    if (!/^[\x20-\x7e]+$/.test(value)) {
+      throw new InputError(
+        'cache-control',
+        line,
+        'the value must be printable ASCII (an HTTP header value)'
+      )
+    }
+    return { pattern, value }
+  })
+}
+
+function readHealthChecks(input: InputReader): HealthCheckTarget[] {
+  return lines(input('health-check')).map(line => {
+    if (line.startsWith('output:')) {
+      const output = line.slice('output:'.length).trim()
+      if (!/^[A-Za-z_][A-Za-z0-9_-]*$/.test(output)) {
+        throw new InputError(
+          'health-check',
+          line,
+          'use output:<terraform_output_name>, e.g. output:site_url'
+        )
+      }
+      return { kind: 'output', output }
+    }
+    let url: URL | undefined
+    try {
+      url = new URL(line)
+    } catch {
+      url = undefined
+    }
+    if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+      throw new InputError(
+        'health-check',
+        line,
+        'each line is an http(s) URL or output:<terraform_output_name>'
+      )
+    }
+    return { kind: 'url', url: line }
+  })
+}
+
+function oneOf<T extends string>(
+  input: InputReader,
+  name: string,
+  allowed: readonly T[],
+  fallback: T
+): T {
+  const value = input(name)
+  if (!value) return fallback
+  const match = allowed.find(a => a === value.toLowerCase())
+  if (!match) throw new InputError(name, value, `use one of ${allowed.join(', ')}`)
+  return match
+}
+
+function bool(input: InputReader, name: string, fallback: boolean): boolean {
+  const value = input(name)
+  if (!value) return fallback
+  if (/^true$/i.test(value)) return true
+  if (/^false$/i.test(value)) return false
+  throw new InputError(name, value, 'use true or false')
+}
+
+function optional(value: string): string | undefined {
+  const trimmed = value.trim()
+  return trimmed === '' ? undefined : trimmed
+}
+
+/** Non-empty, trimmed lines; lines starting with # are comments. */
+export function lines(value: string): string[] {
+  return value
+    .split(/\r?\n/)
+    .map(l => l.trim())
+    .filter(l => l !== '' && !l.startsWith('#'))
+}
+
+function keyValueLines(
+  input: InputReader,
+  name: string,
+  keyPattern: RegExp,
+  what: string
+): KeyValue[] {
+  const seen = new Set<string>()
+  return lines(input(name)).map(line => {
+    const at = line.indexOf('=')
+    const key = at > 0 ? line.slice(0, at).trim() : ''
+    if (!key || !keyPattern.test(key)) {
+      throw new InputError(
+        name,
+        line,
+        `each line is key=value where key is ${what} (${keyPattern.source})`
+      )
+    }
+    if (seen.has(key))
+      throw new InputError(name, line, `"${key}" is given twice; keep one line per key`)
+    seen.add(key)
+    return { key, value: line.slice(at + 1).trim() }
+  })
+}
+
+/**
+ * Resolve `value` (relative to `base`, default the workspace) and make sure it stays inside the workspace,
+ * also after following symlinks of the parts that exist.
+ */
+export function insideWorkspace(
+  name: string,
+  value: string,
+  workspace: string,
+  base: string = workspace
+): string {
+  if (value.includes('\0')) throw new InputError(name, value, 'paths cannot contain NUL characters')
+  const absolute = path.resolve(base, value)
+  const root = realOrSelf(workspace)
+  const real = realOrSelf(absolute)
+  if (!isInside(root, real) || !isInside(path.resolve(workspace), absolute)) {
+    throw new InputError(
+      name,
+      value,
+      'the path leaves the workspace; use a path inside the repository checkout'
+    )
+  }
+  return absolute
+}
+
+function isInside(root: string, candidate: string): boolean {
+  const rel = path.relative(root, candidate)
+  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel))
+}
+
+/** realpath of the longest existing ancestor, with the rest appended. */
+function realOrSelf(p: string): string {
+  let current = path.resolve(p)
+  const rest: string[] = []
+  for (;;) {
+    try {
+      return path.join(fs.realpathSync(current), ...rest.reverse())
+    } catch {
+      const parent = path.dirname(current)
+      if (parent === current) return path.resolve(p)
+      rest.push(path.basename(current))
+      current = parent
+    }
+  }
+}
+
+function isDirectory(p: string): boolean {
+  try {
+    return fs.statSync(p).isDirectory()
+  } catch {
+    return false
+  }
+}
+
+/** S3 bucket naming rules (general purpose buckets). */
+export function bucketNameProblem(name: string): string | undefined {
+  if (name.length < 3 || name.length > 63) return 'bucket names are 3-63 characters long'
+  if (!/^[a-z0-9][a-z0-9.-]*[a-z0-9]$/.test(name)) {
+    return 'bucket names use lower-case letters, digits, dots and hyphens, and start and end with a letter or digit'
+  }
+  if (name.includes('..')) return 'bucket names cannot contain two adjacent dots'
+  if (/^\d{1,3}(\.\d{1,3}){3}$/.test(name)) return 'bucket names cannot look like an IP address'
+  if (/^(xn--|sthree-|amzn-s3-demo-)/.test(name))
+    return 'bucket names cannot start with xn--, sthree- or amzn-s3-demo-'
+  if (/(-s3alias|--ol-s3|\.mrap|--x-s3|--table-s3)$/.test(name)) {
+    return 'bucket names cannot end with -s3alias, --ol-s3, .mrap, --x-s3 or --table-s3'
+  }
+  return undefined
+}
+
+export function checkBucketName(input: string, name: string): void {
+  const problem = bucketNameProblem(name)
+  if (problem) throw new InputError(input, name, problem)
+}
+
+export function checkTableName(input: string, name: string): void {
+  if (!/^[A-Za-z0-9_.-]{3,255}$/.test(name)) {
+    throw new InputError(
+      input,
+      name,
+      'DynamoDB table names are 3-255 letters, digits, "_", "-" or "."'
+    )
+  }
+}
+
+function checkStateKey(key: string): void {
+  const problem =
+    key.startsWith('/') || key.endsWith('/')
+      ? 'the key cannot start or end with "/"'
+      : key.split('/').some(part => part === '' || part === '.' || part === '..')
+        ? 'the key cannot contain empty, "." or ".." segments'
+        : Buffer.byteLength(key) > 1024
+          ? 'the key is longer than 1,024 bytes'
+          : /[\x00-\x1f\x7f]/.test(key)
+            ? 'the key cannot contain control characters'
+            : undefined
+  if (problem)
+    throw new InputError('state-key', key, `${problem}; use e.g. production/terraform.tfstate`)
+}
+
+function checkKmsKey(id: string): void {
+  const ok =
+    /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)\/[A-Za-z0-9/_-]+$/.test(id) ||
+    /^alias\/[A-Za-z0-9/_-]+$/.test(id) ||
+    /^(mrk-)?[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$/.test(id) ||
+    /^mrk-[0-9a-f]{32}$/.test(id)
+  if (!ok) {
+    throw new InputError(
+      'state-kms-key-id',
+      id,
+      'use a KMS key id, key ARN, alias/<name> or alias ARN'
+    )
+  }
+}
+
+function checkRelativeFile(input: string, file: string): void {
+  const parts = file.split('/')
+  if (
+    file.startsWith('/') ||
+    parts.some(p => p === '' || p === '.' || p === '..') ||
+    !/^[A-Za-z0-9._\-/]+$/.test(file)
+  ) {
+    throw new InputError(
+      input,
+      file,
+      'use a relative file name inside the build output, e.g. config.json (letters, digits, ".", "_", "-", "/")'
+    )
+  }
+}
+
+/** '' → ''; '/site/' → 'site/'; 'a//b' and '..' segments are refused. */
+export function normalisePrefix(value: string): string {
+  const trimmed = value.trim().replace(/^\/+|\/+$/g, '')
+  if (trimmed === '') return ''
+  const parts = trimmed.split('/')
+  if (parts.some(p => p === '' || p === '.' || p === '..') || /[\x00-\x1f\x7f\\]/.test(trimmed)) {
+    throw new InputError(
+      'site-prefix',
+      value,
+      'use a key prefix such as app or sites/app, without empty, "." or ".." segments or backslashes'
+    )
+  }
+  return `${trimmed}/`
+}
