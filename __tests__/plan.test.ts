@@ -1,0 +1,422 @@
+import { describe, it, expect } from '@jest/globals'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import {
+  comparePlanEffects,
+  planEffect,
+  planEffectDigest,
+  planSummaryLine,
+  PlanFormatError,
+  summarizePlan,
+  type PlanSummary
+} from '../src/terraform/plan'
+
+const FIXTURES = join(process.cwd(), '__tests__', 'fixtures', 'plans')
+
+function fixture(name: string): unknown {
+  return JSON.parse(readFileSync(join(FIXTURES, `${name}.json`), 'utf8')) as unknown
+}
+
+function load(name: string): PlanSummary {
+  return summarizePlan(fixture(name))
+}
+
+function counts(s: PlanSummary): Record<string, number> {
+  const { add, change, destroy, replace, read } = s
+  return { add, change, destroy, replace, read, import: s.import, move: s.move, forget: s.forget }
+}
+
+const zero = { add: 0, change: 0, destroy: 0, replace: 0, read: 0, import: 0, move: 0, forget: 0 }
+
+describe('summarizePlan on real Terraform 1.11 plans', () => {
+  it('create: counts every new instance, keeps module and odd for_each addresses, sorted', () => {
+    const s = load('create')
+    expect(counts(s)).toEqual({ ...zero, add: 6 })
+    expect(s.hasChanges).toBe(true)
+    expect(s.errored).toBe(false)
+    expect(s.terraformVersion).toMatch(/^1\.11\./)
+    expect(s.resources.map(r => r.address)).toEqual([
+      'module.site.terraform_data.inner',
+      'terraform_data.api',
+      'terraform_data.keyed["</details><!-- x -->"]',
+      'terraform_data.keyed["pipe|key"]',
+      'terraform_data.keyed["plain"]',
+      'terraform_data.keyed["tick`key"]'
+    ])
+    expect(s.resources.every(r => r.action === 'create')).toBe(true)
+    const inner = s.resources[0]
+    expect(inner).toMatchObject({
+      moduleAddress: 'module.site',
+      type: 'terraform_data',
+      name: 'inner'
+    })
+    expect(s.resources[1]?.moduleAddress).toBeUndefined()
+    expect(planSummaryLine(s)).toBe('6 to add, 0 to change, 0 to destroy, 0 to replace')
+  })
+
+  it('create: new outputs, one only known after apply', () => {
+    const s = load('create')
+    expect(s.outputs).toEqual([
+      { name: 'api_id', action: 'create', sensitive: false, afterUnknown: true },
+      { name: 'greeting', action: 'create', sensitive: false, after: '"hello"' }
+    ])
+  })
+
+  it('update in place: only the changed resource is listed; the no-op one is not', () => {
+    const s = load('update')
+    expect(counts(s)).toEqual({ ...zero, change: 1 })
+    expect(s.resources).toEqual([
+      { address: 'terraform_data.api', type: 'terraform_data', name: 'api', action: 'update' }
+    ])
+    expect(planSummaryLine(s)).toBe('0 to add, 1 to change, 0 to destroy, 0 to replace')
+  })
+
+  it('replace (default order) counts only as a replacement, destroy before create', () => {
+    const s = load('replace-destroy-first')
+    expect(counts(s)).toEqual({ ...zero, replace: 1 })
+    expect(s.resources).toEqual([
+      {
+        address: 'terraform_data.db',
+        type: 'terraform_data',
+        name: 'db',
+        action: 'replace',
+        replaceOrder: 'destroy-before-create',
+        actionReason: 'replace_because_cannot_update',
+        replacePaths: ['triggers_replace']
+      }
+    ])
+    expect(planSummaryLine(s)).toBe('0 to add, 0 to change, 0 to destroy, 1 to replace')
+  })
+
+  it('replace with create_before_destroy is create-before-destroy, not add + destroy', () => {
+    const s = load('replace-create-first')
+    expect(counts(s)).toEqual({ ...zero, replace: 1 })
+    expect(s.resources[0]).toMatchObject({
+      address: 'terraform_data.web',
+      action: 'replace',
+      replaceOrder: 'create-before-destroy',
+      replacePaths: ['triggers_replace']
+    })
+  })
+
+  it('delete: counted instances with the reason', () => {
+    const s = load('delete')
+    expect(counts(s)).toEqual({ ...zero, destroy: 2 })
+    expect(s.resources.map(r => [r.address, r.action, r.actionReason])).toEqual([
+      ['terraform_data.old[0]', 'delete', 'delete_because_no_resource_config'],
+      ['terraform_data.old[1]', 'delete', 'delete_because_no_resource_config']
+    ])
+  })
+
+  it('moved, import, forget, tainted, -replace and a deferred data source read', () => {
+    const s = load('lifecycle')
+    // Terraform's own line for this plan: "1 to import, 3 to add, 1 to change, 2 to destroy."
+    // (its 3 to add and 2 to destroy include the 2 replacements)
+    expect(counts(s)).toEqual({
+      add: 1,
+      change: 1,
+      destroy: 0,
+      replace: 2,
+      read: 1,
+      import: 1,
+      move: 1,
+      forget: 1
+    })
+    const by = Object.fromEntries(s.resources.map(r => [r.address, r]))
+    expect(by['data.terraform_remote_state.later']).toMatchObject({
+      action: 'read',
+      actionReason: 'read_because_config_unknown'
+    })
+    expect(by['terraform_data.forgotten']?.action).toBe('forget')
+    expect(by['terraform_data.imported']).toMatchObject({ action: 'update', importing: true })
+    expect(by['terraform_data.new_name']).toMatchObject({
+      action: 'no-op',
+      previousAddress: 'terraform_data.old_name'
+    })
+    expect(by['terraform_data.tainted']).toMatchObject({
+      action: 'replace',
+      replaceOrder: 'destroy-before-create',
+      actionReason: 'replace_because_tainted'
+    })
+    expect(by['terraform_data.requested']?.actionReason).toBe('replace_by_request')
+    expect(planSummaryLine(s)).toBe(
+      '1 to add, 1 to change, 0 to destroy, 2 to replace, 1 to read, 1 to import, 1 to move, 1 to forget'
+    )
+  })
+
+  it('no changes: nothing listed, hasChanges false like -detailed-exitcode 0', () => {
+    const s = load('no-changes')
+    expect(counts(s)).toEqual(zero)
+    expect(s.hasChanges).toBe(false)
+    expect(s.resources).toEqual([])
+    expect(s.outputs).toEqual([])
+    expect(planSummaryLine(s)).toBe('No changes.')
+  })
+
+  it('every real fixture agrees with the exit code terraform plan -detailed-exitcode gave', () => {
+    // exit codes printed by scripts/make-plan-fixtures.sh
+    const exit2 = [
+      'create',
+      'update',
+      'replace-destroy-first',
+      'replace-create-first',
+      'delete',
+      'outputs',
+      'outputs-secret-change',
+      'lifecycle'
+    ]
+    for (const name of exit2) expect([name, load(name).hasChanges]).toEqual([name, true])
+    expect(load('no-changes').hasChanges).toBe(false)
+  })
+
+  it('errored plan: flagged, with what was planned before the error', () => {
+    const s = load('errored')
+    expect(s.errored).toBe(true)
+    expect(counts(s)).toEqual({ ...zero, change: 1 })
+    expect(s.resources.map(r => r.address)).toEqual(['terraform_data.api'])
+  })
+})
+
+describe('outputs and sensitive values', () => {
+  it('lists created, updated and deleted outputs with values; no-op outputs are left out', () => {
+    const s = load('outputs')
+    expect(s.outputs).toEqual([
+      {
+        name: 'config',
+        action: 'create',
+        sensitive: false,
+        after: '{"ports":[80,443],"tier":"gold"}'
+      },
+      { name: 'fresh_id', action: 'create', sensitive: false, afterUnknown: true },
+      { name: 'removed', action: 'delete', sensitive: false, before: '"bye"' },
+      { name: 'same', action: 'create', sensitive: false, after: '"unchanged"' },
+      {
+        name: 'url',
+        action: 'update',
+        sensitive: false,
+        before: '"https://old.example.com"',
+        after: '"https://new.example.com"'
+      }
+    ])
+    // the unchanged sensitive output is a no-op and the resource using the sensitive variable did not change
+    expect(counts(s)).toEqual({ ...zero, add: 1 })
+  })
+
+  it('a changed sensitive output keeps its name and action but neither value', () => {
+    const raw = readFileSync(join(FIXTURES, 'outputs-secret-change.json'), 'utf8')
+    // the plan JSON itself holds the secrets: the summary must not
+    expect(raw).toContain('old-secret-hunter2')
+    expect(raw).toContain('new-secret-correcthorse')
+    const s = summarizePlan(JSON.parse(raw))
+    expect(s.outputs).toEqual([{ name: 'password', action: 'update', sensitive: true }])
+    expect(s.resources).toEqual([
+      { address: 'terraform_data.db', type: 'terraform_data', name: 'db', action: 'update' }
+    ])
+    const serialized = JSON.stringify(s)
+    expect(serialized).not.toContain('hunter2')
+    expect(serialized).not.toContain('correcthorse')
+  })
+
+  it('no summary of any fixture contains a sensitive value', () => {
+    for (const name of ['outputs', 'outputs-secret-change']) {
+      const text = JSON.stringify(load(name))
+      expect(text).not.toContain('secret')
+    }
+  })
+
+  it('honours nested sensitivity and partially unknown values', () => {
+    const s = summarizePlan({
+      format_version: '1.2',
+      planned_values: {},
+      output_changes: {
+        nested: {
+          actions: ['update'],
+          before: { user: 'app', token: 'tok-old-123' },
+          after: { user: 'app', token: 'tok-new-456' },
+          after_unknown: false,
+          before_sensitive: { token: true },
+          after_sensitive: { token: true }
+        },
+        list: {
+          actions: ['create'],
+          before: null,
+          after: { ids: ['a', null], name: 'n' },
+          after_unknown: { ids: [false, true] },
+          before_sensitive: false,
+          after_sensitive: [false, { deep: [true] }]
+        },
+        partial: {
+          actions: ['create'],
+          before: null,
+          after: { ids: ['a', null], name: 'n' },
+          after_unknown: { ids: [false, true] },
+          before_sensitive: false,
+          after_sensitive: false
+        }
+      }
+    })
+    expect(s.outputs).toEqual([
+      { name: 'list', action: 'create', sensitive: true, afterUnknown: true },
+      { name: 'nested', action: 'update', sensitive: true },
+      {
+        name: 'partial',
+        action: 'create',
+        sensitive: false,
+        afterUnknown: true,
+        after: '{"ids":["a","(known after apply)"],"name":"n"}'
+      }
+    ])
+    expect(JSON.stringify(s)).not.toContain('tok-')
+  })
+
+  it('an output-only plan has changes and says so in its line', () => {
+    const s = summarizePlan({
+      format_version: '1.2',
+      planned_values: {},
+      resource_changes: [],
+      output_changes: {
+        a: { actions: ['update'], before: '1', after: '2', after_unknown: false },
+        b: { actions: ['no-op'], before: 'x', after: 'x' }
+      }
+    })
+    expect(s.hasChanges).toBe(true)
+    expect(planSummaryLine(s)).toBe(
+      '0 to add, 0 to change, 0 to destroy, 0 to replace, 1 output to change'
+    )
+  })
+})
+
+describe('drift', () => {
+  it('reads resource_drift (hand-made from a real plan, see the fixture README)', () => {
+    const s = load('drift')
+    expect(s.drift).toEqual([
+      { address: 'terraform_data.gone', type: 'terraform_data', name: 'gone', action: 'delete' },
+      { address: 'terraform_data.same', type: 'terraform_data', name: 'same', action: 'update' }
+    ])
+    expect(counts(s)).toEqual({ ...zero, add: 1, change: 2 })
+  })
+
+  it('drift alone is not a change (Terraform does not apply drift outside refresh-only mode)', () => {
+    const doc = fixture('drift') as Record<string, unknown>
+    const s = summarizePlan({ ...doc, resource_changes: [] })
+    expect(s.drift).toHaveLength(2)
+    expect(s.hasChanges).toBe(false)
+  })
+})
+
+describe('not a plan', () => {
+  it('rejects Terraform state with an explanation', () => {
+    expect(() => summarizePlan(fixture('not-a-plan-state'))).toThrow(
+      /Not a Terraform plan: this is Terraform state \(`terraform show -json` was run without a plan file\)/
+    )
+  })
+
+  it('rejects an unsupported major format version', () => {
+    expect(() => summarizePlan(fixture('not-a-plan-format-2'))).toThrow(
+      /Unsupported Terraform plan JSON format_version "2.0": this action reads format 1.x/
+    )
+  })
+
+  it.each([
+    ['null', null, /got null/],
+    ['an array', [], /got an array/],
+    ['a number', 42, /got a number/],
+    ['broken JSON text', '{"format_version": ', /the text is not JSON/],
+    ['no format_version', { planned_values: {} }, /format_version is missing/],
+    [
+      'no plan keys',
+      { format_version: '1.2' },
+      /no planned_values, resource_changes or output_changes/
+    ],
+    [
+      'resource_changes not an array',
+      { format_version: '1.2', resource_changes: {} },
+      /resource_changes is an object, not an array/
+    ],
+    [
+      'a change without actions',
+      { format_version: '1.2', resource_changes: [{ address: 'a.b', change: {} }] },
+      /resource_changes\[0\]\.change\.actions is not a list of action names/
+    ],
+    [
+      'an entry without address',
+      { format_version: '1.2', resource_changes: [{ change: { actions: ['create'] } }] },
+      /resource_changes\[0\]\.address is missing/
+    ],
+    [
+      'an unknown action combination',
+      {
+        format_version: '1.2',
+        resource_changes: [{ address: 'a.b', change: { actions: ['explode'] } }]
+      },
+      /Unsupported action \["explode"\] at resource_changes\[0\]\.change\.actions/
+    ]
+  ])('rejects %s', (_label, input, message) => {
+    expect(() => summarizePlan(input)).toThrow(PlanFormatError)
+    expect(() => summarizePlan(input)).toThrow(message)
+  })
+
+  it('accepts the raw JSON text as well as the parsed object', () => {
+    const text = readFileSync(join(FIXTURES, 'update.json'), 'utf8')
+    expect(summarizePlan(text)).toEqual(load('update'))
+  })
+})
+
+describe('plan effect (apply only what was reviewed)', () => {
+  it('is the same for the same plan and names the differences otherwise', () => {
+    const reviewed = load('replace-create-first')
+    expect(comparePlanEffects(reviewed, load('replace-create-first'))).toEqual({
+      same: true,
+      onlyInReviewed: [],
+      onlyInCurrent: []
+    })
+    expect(planEffectDigest(reviewed)).toMatch(/^[0-9a-f]{64}$/)
+
+    const current = load('replace-destroy-first')
+    const diff = comparePlanEffects(reviewed, current)
+    expect(diff.same).toBe(false)
+    expect(diff.onlyInReviewed).toEqual([
+      'resource terraform_data.web replace create-before-destroy'
+    ])
+    expect(diff.onlyInCurrent).toEqual(['resource terraform_data.db replace destroy-before-create'])
+    expect(planEffectDigest(reviewed)).not.toBe(planEffectDigest(current))
+  })
+
+  it('does not depend on volatile parts of the JSON (ids, timestamps) or contain secrets', () => {
+    const doc = fixture('outputs-secret-change') as Record<string, unknown>
+    const again = { ...doc, timestamp: '2000-01-01T00:00:00Z' }
+    expect(planEffectDigest(summarizePlan(again))).toBe(planEffectDigest(summarizePlan(doc)))
+    expect(planEffect(summarizePlan(doc)).join('\n')).not.toContain('secret')
+  })
+})
+
+describe('large plans', () => {
+  it('summarizes 10,000 changes built from the real shape quickly', () => {
+    const base = fixture('replace-destroy-first') as {
+      resource_changes: Array<Record<string, unknown>>
+    }
+    const template = base.resource_changes[0] as { change: Record<string, unknown> }
+    const actions: string[][] = [
+      ['create'],
+      ['update'],
+      ['delete'],
+      ['delete', 'create'],
+      ['create', 'delete']
+    ]
+    const changes = Array.from({ length: 10_000 }, (_, i) => ({
+      ...template,
+      address: `module.m${i % 7}.terraform_data.r[${i}]`,
+      module_address: `module.m${i % 7}`,
+      change: { ...template.change, actions: actions[i % actions.length] }
+    }))
+    const started = performance.now()
+    const s = summarizePlan({ ...base, resource_changes: changes })
+    const ms = performance.now() - started
+    expect(counts(s)).toEqual({ ...zero, add: 2000, change: 2000, destroy: 2000, replace: 4000 })
+    expect(s.resources).toHaveLength(10_000)
+    for (let i = 1; i < s.resources.length; i++) {
+      expect(s.resources[i - 1]!.address < s.resources[i]!.address).toBe(true)
+    }
+    expect(ms).toBeLessThan(1000)
+  })
+})

@@ -1,0 +1,434 @@
+/**
+ * Terraform's JSON plan (`terraform show -json <planfile>`) turned into a small typed summary:
+ * counts, per-resource actions, drift and output changes. Pure: no I/O.
+ *
+ * Format reference: https://developer.hashicorp.com/terraform/internals/json-format
+ * (format_version 1.x; unknown properties are ignored as the format asks).
+ *
+ * Sensitive values are never copied: resource attribute values are not read at all, and an output
+ * whose `before_sensitive`/`after_sensitive` marks any part as sensitive keeps only its name and
+ * action.
+ */
+import { createHash } from 'node:crypto'
+
+export type ResourceAction =
+  'create' | 'update' | 'delete' | 'replace' | 'read' | 'no-op' | 'forget'
+export type ReplaceOrder = 'create-before-destroy' | 'destroy-before-create'
+
+export interface ResourceChange {
+  address: string
+  /** e.g. `module.site`; absent for the root module */
+  moduleAddress?: string
+  type: string
+  name: string
+  action: ResourceAction
+  /** set for `replace` only */
+  replaceOrder?: ReplaceOrder
+  /** Terraform's `action_reason`, e.g. `replace_because_tainted`, `delete_because_no_resource_config` */
+  actionReason?: string
+  /** attribute paths forcing replacement (from `replace_paths`), e.g. `triggers_replace`, `tags["a"]` */
+  replacePaths?: string[]
+  /** the address in the previous run when the resource was moved (`moved` block) */
+  previousAddress?: string
+  /** true when the plan imports the object (`import` block) */
+  importing?: boolean
+  /** the deposed-object key when the change is to a deposed object */
+  deposed?: string
+  /** `["create","forget"]`: a new object is created and the old one is dropped from state, not destroyed */
+  forgetsPrevious?: boolean
+}
+
+export interface OutputChange {
+  name: string
+  action: ResourceAction
+  sensitive: boolean
+  /** the value as JSON; absent when sensitive, when the output did not exist, or when unknown */
+  before?: string
+  /** the value as JSON (unknown parts shown as "(known after apply)"); absent when sensitive or wholly unknown */
+  after?: string
+  /** true when all or part of the new value is only known after apply */
+  afterUnknown?: boolean
+}
+
+export interface PlanSummary {
+  /** creations (a replacement is not counted here) */
+  add: number
+  /** in-place updates */
+  change: number
+  /** destructions (a replacement is not counted here) */
+  destroy: number
+  /** replacements, whatever their order */
+  replace: number
+  /** data sources read during apply */
+  read: number
+  /** objects imported by `import` blocks */
+  import: number
+  /** objects moved by `moved` blocks */
+  move: number
+  /** objects removed from state without being destroyed (`removed` blocks with destroy = false) */
+  forget: number
+  /** true when applying the plan would do anything (terraform plan -detailed-exitcode would exit 2) */
+  hasChanges: boolean
+  /** every change that does something (not no-op, or moved, or imported), sorted by address */
+  resources: ResourceChange[]
+  /** changes made outside Terraform since the last apply (resource_drift), sorted by address */
+  drift: ResourceChange[]
+  /** root module output changes that are not no-op, sorted by name */
+  outputs: OutputChange[]
+  terraformVersion?: string
+  /** Terraform hit an error while planning: the summary covers what was planned before it */
+  errored: boolean
+}
+
+/** The input is not a Terraform JSON plan (or not one this action can read). */
+export class PlanFormatError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'PlanFormatError'
+  }
+}
+
+const EXPECTED =
+  'expected the output of `terraform show -json <planfile>` (a JSON object with format_version 1.x and planned_values)'
+
+type Json = null | boolean | number | string | Json[] | { [key: string]: Json }
+type JsonObject = { [key: string]: unknown }
+
+function isObject(value: unknown): value is JsonObject {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+function fail(message: string): never {
+  throw new PlanFormatError(`Not a Terraform plan: ${message}; ${EXPECTED}.`)
+}
+
+/** Reads `terraform show -json` output (parsed, or the raw JSON text) into a summary. */
+export function summarizePlan(showJson: unknown): PlanSummary {
+  let doc = showJson
+  if (typeof doc === 'string') {
+    try {
+      doc = JSON.parse(doc) as unknown
+    } catch (error) {
+      fail(`the text is not JSON (${error instanceof Error ? error.message : String(error)})`)
+    }
+  }
+  if (!isObject(doc)) fail(`got ${describe(doc)}`)
+  const version = doc['format_version']
+  if (typeof version !== 'string') fail('format_version is missing')
+  if (version.split('.')[0] !== '1') {
+    throw new PlanFormatError(
+      `Unsupported Terraform plan JSON format_version ${JSON.stringify(version)}: this action reads format 1.x. Use a Terraform 1.x release or update the action.`
+    )
+  }
+  const isPlan = 'planned_values' in doc || 'resource_changes' in doc || 'output_changes' in doc
+  if (!isPlan) {
+    if ('values' in doc) {
+      fail('this is Terraform state (`terraform show -json` was run without a plan file)')
+    }
+    fail('it has no planned_values, resource_changes or output_changes')
+  }
+
+  const summary: PlanSummary = {
+    add: 0,
+    change: 0,
+    destroy: 0,
+    replace: 0,
+    read: 0,
+    import: 0,
+    move: 0,
+    forget: 0,
+    hasChanges: false,
+    resources: [],
+    drift: [],
+    outputs: [],
+    errored: doc['errored'] === true
+  }
+  const tfVersion = doc['terraform_version']
+  if (typeof tfVersion === 'string' && tfVersion !== '') summary.terraformVersion = tfVersion
+
+  for (const rc of readResourceChanges(doc, 'resource_changes')) {
+    const interesting = rc.action !== 'no-op' || rc.importing === true || rc.previousAddress
+    if (!interesting) continue
+    summary.resources.push(rc)
+    switch (rc.action) {
+      case 'create':
+        summary.add++
+        if (rc.forgetsPrevious) summary.forget++
+        break
+      case 'update':
+        summary.change++
+        break
+      case 'delete':
+        summary.destroy++
+        break
+      case 'replace':
+        summary.replace++
+        break
+      case 'read':
+        summary.read++
+        break
+      case 'forget':
+        summary.forget++
+        break
+      case 'no-op':
+        break
+    }
+    if (rc.importing) summary.import++
+    if (rc.previousAddress !== undefined) summary.move++
+  }
+  summary.drift = readResourceChanges(doc, 'resource_drift').filter(rc => rc.action !== 'no-op')
+  summary.outputs = readOutputChanges(doc['output_changes'])
+
+  summary.resources.sort(byAddress)
+  summary.drift.sort(byAddress)
+  summary.hasChanges = summary.resources.length > 0 || summary.outputs.length > 0
+  return summary
+}
+
+function byAddress(a: ResourceChange, b: ResourceChange): number {
+  if (a.address !== b.address) return a.address < b.address ? -1 : 1
+  const da = a.deposed ?? ''
+  const db = b.deposed ?? ''
+  return da < db ? -1 : da > db ? 1 : 0
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null'
+  if (Array.isArray(value)) return 'an array'
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`
+}
+
+function readResourceChanges(doc: JsonObject, key: string): ResourceChange[] {
+  const list = doc[key]
+  if (list === undefined || list === null) return []
+  if (!Array.isArray(list)) fail(`${key} is ${describe(list)}, not an array`)
+  const result: ResourceChange[] = []
+  for (let i = 0; i < list.length; i++) {
+    const where = `${key}[${i}]`
+    const item: unknown = list[i]
+    if (!isObject(item)) fail(`${where} is ${describe(item)}`)
+    const address = item['address']
+    if (typeof address !== 'string' || address === '') fail(`${where}.address is missing`)
+    const change = item['change']
+    if (!isObject(change)) fail(`${where}.change is missing`)
+    const parsed = parseActions(change['actions'], `${where}.change.actions`)
+    const rc: ResourceChange = {
+      address,
+      type: stringOr(item['type'], ''),
+      name: stringOr(item['name'], ''),
+      action: parsed.action
+    }
+    const moduleAddress = item['module_address']
+    if (typeof moduleAddress === 'string' && moduleAddress !== '') rc.moduleAddress = moduleAddress
+    if (parsed.replaceOrder) rc.replaceOrder = parsed.replaceOrder
+    if (parsed.forgetsPrevious) rc.forgetsPrevious = true
+    const reason = item['action_reason']
+    if (typeof reason === 'string' && reason !== '') rc.actionReason = reason
+    const paths = formatPaths(change['replace_paths'])
+    if (paths.length > 0) rc.replacePaths = paths
+    const previous = item['previous_address']
+    if (typeof previous === 'string' && previous !== '' && previous !== address) {
+      rc.previousAddress = previous
+    }
+    if (isObject(change['importing'])) rc.importing = true
+    const deposed = item['deposed']
+    if (typeof deposed === 'string' && deposed !== '') rc.deposed = deposed
+    result.push(rc)
+  }
+  return result
+}
+
+function stringOr(value: unknown, fallback: string): string {
+  return typeof value === 'string' ? value : fallback
+}
+
+interface ParsedActions {
+  action: ResourceAction
+  replaceOrder?: ReplaceOrder
+  forgetsPrevious?: boolean
+}
+
+/** The action lists Terraform writes (see the `Change` type in Terraform's jsonplan package). */
+function parseActions(actions: unknown, where: string): ParsedActions {
+  if (!Array.isArray(actions) || !actions.every(a => typeof a === 'string')) {
+    fail(`${where} is not a list of action names`)
+  }
+  switch (actions.join(',')) {
+    case 'no-op':
+      return { action: 'no-op' }
+    case 'create':
+      return { action: 'create' }
+    case 'read':
+      return { action: 'read' }
+    case 'update':
+      return { action: 'update' }
+    case 'delete':
+      return { action: 'delete' }
+    case 'forget':
+      return { action: 'forget' }
+    case 'delete,create':
+      return { action: 'replace', replaceOrder: 'destroy-before-create' }
+    case 'create,delete':
+      return { action: 'replace', replaceOrder: 'create-before-destroy' }
+    case 'create,forget':
+      return { action: 'create', forgetsPrevious: true }
+    default:
+      throw new PlanFormatError(
+        `Unsupported action ${JSON.stringify(actions)} at ${where}: this action does not know what it does, so it will not summarize the plan. Update the action.`
+      )
+  }
+}
+
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_-]*$/
+
+/** [["tags","Name"],["triggers_replace"]] -> ['tags.Name', 'triggers_replace'] */
+function formatPaths(paths: unknown): string[] {
+  if (!Array.isArray(paths)) return []
+  const result: string[] = []
+  for (const path of paths) {
+    if (!Array.isArray(path) || path.length === 0) continue
+    let text = ''
+    for (const step of path as unknown[]) {
+      if (typeof step === 'number') text += `[${step}]`
+      else if (typeof step === 'string') {
+        if (IDENTIFIER.test(step)) text += text === '' ? step : `.${step}`
+        else text += `[${JSON.stringify(step)}]`
+      }
+    }
+    if (text !== '') result.push(text)
+  }
+  return result
+}
+
+function readOutputChanges(value: unknown): OutputChange[] {
+  if (value === undefined || value === null) return []
+  if (!isObject(value)) fail(`output_changes is ${describe(value)}, not an object`)
+  const names = Object.keys(value).sort()
+  const result: OutputChange[] = []
+  for (const name of names) {
+    const change = value[name]
+    const where = `output_changes[${JSON.stringify(name)}]`
+    if (!isObject(change)) fail(`${where} is ${describe(change)}`)
+    const { action } = parseActions(change['actions'], `${where}.actions`)
+    if (action === 'no-op') continue
+    const sensitive = anyTrue(change['before_sensitive']) || anyTrue(change['after_sensitive'])
+    const out: OutputChange = { name, action, sensitive }
+    const unknownMask = change['after_unknown']
+    const afterUnknown = anyTrue(unknownMask)
+    if (afterUnknown) out.afterUnknown = true
+    if (!sensitive) {
+      if (action !== 'create' && 'before' in change) {
+        out.before = JSON.stringify(change['before'] ?? null)
+      }
+      if (action !== 'delete' && unknownMask !== true) {
+        const after = afterUnknown
+          ? withPlaceholders(change['after'], unknownMask, '(known after apply)')
+          : change['after']
+        if (after !== undefined) out.after = JSON.stringify(after ?? null)
+      }
+    }
+    result.push(out)
+  }
+  return result
+}
+
+/** true when a sensitivity/unknown mask (`true`, or an object/array of masks) marks anything */
+function anyTrue(mask: unknown): boolean {
+  if (mask === true) return true
+  if (Array.isArray(mask)) return mask.some(anyTrue)
+  if (isObject(mask)) return Object.values(mask).some(anyTrue)
+  return false
+}
+
+/** The value with every leaf the mask marks `true` replaced by the placeholder. */
+function withPlaceholders(value: unknown, mask: unknown, placeholder: string): Json | undefined {
+  if (mask === true) return placeholder
+  if (Array.isArray(mask)) {
+    const items = Array.isArray(value) ? value : []
+    const length = Math.max(items.length, mask.length)
+    const result: Json[] = []
+    for (let i = 0; i < length; i++) {
+      result.push(withPlaceholders(items[i], mask[i], placeholder) ?? null)
+    }
+    return result
+  }
+  if (isObject(mask)) {
+    const obj = isObject(value) ? value : {}
+    const result: { [key: string]: Json } = {}
+    for (const key of new Set([...Object.keys(obj), ...Object.keys(mask)])) {
+      const v = withPlaceholders(obj[key], mask[key], placeholder)
+      if (v !== undefined) result[key] = v
+    }
+    return result
+  }
+  return value as Json | undefined
+}
+
+/** One line: "2 to add, 1 to change, 0 to destroy, 1 to replace" (plus read/import/move/forget when
+ * present), or "No changes." */
+export function planSummaryLine(s: PlanSummary): string {
+  if (!s.hasChanges) return 'No changes.'
+  const parts = [
+    `${s.add} to add`,
+    `${s.change} to change`,
+    `${s.destroy} to destroy`,
+    `${s.replace} to replace`
+  ]
+  if (s.read > 0) parts.push(`${s.read} to read`)
+  if (s.import > 0) parts.push(`${s.import} to import`)
+  if (s.move > 0) parts.push(`${s.move} to move`)
+  if (s.forget > 0) parts.push(`${s.forget} to forget`)
+  if (s.resources.length === 0 && s.outputs.length > 0) {
+    parts.push(`${s.outputs.length} output${s.outputs.length === 1 ? '' : 's'} to change`)
+  }
+  return parts.join(', ')
+}
+
+/**
+ * The plan's effect as sorted lines, one per resource change and output change, for checking that
+ * the plan about to be applied does what the reviewed plan showed ("apply only what was
+ * reviewed"). Attribute values are not part of it (the report does not show them either); output
+ * values are, except sensitive or unknown ones.
+ */
+export function planEffect(s: PlanSummary): string[] {
+  const lines: string[] = []
+  for (const r of s.resources) {
+    let line = `resource ${r.address} ${r.action}`
+    if (r.replaceOrder) line += ` ${r.replaceOrder}`
+    if (r.deposed) line += ` deposed=${r.deposed}`
+    if (r.previousAddress) line += ` from=${r.previousAddress}`
+    if (r.importing) line += ' import'
+    if (r.forgetsPrevious) line += ' forget-previous'
+    lines.push(line)
+  }
+  for (const o of s.outputs) {
+    let line = `output ${JSON.stringify(o.name)} ${o.action}`
+    if (o.sensitive) line += ' sensitive'
+    else if (o.after !== undefined && !o.afterUnknown) line += ` = ${o.after}`
+    lines.push(line)
+  }
+  return lines.sort()
+}
+
+/** sha256 of {@link planEffect}: short enough to keep in a hidden comment or an artifact name. */
+export function planEffectDigest(s: PlanSummary): string {
+  return createHash('sha256').update(planEffect(s).join('\n')).digest('hex')
+}
+
+/** What differs between the reviewed plan's effect and the current one (empty lists: the same). */
+export function comparePlanEffects(
+  reviewed: PlanSummary,
+  current: PlanSummary
+): { same: boolean; onlyInReviewed: string[]; onlyInCurrent: string[] } {
+  const a = planEffect(reviewed)
+  const b = planEffect(current)
+  const inA = new Set(a)
+  const inB = new Set(b)
+  const onlyInReviewed = a.filter(line => !inB.has(line))
+  const onlyInCurrent = b.filter(line => !inA.has(line))
+  return {
+    same: onlyInReviewed.length === 0 && onlyInCurrent.length === 0,
+    onlyInReviewed,
+    onlyInCurrent
+  }
+}
