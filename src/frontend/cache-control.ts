@@ -3,9 +3,8 @@
  *
  * The `cache-control` input is a list of `glob=value` rules; the first rule whose glob matches the
  * path (relative to the build directory, `/`-separated) wins. Globs are picomatch globs with
- * `dot: true` (so `**` also reaches `.well-known/`); a glob without a `/`
- * matches the file name at any depth, as in `.gitignore` (`*.html` matches `docs/a.html`); a glob
- * with a `/` is matched against the whole relative path (`assets/**`). A leading `/` or `./` on a
+ * `dot: true` (so `**` also reaches `.well-known/`); a glob without a `/` matches the file name
+ * at any depth, as in `.gitignore` (`*.html` matches `docs/a.html`); a glob with a `/` is matched against the whole relative path (`assets/**`). A leading `/` or `./` on a
  * glob is dropped, since every path is relative to the build directory.
  *
  * When no rule matches, the defaults of SPEC §5, in this order:
