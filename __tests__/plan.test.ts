@@ -7,6 +7,8 @@ import {
   planEffectDigest,
   planSummaryLine,
   PlanFormatError,
+  redact,
+  sensitiveStrings,
   summarizePlan,
   type PlanSummary
 } from '../src/terraform/plan'
@@ -208,7 +210,11 @@ describe('outputs and sensitive values', () => {
     expect(raw).toContain('old-secret-hunter2')
     expect(raw).toContain('new-secret-correcthorse')
     const s = summarizePlan(JSON.parse(raw))
-    expect(s.outputs).toEqual([{ name: 'password', action: 'update', sensitive: true }])
+    expect(s.outputs).toEqual([
+      // not marked sensitive by Terraform, but its old value is the sensitive input's value
+      { name: 'derived', action: 'update', sensitive: true, afterUnknown: true },
+      { name: 'password', action: 'update', sensitive: true }
+    ])
     expect(s.resources).toEqual([
       { address: 'terraform_data.db', type: 'terraform_data', name: 'db', action: 'update' }
     ])
@@ -283,6 +289,78 @@ describe('outputs and sensitive values', () => {
     expect(planSummaryLine(s)).toBe(
       '0 to add, 0 to change, 0 to destroy, 0 to replace, 1 output to change'
     )
+  })
+})
+
+describe('sensitiveStrings and redact', () => {
+  it('finds the sensitive values of a real plan: variables, outputs, attributes and what they flow into', () => {
+    const secrets = sensitiveStrings(
+      readFileSync(join(FIXTURES, 'outputs-secret-change.json'), 'utf8')
+    )
+    expect(secrets).toEqual(['new-secret-correcthorse', 'old-secret-hunter2'])
+    // terraform show prints the value terraform_data copies into `output` in clear
+    const text = readFileSync(join(FIXTURES, 'outputs-secret-change.txt'), 'utf8')
+    expect(text).toContain('"old-secret-hunter2"')
+    const clean = redact(text, secrets)
+    expect(clean).not.toContain('hunter2')
+    expect(clean).toContain('~ output = "(sensitive value)" -> (known after apply)')
+    expect(clean).toContain('~ derived  = "(sensitive value)" -> (known after apply)')
+  })
+
+  it('covers nested masks, sensitive outputs, escaped and multi-line forms; skips short values', () => {
+    const secrets = sensitiveStrings({
+      format_version: '1.2',
+      resource_changes: [
+        {
+          address: 'x.y',
+          change: {
+            actions: ['update'],
+            before: { tags: { a: 'plain-value', key: 'line one\nline "two"' }, n: 1 },
+            after: { list: ['x', 'deep-secret'] },
+            before_sensitive: { tags: { key: true } },
+            after_sensitive: { list: [false, true] }
+          }
+        }
+      ],
+      output_changes: {
+        o: { actions: ['create'], after: { k: 'out-secret' }, after_sensitive: true }
+      },
+      prior_state: {
+        values: {
+          root_module: {
+            child_modules: [
+              {
+                resources: [
+                  { values: { p: 'pw-in-module', q: 'open' }, sensitive_values: { p: true } }
+                ]
+              }
+            ]
+          }
+        }
+      },
+      variables: { v: { value: 'abc' }, w: { value: 'var-secret' } },
+      configuration: {
+        root_module: { variables: { v: { sensitive: true }, w: { sensitive: true } } }
+      }
+    })
+    expect(secrets).toEqual(
+      expect.arrayContaining([
+        'line one\nline "two"',
+        'line one\\nline \\"two\\"',
+        'deep-secret',
+        'out-secret',
+        'pw-in-module',
+        'var-secret'
+      ])
+    )
+    expect(secrets).not.toContain('plain-value')
+    expect(secrets).not.toContain('open')
+    expect(secrets).not.toContain('abc') // too short to search for
+    expect(redact('a deep-secret and pw-in-module, plain-value', secrets)).toBe(
+      'a (sensitive value) and (sensitive value), plain-value'
+    )
+    expect(redact('text with $pecial.*', ['$pecial.*'])).toBe('text with (sensitive value)')
+    expect(sensitiveStrings('not json')).toEqual([])
   })
 })
 

@@ -154,6 +154,8 @@ output "password" {
   value     = var.db_password
   sensitive = true
 }
+# terraform_data does not mark `output` sensitive although `input` is: this output is not sensitive
+output "derived" { value = terraform_data.db.output }
 ' '
 variable "db_password" {
   type      = string
@@ -165,6 +167,8 @@ output "password" {
   value     = var.db_password
   sensitive = true
 }
+# terraform_data does not mark `output` sensitive although `input` is: this output is not sensitive
+output "derived" { value = terraform_data.db.output }
 '
 
 # --- no changes ---------------------------------------------------------------------------------

@@ -6,8 +6,10 @@
  * (format_version 1.x; unknown properties are ignored as the format asks).
  *
  * Sensitive values are never copied: resource attribute values are not read at all, and an output
- * whose `before_sensitive`/`after_sensitive` marks any part as sensitive keeps only its name and
- * action.
+ * whose `before_sensitive`/`after_sensitive` marks any part as sensitive, or whose value contains a
+ * string marked sensitive anywhere in the plan, keeps only its name and action.
+ * {@link sensitiveStrings} lists those strings so text from Terraform can be redacted with
+ * {@link redact}.
  */
 import { createHash } from 'node:crypto'
 
@@ -177,7 +179,7 @@ export function summarizePlan(showJson: unknown): PlanSummary {
     if (rc.previousAddress !== undefined) summary.move++
   }
   summary.drift = readResourceChanges(doc, 'resource_drift').filter(rc => rc.action !== 'no-op')
-  summary.outputs = readOutputChanges(doc['output_changes'])
+  summary.outputs = readOutputChanges(doc['output_changes'], sensitiveStrings(doc))
 
   summary.resources.sort(byAddress)
   summary.drift.sort(byAddress)
@@ -300,7 +302,7 @@ function formatPaths(paths: unknown): string[] {
   return result
 }
 
-function readOutputChanges(value: unknown): OutputChange[] {
+function readOutputChanges(value: unknown, secrets: readonly string[]): OutputChange[] {
   if (value === undefined || value === null) return []
   if (!isObject(value)) fail(`output_changes is ${describe(value)}, not an object`)
   const names = Object.keys(value).sort()
@@ -325,6 +327,13 @@ function readOutputChanges(value: unknown): OutputChange[] {
           ? withPlaceholders(change['after'], unknownMask, '(known after apply)')
           : change['after']
         if (after !== undefined) out.after = JSON.stringify(after ?? null)
+      }
+      // a value that holds a sensitive value from elsewhere in the plan is treated as sensitive
+      const shown = `${out.before ?? ''}\n${out.after ?? ''}`
+      if (secrets.some(secret => shown.includes(secret))) {
+        out.sensitive = true
+        delete out.before
+        delete out.after
       }
     }
     result.push(out)
@@ -431,4 +440,114 @@ export function comparePlanEffects(
     onlyInReviewed,
     onlyInCurrent
   }
+}
+
+/** Sensitive strings shorter than this are not searched for in text (they would shred it). */
+export const MIN_REDACTED_LENGTH = 4
+
+/**
+ * Every string the plan marks sensitive: resource attributes under before_sensitive /
+ * after_sensitive / sensitive_values (changes, drift, prior state, planned values), sensitive
+ * outputs, and the values of variables the root module declares sensitive. With the forms
+ * Terraform prints them in (JSON-escaped, line by line), longest first. Used to blank them out of
+ * plan text and errors (`terraform show` prints e.g. a value derived from a sensitive input that
+ * the provider does not mark) and to mask them in logs. Strings shorter than
+ * {@link MIN_REDACTED_LENGTH} are left out.
+ */
+export function sensitiveStrings(showJson: unknown): string[] {
+  let doc = showJson
+  if (typeof doc === 'string') {
+    try {
+      doc = JSON.parse(doc) as unknown
+    } catch {
+      return []
+    }
+  }
+  const found = new Set<string>()
+  if (!isObject(doc)) return []
+  const add = (value: unknown): void => {
+    if (typeof value === 'string') {
+      for (const form of [value, JSON.stringify(value).slice(1, -1), ...value.split('\n')]) {
+        const trimmed = form.trim()
+        if (trimmed.length >= MIN_REDACTED_LENGTH) found.add(trimmed)
+      }
+    } else if (Array.isArray(value)) value.forEach(add)
+    else if (isObject(value)) Object.values(value).forEach(add)
+  }
+  /** the leaves of value that mask marks true */
+  const masked = (value: unknown, mask: unknown): void => {
+    if (mask === true) add(value)
+    else if (Array.isArray(mask)) {
+      const items = Array.isArray(value) ? value : []
+      mask.forEach((m, i) => masked(items[i], m))
+    } else if (isObject(mask)) {
+      const obj = isObject(value) ? value : {}
+      for (const key of Object.keys(mask)) masked(obj[key], mask[key])
+    }
+  }
+  for (const key of ['resource_changes', 'resource_drift']) {
+    const list = doc[key]
+    if (!Array.isArray(list)) continue
+    for (const item of list) {
+      if (!isObject(item) || !isObject(item['change'])) continue
+      const change = item['change']
+      masked(change['before'], change['before_sensitive'])
+      masked(change['after'], change['after_sensitive'])
+    }
+  }
+  const outputs = doc['output_changes']
+  if (isObject(outputs)) {
+    for (const change of Object.values(outputs)) {
+      if (!isObject(change)) continue
+      masked(change['before'], change['before_sensitive'])
+      masked(change['after'], change['after_sensitive'])
+    }
+  }
+  const stateValues = (values: unknown): void => {
+    if (!isObject(values)) return
+    const outs = values['outputs']
+    if (isObject(outs)) {
+      for (const out of Object.values(outs)) {
+        if (isObject(out) && out['sensitive'] === true) add(out['value'])
+      }
+    }
+    const walkModule = (mod: unknown): void => {
+      if (!isObject(mod)) return
+      const resources = mod['resources']
+      if (Array.isArray(resources)) {
+        for (const r of resources) {
+          if (isObject(r)) masked(r['values'], r['sensitive_values'])
+        }
+      }
+      const children = mod['child_modules']
+      if (Array.isArray(children)) children.forEach(walkModule)
+    }
+    walkModule(values['root_module'])
+  }
+  stateValues(doc['planned_values'])
+  if (isObject(doc['prior_state'])) stateValues(doc['prior_state']['values'])
+  const config = doc['configuration']
+  const variables = doc['variables']
+  if (isObject(config) && isObject(config['root_module']) && isObject(variables)) {
+    const declared = config['root_module']['variables']
+    if (isObject(declared)) {
+      for (const [name, decl] of Object.entries(declared)) {
+        const given = variables[name]
+        if (isObject(decl) && decl['sensitive'] === true && isObject(given)) add(given['value'])
+      }
+    }
+  }
+  return [...found].sort((a, b) => b.length - a.length || (a < b ? -1 : 1))
+}
+
+/** The text with every occurrence of the given strings replaced by "(sensitive value)". */
+export function redact(text: string, secrets: readonly string[]): string {
+  const usable = secrets.filter(s => s.length >= MIN_REDACTED_LENGTH)
+  if (usable.length === 0 || text === '') return text
+  const sorted = [...usable].sort((a, b) => b.length - a.length)
+  const pattern = new RegExp(
+    sorted.map(s => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'),
+    'g'
+  )
+  return text.replace(pattern, '(sensitive value)')
 }
