@@ -1,0 +1,659 @@
+import { describe, it, expect } from '@jest/globals'
+import { readFileSync } from 'node:fs'
+import v8 from 'node:v8'
+import { runInNewContext } from 'node:vm'
+import { join } from 'node:path'
+import { sensitiveStrings, summarizePlan, type PlanSummary } from '../src/terraform/plan'
+import {
+  findsMarker,
+  renderReport,
+  stackMarker,
+  type ReportContext,
+  type StackIdentity
+} from '../src/report/render'
+import {
+  codeSpan,
+  escapeText,
+  fencedBlock,
+  formatDuration,
+  safeUrl,
+  truncate
+} from '../src/report/markdown'
+
+const FIXTURES = join(process.cwd(), '__tests__', 'fixtures', 'plans')
+const readFixture = (file: string): string => readFileSync(join(FIXTURES, file), 'utf8')
+const plan = (name: string): PlanSummary => summarizePlan(readFixture(`${name}.json`))
+const planText = (name: string): string => readFixture(`${name}.txt`)
+
+const stack: StackIdentity = {
+  workingDirectory: 'terraform',
+  stateKey: 'production/terraform.tfstate',
+  environment: 'production'
+}
+
+function context(extra: Partial<ReportContext> = {}): ReportContext {
+  return {
+    stack,
+    mode: 'plan',
+    eventName: 'pull_request',
+    repository: 'acme/shop',
+    sha: '0123456789abcdef0123456789abcdef01234567',
+    actor: 'octocat',
+    runUrl: 'https://github.com/acme/shop/actions/runs/4242',
+    timestamp: new Date('2025-03-04T05:06:07Z'),
+    ...extra
+  }
+}
+
+// --- a small model of how GitHub (cmark-gfm) reads the markdown, for the escaping checks --------
+
+/** Removes fenced code blocks and inline code spans, as CommonMark delimits them. */
+function outsideCode(md: string): string {
+  const kept: string[] = []
+  const lines = md.split('\n')
+  for (let i = 0; i < lines.length; i++) {
+    const open = /^ {0,3}(`{3,})/.exec(lines[i] ?? '')
+    if (open) {
+      const fence = open[1] ?? '```'
+      let j = i + 1
+      const closes = new RegExp(`^ {0,3}\`{${fence.length},}\\s*$`)
+      while (j < lines.length && !closes.test(lines[j] ?? '')) j++
+      i = j
+      continue
+    }
+    kept.push(lines[i] ?? '')
+  }
+  const text = kept.join('\n')
+  let out = ''
+  let pos = 0
+  const runs = /`+/g
+  let m: RegExpExecArray | null
+  while ((m = runs.exec(text)) !== null) {
+    const n = m[0].length
+    const closer = new RegExp(`(?<!\`)\`{${n}}(?!\`)`, 'g')
+    closer.lastIndex = m.index + n
+    const c = closer.exec(text)
+    if (!c) continue
+    out += text.slice(pos, m.index) + '`CODE`'
+    pos = c.index + n
+    runs.lastIndex = pos
+  }
+  out += text.slice(pos)
+  // <code> elements whose text is all character references (see codeSpan)
+  return out.replace(/<code>[^<>]*<\/code>/g, '`CODE`')
+}
+
+/** The contents of the fenced code blocks, in order. */
+function codeBlocks(md: string): string[] {
+  const blocks: string[] = []
+  const lines = md.split('\n')
+  for (let i = 0; i < lines.length; i++) {
+    const open = /^(`{3,})\w*$/.exec(lines[i] ?? '')
+    if (!open) continue
+    const n = (open[1] ?? '').length
+    const body: string[] = []
+    let j = i + 1
+    while (j < lines.length && !new RegExp(`^\`{${n},}\\s*$`).test(lines[j] ?? ''))
+      body.push(lines[j++] ?? '')
+    blocks.push(body.join('\n'))
+    i = j
+  }
+  return blocks
+}
+
+/** Cells of a table row the way cmark-gfm splits it (a | after a backslash stays in the cell). */
+function cells(row: string): string[] {
+  return row
+    .trim()
+    .replace(/^\|/, '')
+    .replace(/(?<!\\)\|$/, '')
+    .split(/(?<!\\)\|/)
+}
+
+/** The rows of the table that follows `heading`. */
+function tableAfter(md: string, heading: string): string[] {
+  const lines = md.split('\n')
+  const start = lines.indexOf(heading)
+  expect(start).toBeGreaterThanOrEqual(0)
+  const rows: string[] = []
+  let i = lines.findIndex((l, k) => k > start && l.startsWith('|'))
+  while (i >= 0 && i < lines.length && (lines[i] ?? '').startsWith('|')) rows.push(lines[i++] ?? '')
+  return rows
+}
+
+/** Our own HTML only: one <details>, one </details>, <sub>, and the marker when asked for. */
+function expectOnlyOurHtml(md: string, opts: { marker: boolean; details: number }): void {
+  const text = outsideCode(md)
+  expect(text).not.toMatch(/<script|<img|<a\s|<\/?table|<\/?pre|<\/?code|<style|<iframe/i)
+  expect(text.split('<details>').length - 1).toBe(opts.details)
+  expect(text.split('</details>').length - 1).toBe(opts.details)
+  const comments = text.split('<!--').length - 1
+  expect(comments).toBe(opts.marker ? 1 : 0)
+  expect(text.split('-->').length - 1).toBe(opts.marker ? 1 : 0)
+  if (opts.marker) expect(text.startsWith('<!-- revive-deploy:stack=')).toBe(true)
+}
+
+// ---------------------------------------------------------------------------------------------
+
+describe('report content', () => {
+  it('shows counts, a table by action with replacements called out, outputs, plan text and provenance', () => {
+    const summary = plan('lifecycle')
+    const md = renderReport(summary, context({ planText: planText('lifecycle') }))
+    expect(md).toContain('### Terraform plan: `terraform` (`production`)')
+    expect(md).toContain(
+      '**Plan: 1 to add, 1 to change, 0 to destroy, 2 to replace, 1 to read, 1 to import, 1 to move, 1 to forget.**'
+    )
+    expect(md).toContain(
+      '**Downtime risk:** 2 replacements destroy the existing object before creating the new one.'
+    )
+    const rows = tableAfter(md, '#### Resource changes')
+    expect(rows[0]).toBe('| Action | Resource | Details |')
+    // risky first: replacements, then forget, update, create, read, move
+    expect(rows.slice(2).map(r => cells(r)[0]?.trim())).toEqual([
+      '**replace**',
+      '**replace**',
+      'forget',
+      'update',
+      'create',
+      'read',
+      'move'
+    ])
+    expect(rows[2]).toContain('`terraform_data.requested`')
+    expect(rows[2]).toContain('destroys the old object before creating the new one (downtime risk)')
+    expect(rows[2]).toContain('replacement requested (-replace)')
+    expect(rows[3]).toContain('tainted')
+    expect(md).toContain('moved from `terraform_data.old_name`')
+    expect(md).toContain('| update | `terraform_data.imported` | imported |')
+    // the plan text, collapsed, whole
+    expect(md).toContain('<details><summary>Plan text (62 lines)</summary>')
+    expect(codeBlocks(md)[0]).toBe(planText('lifecycle').trim())
+    // provenance
+    expect(md).toContain(
+      'commit [`0123456`](https://github.com/acme/shop/commit/0123456789abcdef0123456789abcdef01234567)'
+    )
+    expect(md).toContain('[workflow run](https://github.com/acme/shop/actions/runs/4242)')
+    expect(md).toContain('event `pull_request` by `octocat`')
+    expect(md).toContain('state key `production/terraform.tfstate`')
+    expect(md).toContain('2025-03-04 05:06:07 UTC')
+    expect(md).toContain('Terraform `1.11.')
+    expect(md).not.toMatch(/[\u{1F300}-\u{1FAFF}\u{2600}-\u{27BF}]/u) // no emoji
+  })
+
+  it('calls out create-before-destroy replacements without the downtime warning', () => {
+    const md = renderReport(plan('replace-create-first'), context())
+    expect(md).toContain(
+      '| replace | `terraform_data.web` | creates the new object before destroying the old one; cannot be updated in place; forced by `triggers_replace` |'
+    )
+    expect(md).not.toContain('Downtime risk')
+  })
+
+  it('warns about destruction and lists the reason', () => {
+    const md = renderReport(plan('delete'), context())
+    expect(md).toContain('**2 resources will be destroyed.**')
+    expect(md).toContain(
+      '| **destroy** | `terraform_data.old[0]` | no longer in the configuration |'
+    )
+  })
+
+  it('shows drift in its own table', () => {
+    const md = renderReport(plan('drift'), context())
+    const rows = tableAfter(md, '#### Changed outside Terraform')
+    expect(rows).toEqual([
+      '| Change | Resource |',
+      '| --- | --- |',
+      '| deleted | `terraform_data.gone` |',
+      '| changed | `terraform_data.same` |'
+    ])
+  })
+
+  it('shows output changes; sensitive ones as (sensitive), unknown ones as (known after apply)', () => {
+    const md = renderReport(plan('outputs'), context({ planText: planText('outputs') }))
+    expect(tableAfter(md, '#### Output changes')).toEqual([
+      '| Output | Action | Before | After |',
+      '| --- | --- | --- | --- |',
+      '| `config` | create |  | `{"ports":[80,443],"tier":"gold"}` |',
+      '| `fresh_id` | create |  | (known after apply) |',
+      '| `removed` | delete | `"bye"` |  |',
+      '| `same` | create |  | `"unchanged"` |',
+      '| `url` | update | `"https://old.example.com"` | `"https://new.example.com"` |'
+    ])
+    const secret = renderReport(
+      plan('outputs-secret-change'),
+      context({ planText: planText('outputs-secret-change') })
+    )
+    expect(secret).toContain('| `password` | update | (sensitive) | (sensitive) |')
+  })
+
+  it('never shows a sensitive value, from any fixture, even where terraform show prints it', () => {
+    for (const name of ['outputs', 'outputs-secret-change']) {
+      const json = readFixture(`${name}.json`)
+      const error = `Error: apply failed for input "old-secret-hunter2"`
+      const md = renderReport(
+        summarizePlan(json),
+        context({
+          planText: planText(name),
+          apply: { status: 'failed', error },
+          sections: [
+            { title: 'Health', markdown: 'checked https://x.example/?k=old-secret-hunter2' }
+          ],
+          secrets: sensitiveStrings(json)
+        })
+      )
+      expect(md).not.toContain('hunter2')
+      expect(md).not.toContain('correcthorse')
+      expect(md).toContain('(sensitive value)')
+    }
+    // the job summary of the same run with no secrets given would leak Terraform's own text
+    expect(planText('outputs-secret-change')).toContain('old-secret-hunter2')
+  })
+
+  it('no changes: says so; a run without a plan says that', () => {
+    const md = renderReport(plan('no-changes'), context({ note: 'No changes now.' }))
+    expect(md).toContain(
+      '**Plan: 0 to add, 0 to change, 0 to destroy, 0 to replace.** No changes: the infrastructure matches the configuration.'
+    )
+    expect(md).toContain('> No changes now.')
+    expect(md).not.toContain('#### Resource changes')
+    const frontendOnly = renderReport(undefined, context({ mode: 'frontend' }))
+    expect(frontendOnly).toContain('### Frontend deploy:')
+    expect(frontendOnly).toContain('No Terraform plan in this run (mode `frontend`).')
+  })
+
+  it('an errored plan says it cannot be applied', () => {
+    const md = renderReport(plan('errored'), context({ planText: planText('errored') }))
+    expect(md).toContain(
+      '**Planning failed:** Terraform hit an error after planning the changes below'
+    )
+    expect(md).toContain('| update | `terraform_data.api` |  |')
+  })
+
+  it('a failed plan shows the error instead of the table', () => {
+    const error =
+      'Error: Resource precondition failed\n\n  on main.tf line 7, in resource "terraform_data" "guarded":\n   7:       condition     = terraform_data.api.input == "v1"\n\napi must stay at v1'
+    const md = renderReport(plan('errored'), context({ planError: error, planText: 'ignored' }))
+    expect(md).toContain(
+      '**Plan failed.** Terraform could not produce a plan, so nothing was applied. The error:'
+    )
+    expect(codeBlocks(md)).toEqual([error])
+    expect(md).not.toContain('#### Resource changes')
+    expect(md).not.toContain('<details>')
+  })
+
+  it('shows the apply outcome: applied, failed with the error, not run', () => {
+    const applied = renderReport(
+      plan('update'),
+      context({ mode: 'deploy', apply: { status: 'applied', seconds: 125 } })
+    )
+    expect(applied).toContain('### Terraform apply:')
+    expect(applied).toContain('**Apply: succeeded** in 2 min 5 s.')
+
+    const failure =
+      'Error: creating Lambda Function (api): ResourceConflictException: Function already exist: api'
+    const failed = renderReport(
+      plan('update'),
+      context({ mode: 'deploy', apply: { status: 'failed', error: failure, seconds: 9 } })
+    )
+    expect(failed).toContain('**Apply: failed** in 9 s.')
+    expect(codeBlocks(failed)).toEqual([failure])
+
+    const notRun = renderReport(plan('update'), context({ apply: { status: 'not-run' } }))
+    expect(notRun).toContain('**Apply: not run.**')
+    expect(notRun).toContain('### Terraform plan:')
+  })
+
+  it('includes the extra sections in order', () => {
+    const md = renderReport(
+      plan('update'),
+      context({
+        sections: [
+          { title: 'Frontend sync', markdown: '| uploaded | deleted |\n|---|---|\n| 3 | 1 |' },
+          { title: 'Phase timings', markdown: '- plan: 12 s\n- apply: 30 s' }
+        ]
+      })
+    )
+    const a = md.indexOf('#### Frontend sync\n\n| uploaded | deleted |')
+    const b = md.indexOf('#### Phase timings\n\n- plan: 12 s')
+    expect(a).toBeGreaterThan(0)
+    expect(b).toBeGreaterThan(a)
+    expect(b).toBeLessThan(md.indexOf('<sub>'))
+  })
+})
+
+describe('stack marker', () => {
+  it('is a hidden comment first in the PR comment, and absent from the job summary', () => {
+    const comment = renderReport(plan('update'), context(), { includeMarker: true })
+    expect(stackMarker(stack)).toMatch(/^<!-- revive-deploy:stack=[0-9a-f]{16} -->$/)
+    expect(comment.startsWith(`${stackMarker(stack)}\n`)).toBe(true)
+    expect(findsMarker(comment, stack)).toBe(true)
+    const summary = renderReport(plan('update'), context())
+    expect(summary).not.toContain('revive-deploy:stack=')
+    expect(findsMarker(summary, stack)).toBe(false)
+  })
+
+  it('identifies the stack by working directory and state key', () => {
+    const other = { ...stack, stateKey: 'staging/terraform.tfstate' }
+    expect(stackMarker(other)).not.toBe(stackMarker(stack))
+    expect(stackMarker({ ...stack, workingDirectory: 'infra' })).not.toBe(stackMarker(stack))
+    expect(stackMarker({ ...stack, workingDirectory: './terraform/' })).toBe(stackMarker(stack))
+    const comment = renderReport(plan('update'), context(), { includeMarker: true })
+    expect(findsMarker(comment, other)).toBe(false)
+  })
+
+  it('cannot be forged by Terraform text, notes or sections', () => {
+    const marker = stackMarker(stack)
+    const forged = `terraform_data.x["${marker}"]`
+    const summary: PlanSummary = {
+      ...plan('update'),
+      resources: [{ address: forged, type: 'terraform_data', name: 'x', action: 'update' }]
+    }
+    const md = renderReport(
+      summary,
+      context({
+        planText: `${marker}\n--> <!-- hidden`,
+        note: `${marker} <!-- hide the rest`,
+        sections: [{ title: `${marker}`, markdown: `<!-- ${marker}` }]
+      })
+    )
+    // the job summary (no marker) is not taken for the stack's comment although it holds copies
+    expect(findsMarker(md, stack)).toBe(false)
+    expect(findsMarker(`\n${marker}\n`, stack)).toBe(false)
+    expect(findsMarker(`> ${marker}`, stack)).toBe(false)
+    expect(findsMarker(`${marker}x`, stack)).toBe(false)
+    // and no HTML comment is opened anywhere outside code
+    expectOnlyOurHtml(md, { marker: false, details: 1 })
+    const withMarker = renderReport(summary, context({ note: `<!-- ${marker} -->` }), {
+      includeMarker: true
+    })
+    expect(findsMarker(withMarker, stack)).toBe(true)
+    expectOnlyOurHtml(withMarker, { marker: true, details: 0 })
+  })
+})
+
+describe('escaping text from Terraform', () => {
+  const nasty = [
+    'terraform_data.a["pipe|in|key"]',
+    'terraform_data.b["new\nline"]',
+    'terraform_data.c["<script>alert(1)</script>"]',
+    'terraform_data.d["</details>"]',
+    'terraform_data.e["```"]',
+    'terraform_data.f["`tick` and ``double``"]',
+    'terraform_data.g["<!-- open comment"]',
+    'terraform_data.h["close -->"]',
+    'terraform_data.i["back\\\\|slash pipe"]',
+    'terraform_data.j["<img src=x onerror=alert(1)>"]',
+    'terraform_data.k["@octocat #1 [link](https://evil.example)"]',
+    'terraform_data.l["\u001b[31mred\u001b[0m \u202eoverride"]'
+  ]
+  const summary: PlanSummary = {
+    ...plan('update'),
+    change: nasty.length,
+    resources: nasty.map(address => ({
+      address,
+      type: 'terraform_data',
+      name: 'x',
+      action: 'update' as const,
+      actionReason: 'weird|reason<script>',
+      replacePaths: ['tags["a|b"]']
+    })),
+    outputs: [
+      {
+        name: 'evil|name',
+        action: 'update',
+        sensitive: false,
+        before: '"</details><script>x</script>"',
+        after: '"a|b\\n```\\n<!--"'
+      }
+    ]
+  }
+  const nastyPlanText = [
+    'Terraform will perform the following actions:',
+    '```',
+    '</details>',
+    '<!-- revive-deploy:stack=0000000000000000 -->',
+    '<script>alert(1)</script>',
+    '````````',
+    '  ~ resource "terraform_data" "x" {}'
+  ].join('\n')
+  const md = renderReport(summary, context({ planText: nastyPlanText }), { includeMarker: true })
+
+  it('keeps every table row one line with the right number of cells', () => {
+    const rows = tableAfter(md, '#### Resource changes')
+    expect(rows).toHaveLength(2 + nasty.length)
+    for (const row of rows) expect(cells(row)).toHaveLength(3)
+    const outputs = tableAfter(md, '#### Output changes')
+    expect(outputs).toHaveLength(3)
+    for (const row of outputs) expect(cells(row)).toHaveLength(4)
+  })
+
+  it('uses an HTML code element with character references when a backslash precedes a pipe', () => {
+    expect(md).toContain(
+      '| update | <code>terraform&#95;data&#46;i&#91;&#34;back&#92;&#92;&#124;slash pipe&#34;&#93;</code> |'
+    )
+  })
+
+  it('shows addresses inside code spans, pipes escaped for the table', () => {
+    expect(md).toContain('| update | `terraform_data.a["pipe\\|in\\|key"]` |')
+    expect(md).toContain('`terraform_data.b["new line"]`')
+    expect(md).toContain('``terraform_data.e["```"]``')
+    expect(md).toContain('```terraform_data.f["`tick` and ``double``"]```')
+    expect(md).toContain('`terraform_data.l["red override"]`')
+  })
+
+  it('lets no HTML, comment, link or mention out of code', () => {
+    expectOnlyOurHtml(md, { marker: true, details: 1 })
+    const text = outsideCode(md)
+    expect(text).not.toContain('@octocat')
+    expect(text).not.toContain('](https://evil')
+  })
+
+  it('keeps the plan text whole inside a fence longer than any backtick run in it', () => {
+    expect(md).toContain('\n`````````text\n')
+    expect(codeBlocks(md)).toEqual([nastyPlanText])
+  })
+
+  it('escapes a plan error the same way', () => {
+    const failed = renderReport(undefined, context({ planError: nastyPlanText }), {
+      includeMarker: true
+    })
+    expect(codeBlocks(failed)).toEqual([nastyPlanText])
+    expectOnlyOurHtml(failed, { marker: true, details: 0 })
+  })
+})
+
+describe('size', () => {
+  const actions: string[][] = [
+    ['create'],
+    ['update'],
+    ['delete'],
+    ['delete', 'create'],
+    ['create', 'delete']
+  ]
+  const template = (
+    JSON.parse(readFixture('replace-destroy-first.json')) as {
+      resource_changes: Array<{ change: Record<string, unknown> }>
+    }
+  ).resource_changes[0] as { change: Record<string, unknown> }
+
+  /** A plan of n changes in the real JSON shape, and matching `terraform show` text. */
+  function bigPlan(n: number): { summary: PlanSummary; text: string } {
+    const base = JSON.parse(readFixture('replace-destroy-first.json')) as Record<string, unknown>
+    const changes = Array.from({ length: n }, (_, i) => ({
+      ...template,
+      address: `module.service_${i % 13}.terraform_data.lambda_function_with_a_long_name["fn-${i}"]`,
+      module_address: `module.service_${i % 13}`,
+      change: { ...template.change, actions: actions[i % actions.length] }
+    }))
+    const summary = summarizePlan({ ...base, resource_changes: changes })
+    const text: string[] = ['Terraform will perform the following actions:', '']
+    for (const c of changes) {
+      text.push(
+        `  # ${c.address} will be updated in-place`,
+        `  ~ resource "terraform_data" "lambda_function_with_a_long_name" {`,
+        `        id     = "${'0'.repeat(36)}"`,
+        `      ~ input  = "v1" -> "v2"`,
+        `    }`,
+        ''
+      )
+    }
+    text.push(`Plan: ${n} to add, 0 to change, 0 to destroy.`)
+    return { summary, text: text.join('\n') }
+  }
+
+  it('a 5,000-change plan fits in 65,536 characters with full counts and the table header', () => {
+    const { summary, text } = bigPlan(5000)
+    expect(text.length).toBeGreaterThan(1_000_000)
+    const md = renderReport(
+      summary,
+      context({
+        planText: text,
+        fullPlanLocation:
+          '[the job summary of run #12](https://github.com/acme/shop/actions/runs/4242)'
+      }),
+      { includeMarker: true }
+    )
+    expect(md.length).toBeLessThanOrEqual(65_536)
+    expect(md.length).toBeGreaterThan(60_000) // uses the room it has
+    expect(md).toContain(
+      '**Plan: 1,000 to add, 1,000 to change, 1,000 to destroy, 2,000 to replace.**'
+    )
+    const rows = tableAfter(md, '#### Resource changes')
+    expect(rows[0]).toBe('| Action | Resource | Details |')
+    const shown = rows.length - 2
+    expect(shown).toBeGreaterThan(100)
+    expect(md).toContain(
+      `… and ${(5000 - shown).toLocaleString('en-US')} more resource changes (all of them are in the plan text; the full plan is in [the job summary of run #12](https://github.com/acme/shop/actions/runs/4242)).`
+    )
+    // the riskiest rows are the ones kept
+    expect(rows.slice(2).every(r => r.startsWith('| **replace** |'))).toBe(true)
+    expect(findsMarker(md, stack)).toBe(true)
+    expect(md).toContain('<sub>commit [`0123456`]')
+  })
+
+  it('shortens a long plan text first, keeping whole lines and saying where the full plan is', () => {
+    const { text } = bigPlan(400)
+    const summary = plan('update')
+    const md = renderReport(
+      summary,
+      context({ planText: text, fullPlanLocation: 'the job summary of this run' }),
+      { includeMarker: true }
+    )
+    expect(md.length).toBeLessThanOrEqual(65_536)
+    expect(md).toContain('| update | `terraform_data.api` |  |')
+    const lines = text.split('\n')
+    const [block] = codeBlocks(md)
+    const kept = (block ?? '').split('\n')
+    const cutLine = kept.findIndex(l => /^\[… [\d,]+ lines cut here …\]$/.test(l))
+    expect(cutLine).toBeGreaterThan(100)
+    const cut = Number(/[\d,]+/.exec(kept[cutLine] ?? '')?.[0].replace(/,/g, ''))
+    // whole lines: the head is the start of the plan, the tail its end (with the "Plan:" line)
+    expect(kept.slice(0, cutLine)).toEqual(lines.slice(0, cutLine))
+    const tail = kept.slice(cutLine + 1)
+    expect(tail).toEqual(lines.slice(lines.length - tail.length))
+    expect(tail.at(-1)).toBe('Plan: 400 to add, 0 to change, 0 to destroy.')
+    expect(cutLine + tail.length + cut).toBe(lines.length)
+    expect(md).toContain(
+      `<details><summary>Plan text (${(lines.length - cut).toLocaleString('en-US')} of ${lines.length.toLocaleString('en-US')} lines shown)</summary>`
+    )
+    expect(md).toContain(
+      `${cut.toLocaleString('en-US')} lines were cut from the middle of the plan. The full plan is in the job summary of this run.`
+    )
+  })
+
+  it('respects a smaller limit and replaces an oversized section with a note', () => {
+    const { summary, text } = bigPlan(300)
+    const md = renderReport(
+      summary,
+      context({
+        planText: text,
+        sections: [
+          { title: 'Frontend sync', markdown: 'x'.repeat(50_000) },
+          { title: 'Health checks', markdown: 'All 2 URLs answered 200.' }
+        ]
+      }),
+      { maxLength: 20_000 }
+    )
+    expect(md.length).toBeLessThanOrEqual(20_000)
+    expect(md).toContain('**Plan: 60 to add, 60 to change, 60 to destroy, 120 to replace.**')
+    expect(md).toContain('| Action | Resource | Details |')
+    expect(md).toContain(
+      '#### Frontend sync\n\n(Not shown: too long for this report. See the job log.)'
+    )
+    expect(md).toContain('All 2 URLs answered 200.')
+    expect(md).toMatch(/… and [\d,]+ more resource changes/)
+  })
+
+  it('keeps counts and headers even with a tiny limit', () => {
+    const { summary, text } = bigPlan(50)
+    for (const maxLength of [1500, 3000, 8000]) {
+      const md = renderReport(summary, context({ planText: text }), {
+        maxLength,
+        includeMarker: true
+      })
+      expect(md.length).toBeLessThanOrEqual(maxLength)
+      expect(md).toContain('**Plan: 10 to add, 10 to change, 10 to destroy, 20 to replace.**')
+      expect(findsMarker(md, stack)).toBe(true)
+    }
+  })
+
+  it('renders a 10,000-change plan well under a second, in modest memory', () => {
+    const { summary, text } = bigPlan(10_000)
+    const ctx = context({ planText: text, fullPlanLocation: 'the job summary' })
+    renderReport(summary, ctx) // warm up
+    v8.setFlagsFromString('--expose-gc')
+    const gc = runInNewContext('gc') as () => void
+    gc()
+    const heapBefore = process.memoryUsage().heapUsed
+    const started = performance.now()
+    const md = renderReport(summary, ctx, { includeMarker: true })
+    const ms = performance.now() - started
+    const heapRightAfter = process.memoryUsage().heapUsed
+    gc()
+    const retained = process.memoryUsage().heapUsed - heapBefore
+    const mb = (n: number): string => (n / 1024 / 1024).toFixed(1)
+    console.log(
+      `renderReport: 10,000 resource changes + ${mb(text.length)} MB plan text -> ${md.length} chars in ${ms.toFixed(1)} ms; heap +${mb(heapRightAfter - heapBefore)} MB right after (garbage included), +${mb(retained)} MB retained`
+    )
+    expect(md.length).toBeLessThanOrEqual(65_536)
+    expect(md).toContain('2,000 to add, 2,000 to change, 2,000 to destroy, 4,000 to replace')
+    expect(ms).toBeLessThan(500)
+    expect(heapRightAfter - heapBefore).toBeLessThan(64 * 1024 * 1024)
+    expect(retained).toBeLessThan(2 * 1024 * 1024)
+  })
+})
+
+describe('markdown helpers', () => {
+  it('codeSpan picks a fence longer than any backtick run and pads edge backticks', () => {
+    expect(codeSpan('plain')).toBe('`plain`')
+    expect(codeSpan('a`b')).toBe('``a`b``')
+    expect(codeSpan('`x`')).toBe('`` `x` ``')
+    expect(codeSpan('a|b', { table: true })).toBe('`a\\|b`')
+    expect(codeSpan('a|b')).toBe('`a|b`')
+    expect(codeSpan('line1\r\nline2')).toBe('`line1 line2`')
+    // a backslash before a pipe: no literal pipe or backslash left for the table splitter
+    expect(codeSpan('a\\|b', { table: true })).toBe('<code>a&#92;&#124;b</code>')
+    expect(codeSpan('a\\', { table: true })).toBe('`a\\`')
+  })
+
+  it('escapeText neutralises markdown and HTML', () => {
+    expect(escapeText('**bold** <b>x</b> [a](b) | @me')).toBe(
+      '\\*\\*bold\\*\\* &lt;b&gt;x&lt;/b&gt; \\[a\\]\\(b\\) \\| \\@me'
+    )
+  })
+
+  it('fencedBlock outlasts backtick runs', () => {
+    expect(fencedBlock('a\n`````\nb')).toBe('``````text\na\n`````\nb\n``````')
+  })
+
+  it('safeUrl accepts http(s) only and encodes what could end a link', () => {
+    expect(safeUrl('javascript:alert(1)')).toBeUndefined()
+    expect(safeUrl('not a url')).toBeUndefined()
+    expect(safeUrl('https://x.example/a(b) c')).toBe('https://x.example/a%28b%29%20c')
+  })
+
+  it('truncate does not split a surrogate pair; durations read naturally', () => {
+    expect(truncate('ab\u{1F600}cd', 4)).toBe('ab…')
+    expect(truncate('short', 10)).toBe('short')
+    expect(formatDuration(42)).toBe('42 s')
+    expect(formatDuration(3725)).toBe('1 h 2 min')
+  })
+})
