@@ -1,0 +1,402 @@
+/**
+ * CloudFront invalidations (REST-XML, API 2020-05-31) and STS GetCallerIdentity (query protocol)
+ * on one small server. CloudFront requests are told apart by their `/2020-05-31/` path; everything
+ * POSTed to `/` is STS.
+ */
+import type http from 'node:http'
+import { randomBytes } from 'node:crypto'
+import {
+  RequestLog,
+  XML_DECL,
+  closeServer,
+  createServer,
+  escapeXml,
+  listen,
+  readBody,
+  requestId,
+  resetConnection,
+  send,
+  unescapeXml,
+  xmlAll,
+  xmlFields,
+  xmlText,
+  type FaultKind,
+  type FaultMatch,
+  type RecordedRequest,
+  type ServiceName,
+  type StandIn
+} from './common'
+
+export interface CloudStandInOptions {
+  /** Account id STS reports. Default '123456789012'. */
+  accountId?: string
+  /** ARN STS reports. Default: an assumed-role session as GitHub OIDC gives. */
+  callerArn?: string
+  /** How long an invalidation stays InProgress. Default 500 ms. */
+  invalidationMs?: number
+}
+
+export interface InvalidationInfo {
+  id: string
+  distributionId: string
+  callerReference: string
+  paths: string[]
+  createTime: string
+  status: 'InProgress' | 'Completed'
+}
+
+const CF_NS = 'http://cloudfront.amazonaws.com/doc/2020-05-31/'
+const STS_NS = 'https://sts.amazonaws.com/doc/2011-06-15/'
+const CF_PREFIX = '/2020-05-31/'
+
+/** CloudFront's limits on invalidations in progress, per distribution. */
+export const MAX_FILE_PATHS_IN_PROGRESS = 3000
+export const MAX_WILDCARD_PATHS_IN_PROGRESS = 15
+
+class AwsError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly status = 400,
+    readonly type: 'Sender' | 'Receiver' = 'Sender'
+  ) {
+    super(message)
+  }
+}
+
+interface Invalidation {
+  id: string
+  callerReference: string
+  paths: string[]
+  created: number
+}
+
+function randomId(prefix: string, length: number): string {
+  const chars = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789'
+  const bytes = randomBytes(length)
+  return prefix + Array.from(bytes, b => chars[b % chars.length]).join('')
+}
+
+function isWildcard(path: string): boolean {
+  return path.endsWith('*')
+}
+
+export class CloudStandIn implements StandIn {
+  url = ''
+  private readonly log = new RequestLog()
+  readonly requests: RecordedRequest[] = this.log.requests
+  private readonly server: http.Server
+  private readonly distributions = new Map<string, Invalidation[]>()
+  private readonly accountId: string
+  private readonly callerArn: string
+  private readonly invalidationMs: number
+
+  constructor(options: CloudStandInOptions = {}) {
+    this.accountId = options.accountId ?? '123456789012'
+    this.callerArn =
+      options.callerArn ??
+      `arn:aws:sts::${this.accountId}:assumed-role/revive-deploy-ci/GitHubActions`
+    this.invalidationMs = options.invalidationMs ?? 500
+    this.server = createServer((req, res) => this.handle(req, res))
+  }
+
+  async start(): Promise<this> {
+    this.url = await listen(this.server)
+    return this
+  }
+
+  async stop(): Promise<void> {
+    await closeServer(this.server)
+  }
+
+  clearRequests(): void {
+    this.log.clearRequests()
+  }
+
+  /**
+   * The next `count` matching requests fail: 'throttle' → 400 Throttling (CloudFront and STS),
+   * '5xx' → 500 InternalFailure, 'reset' → the connection is dropped. Match `service` to pick one.
+   */
+  failNext(count: number, match?: FaultMatch, kind?: FaultKind): void {
+    this.log.failNext(count, match, kind)
+  }
+
+  /** Register a distribution the stand-in knows (others answer NoSuchDistribution). */
+  addDistribution(id: string = randomId('E', 13)): string {
+    if (!this.distributions.has(id)) this.distributions.set(id, [])
+    return id
+  }
+
+  /** Invalidations of a distribution, newest first. */
+  invalidations(distributionId: string): InvalidationInfo[] {
+    return (this.distributions.get(distributionId) ?? []).map(i => this.info(distributionId, i))
+  }
+
+  private info(distributionId: string, i: Invalidation): InvalidationInfo {
+    return {
+      id: i.id,
+      distributionId,
+      callerReference: i.callerReference,
+      paths: [...i.paths],
+      createTime: new Date(i.created).toISOString(),
+      status: this.status(i)
+    }
+  }
+
+  private status(i: Invalidation): 'InProgress' | 'Completed' {
+    return Date.now() - i.created >= this.invalidationMs ? 'Completed' : 'InProgress'
+  }
+
+  // ---------------------------------------------------------------- request handling
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const raw = await readBody(req)
+    const url = new URL(req.url ?? '/', 'http://cloud.local')
+    const method = (req.method ?? 'GET').toUpperCase()
+    const isCloudFront = url.pathname.startsWith(CF_PREFIX)
+    const service: ServiceName = isCloudFront ? 'cloudfront' : 'sts'
+    const form = new URLSearchParams(raw.toString('utf8'))
+    const route = isCloudFront ? cloudFrontRoute(method, url.pathname) : undefined
+    const operation = isCloudFront
+      ? (route?.operation ?? `Unknown(${method} ${url.pathname})`)
+      : (form.get('Action') ?? url.searchParams.get('Action') ?? 'Unknown')
+    const { record, fault } = this.log.record(service, operation, req)
+    if (fault === 'reset') return resetConnection(req)
+    try {
+      if (fault === 'throttle') throw new AwsError('Throttling', 'Rate exceeded')
+      if (fault === '5xx')
+        throw new AwsError(
+          'InternalFailure',
+          'The request processing has failed because of an unknown error, exception or failure.',
+          500,
+          'Receiver'
+        )
+      if (req.headers.authorization === undefined)
+        throw new AwsError(
+          'MissingAuthenticationToken',
+          'Request is missing Authentication Token',
+          403
+        )
+      if (!isCloudFront) return this.sts(res, record, operation)
+      if (!route)
+        throw new AwsError(
+          'InvalidArgument',
+          `The stand-in does not serve ${method} ${url.pathname}`
+        )
+      const invalidations = this.distributions.get(route.distributionId)
+      if (!invalidations)
+        throw new AwsError('NoSuchDistribution', 'The specified distribution does not exist.', 404)
+      switch (route.operation) {
+        case 'CreateInvalidation':
+          return this.createInvalidation(
+            res,
+            record,
+            route.distributionId,
+            invalidations,
+            raw.toString('utf8')
+          )
+        case 'GetInvalidation': {
+          const inv = invalidations.find(i => i.id === route.invalidationId)
+          if (!inv)
+            throw new AwsError(
+              'NoSuchInvalidation',
+              'The specified invalidation does not exist.',
+              404
+            )
+          return this.xml(res, record, 200, this.invalidationXml(inv))
+        }
+        default:
+          return this.listInvalidations(res, record, invalidations, url.searchParams)
+      }
+    } catch (error) {
+      if (!(error instanceof AwsError)) throw error
+      const ns = isCloudFront ? CF_NS : STS_NS
+      const id = requestId()
+      this.xml(
+        res,
+        record,
+        error.status,
+        `<ErrorResponse xmlns="${ns}"><Error>${xmlFields({ Type: error.type, Code: error.code, Message: error.message })}</Error>` +
+          `<RequestId>${id}</RequestId></ErrorResponse>`
+      )
+    }
+  }
+
+  private xml(
+    res: http.ServerResponse,
+    record: RecordedRequest,
+    status: number,
+    body: string,
+    headers: Record<string, string> = {}
+  ): void {
+    send(
+      res,
+      record,
+      status,
+      { 'content-type': 'text/xml', 'x-amzn-requestid': requestId(), ...headers },
+      XML_DECL + body
+    )
+  }
+
+  private sts(res: http.ServerResponse, record: RecordedRequest, action: string): void {
+    if (action !== 'GetCallerIdentity')
+      throw new AwsError(
+        'InvalidAction',
+        `Could not find operation ${action} for version 2011-06-15`
+      )
+    const session = this.callerArn.split('/').pop() ?? 'session'
+    const userId = this.callerArn.includes(':assumed-role/')
+      ? `AROA${randomId('', 17)}:${session}`
+      : `AIDA${randomId('', 17)}`
+    this.xml(
+      res,
+      record,
+      200,
+      `<GetCallerIdentityResponse xmlns="${STS_NS}"><GetCallerIdentityResult>` +
+        xmlFields({ Arn: this.callerArn, UserId: userId, Account: this.accountId }) +
+        `</GetCallerIdentityResult><ResponseMetadata><RequestId>${requestId()}</RequestId></ResponseMetadata>` +
+        `</GetCallerIdentityResponse>`
+    )
+  }
+
+  private createInvalidation(
+    res: http.ServerResponse,
+    record: RecordedRequest,
+    distributionId: string,
+    invalidations: Invalidation[],
+    body: string
+  ): void {
+    const batch = xmlAll(body, 'InvalidationBatch')[0]
+    const callerReference = batch === undefined ? undefined : xmlText(batch, 'CallerReference')
+    const pathsXml = batch === undefined ? undefined : xmlAll(batch, 'Paths')[0]
+    if (
+      batch === undefined ||
+      callerReference === undefined ||
+      callerReference === '' ||
+      pathsXml === undefined
+    )
+      throw new AwsError('MalformedInput', 'Unexpected list type')
+    const quantity = Number(xmlText(pathsXml, 'Quantity'))
+    const paths = xmlAll(pathsXml, 'Path').map(unescapeXml)
+    if (!Number.isInteger(quantity) || quantity !== paths.length)
+      throw new AwsError(
+        'InconsistentQuantities',
+        "The value of Quantity and the size of Items don't match."
+      )
+    if (paths.length === 0 || paths.some(p => !p.startsWith('/') || p.slice(0, -1).includes('*')))
+      throw new AwsError(
+        'InvalidArgument',
+        'Your request contains one or more invalid invalidation paths.'
+      )
+
+    const previous = invalidations.find(i => i.callerReference === callerReference)
+    if (previous) {
+      const same = [...previous.paths].sort().join('\n') === [...paths].sort().join('\n')
+      if (!same)
+        throw new AwsError(
+          'InvalidationBatchAlreadyExists',
+          'The CallerReference you attempted to use has already been sent with a different batch.',
+          409
+        )
+      return this.xml(res, record, 201, this.invalidationXml(previous), {
+        location: `https://cloudfront.amazonaws.com/2020-05-31/distribution/${distributionId}/invalidation/${previous.id}`
+      })
+    }
+
+    const inProgress = invalidations
+      .filter(i => this.status(i) === 'InProgress')
+      .flatMap(i => i.paths)
+    const files =
+      inProgress.filter(p => !isWildcard(p)).length + paths.filter(p => !isWildcard(p)).length
+    const wildcards = inProgress.filter(isWildcard).length + paths.filter(isWildcard).length
+    if (files > MAX_FILE_PATHS_IN_PROGRESS || wildcards > MAX_WILDCARD_PATHS_IN_PROGRESS) {
+      throw new AwsError(
+        'TooManyInvalidationsInProgress',
+        'You have exceeded the maximum number of allowable InProgress invalidation batch requests, or invalidation objects.'
+      )
+    }
+    const inv: Invalidation = { id: randomId('I', 13), callerReference, paths, created: Date.now() }
+    invalidations.unshift(inv)
+    this.xml(res, record, 201, this.invalidationXml(inv), {
+      location: `https://cloudfront.amazonaws.com/2020-05-31/distribution/${distributionId}/invalidation/${inv.id}`
+    })
+  }
+
+  private invalidationXml(i: Invalidation): string {
+    const items = i.paths.map(p => `<Path>${escapeXml(p)}</Path>`).join('')
+    return (
+      `<Invalidation xmlns="${CF_NS}">` +
+      xmlFields({
+        Id: i.id,
+        Status: this.status(i),
+        CreateTime: new Date(i.created).toISOString()
+      }) +
+      `<InvalidationBatch><Paths><Quantity>${i.paths.length}</Quantity><Items>${items}</Items></Paths>` +
+      `${xmlFields({ CallerReference: i.callerReference })}</InvalidationBatch></Invalidation>`
+    )
+  }
+
+  private listInvalidations(
+    res: http.ServerResponse,
+    record: RecordedRequest,
+    invalidations: Invalidation[],
+    q: URLSearchParams
+  ): void {
+    const marker = q.get('Marker') ?? ''
+    const maxItems = Number(q.get('MaxItems') ?? '100')
+    if (!Number.isInteger(maxItems) || maxItems < 0)
+      throw new AwsError('InvalidArgument', 'MaxItems must be a non-negative integer.')
+    let start = 0
+    if (marker !== '') {
+      const i = invalidations.findIndex(x => x.id === marker)
+      start = i < 0 ? invalidations.length : i + 1
+    }
+    const page = invalidations.slice(start, start + Math.min(maxItems, 100))
+    const truncated = start + page.length < invalidations.length
+    const items = page
+      .map(
+        i =>
+          `<InvalidationSummary>${xmlFields({ Id: i.id, CreateTime: new Date(i.created).toISOString(), Status: this.status(i) })}</InvalidationSummary>`
+      )
+      .join('')
+    this.xml(
+      res,
+      record,
+      200,
+      `<InvalidationList xmlns="${CF_NS}">` +
+        xmlFields({
+          Marker: marker,
+          NextMarker: truncated ? page[page.length - 1]?.id : undefined,
+          MaxItems: maxItems,
+          IsTruncated: truncated,
+          Quantity: page.length
+        }) +
+        (page.length > 0 ? `<Items>${items}</Items>` : '') +
+        `</InvalidationList>`
+    )
+  }
+}
+
+function cloudFrontRoute(
+  method: string,
+  pathname: string
+): { operation: string; distributionId: string; invalidationId?: string } | undefined {
+  const m = /^\/2020-05-31\/distribution\/([^/]+)\/invalidation(?:\/([^/]+))?\/?$/.exec(pathname)
+  if (!m) return undefined
+  const distributionId = decodeURIComponent(m[1] ?? '')
+  if (m[2] !== undefined) {
+    if (method !== 'GET') return undefined
+    return {
+      operation: 'GetInvalidation',
+      distributionId,
+      invalidationId: decodeURIComponent(m[2])
+    }
+  }
+  if (method === 'POST') return { operation: 'CreateInvalidation', distributionId }
+  if (method === 'GET') return { operation: 'ListInvalidations', distributionId }
+  return undefined
+}
+
+export async function startCloudStandIn(options: CloudStandInOptions = {}): Promise<CloudStandIn> {
+  return new CloudStandIn(options).start()
+}
