@@ -591,6 +591,7 @@ describe('size', () => {
       })
       expect(md.length).toBeLessThanOrEqual(maxLength)
       expect(md).toContain('**Plan: 10 to add, 10 to change, 10 to destroy, 20 to replace.**')
+      expect(md).toContain('| Action | Resource | Details |\n| --- | --- | --- |')
       expect(findsMarker(md, stack)).toBe(true)
     }
   })

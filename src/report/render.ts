@@ -339,7 +339,7 @@ export function renderReport(
   head.push('')
   head.push(headline(summary, ctx))
   const warnings = summary && !ctx.planError ? riskLines(summary) : []
-  if (warnings.length > 0) head.push('', ...warnings)
+  for (const warning of warnings) head.push('', warning)
   if (ctx.note) head.push('', `> ${neutraliseComments(ctx.note).replace(/\n/g, '\n> ')}`)
   const errorBudget = Math.min(ERROR_MAX_CHARS, Math.floor(maxLength / 5))
   if (ctx.planError !== undefined) {
@@ -393,7 +393,8 @@ export function renderReport(
 
   // --- budget ----------------------------------------------------------------------------------
   const SEP = 2 // "\n\n" between blocks
-  const withPlan = ctx.planText !== undefined && ctx.planError === undefined
+  const withPlan =
+    ctx.planText !== undefined && ctx.planText.trim() !== '' && ctx.planError === undefined
   const planOmitted = `The plan text is not shown here (too long for this report); the full plan is in ${fullPlanAt}.`
   const planReserve = withPlan ? planOmitted.length + SEP : 0
   const fixed =
