@@ -179,7 +179,7 @@ export function summarizePlan(showJson: unknown): PlanSummary {
     if (rc.previousAddress !== undefined) summary.move++
   }
   summary.drift = readResourceChanges(doc, 'resource_drift').filter(rc => rc.action !== 'no-op')
-  summary.outputs = readOutputChanges(doc['output_changes'], sensitiveStrings(doc))
+  summary.outputs = readOutputChanges(doc['output_changes'], () => sensitiveStrings(doc))
 
   summary.resources.sort(byAddress)
   summary.drift.sort(byAddress)
@@ -302,7 +302,8 @@ function formatPaths(paths: unknown): string[] {
   return result
 }
 
-function readOutputChanges(value: unknown, secrets: readonly string[]): OutputChange[] {
+function readOutputChanges(value: unknown, findSecrets: () => string[]): OutputChange[] {
+  let secrets: string[] | undefined
   if (value === undefined || value === null) return []
   if (!isObject(value)) fail(`output_changes is ${describe(value)}, not an object`)
   const names = Object.keys(value).sort()
@@ -330,6 +331,7 @@ function readOutputChanges(value: unknown, secrets: readonly string[]): OutputCh
       }
       // a value that holds a sensitive value from elsewhere in the plan is treated as sensitive
       const shown = `${out.before ?? ''}\n${out.after ?? ''}`
+      secrets ??= findSecrets()
       if (secrets.some(secret => shown.includes(secret))) {
         out.sensitive = true
         delete out.before
