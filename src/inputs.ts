@@ -1,7 +1,10 @@
 import * as fs from 'node:fs'
 import * as path from 'node:path'
-import picomatch from 'picomatch'
 import { InputError } from './errors'
+import { compileCacheRules, type CacheRule } from './frontend/cache-control'
+import { normalizePrefix } from './frontend/sync-plan'
+
+export type { CacheRule }
 
 export type Mode = 'plan' | 'apply' | 'deploy' | 'frontend'
 export type InvalidateMode = 'changed' | 'all' | 'none'
@@ -9,10 +12,6 @@ export type CommentMode = 'always' | 'on-change' | 'never'
 
 export interface KeyValue {
   key: string
-  value: string
-}
-export interface CacheRule {
-  pattern: string
   value: string
 }
 export interface BuildEnvMapping {
@@ -429,7 +428,7 @@ function readDownloadUrl(input: InputReader): string {
 }
 
 function readCacheRules(input: InputReader): CacheRule[] {
-  return lines(input('cache-control')).map(line => {
+  const rules = lines(input('cache-control')).map(line => {
     const at = line.indexOf('=')
     const pattern = at > 0 ? line.slice(0, at).trim() : ''
     const value = at > 0 ? line.slice(at + 1).trim() : ''
@@ -440,20 +439,17 @@ function readCacheRules(input: InputReader): CacheRule[] {
         'each line is glob=value, e.g. assets/**=public, max-age=31536000, immutable'
       )
     }
-    try {
-      picomatch(pattern, { dot: true, strictBrackets: true })
-    } catch (error) {
-      throw new InputError('cache-control', line, `the glob is not valid (${String(error)})`)
-    }
-    if (!/^[\x20-\x7e]+$/.test(value)) {
-      throw new InputError(
-        'cache-control',
-        line,
-        'the value must be printable ASCII (an HTTP header value)'
-      )
-    }
     return { pattern, value }
   })
+  try {
+    return [...compileCacheRules(rules).rules]
+  } catch (error) {
+    throw new InputError(
+      'cache-control',
+      input('cache-control'),
+      error instanceof Error ? error.message : String(error)
+    )
+  }
 }
 
 function readHealthChecks(input: InputReader): HealthCheckTarget[] {
@@ -673,17 +669,15 @@ function checkRelativeFile(input: string, file: string): void {
   }
 }
 
-/** '' → ''; '/site/' → 'site/'; 'a//b' and '..' segments are refused. */
+/** '' → ''; '/site/' → 'site/'; 'a//b', '..' segments, backslashes and control characters are refused. */
 export function normalisePrefix(value: string): string {
-  const trimmed = value.trim().replace(/^\/+|\/+$/g, '')
-  if (trimmed === '') return ''
-  const parts = trimmed.split('/')
-  if (parts.some(p => p === '' || p === '.' || p === '..') || /[\x00-\x1f\x7f\\]/.test(trimmed)) {
+  try {
+    return normalizePrefix(value)
+  } catch {
     throw new InputError(
       'site-prefix',
       value,
       'use a key prefix such as app or sites/app, without empty, "." or ".." segments or backslashes'
     )
   }
-  return `${trimmed}/`
 }

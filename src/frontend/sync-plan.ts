@@ -85,16 +85,19 @@ export type SyncPhase =
 
 /**
  * Normalises the `site-prefix` input: no leading `/`, exactly one trailing `/` when not empty.
- * Throws for `.`/`..` or empty segments (`a//b`), which S3 would keep literally but which surely
- * are mistakes.
+ * Throws for `.`/`..` or empty segments (`a//b`), backslashes and control characters, which S3
+ * would keep literally but which surely are mistakes.
  */
 export function normalizePrefix(prefix: string): string {
   const trimmed = prefix.trim().replace(/^\/+/, '').replace(/\/+$/, '')
   if (!trimmed) return ''
   const segments = trimmed.split('/')
-  if (segments.some(s => s === '' || s === '.' || s === '..')) {
+  if (
+    segments.some(s => s === '' || s === '.' || s === '..') ||
+    /[\x00-\x1f\x7f\\]/.test(trimmed)
+  ) {
     throw new Error(
-      `site-prefix "${prefix}" is not a clean key prefix: no empty, "." or ".." segments allowed`
+      `site-prefix "${prefix}" is not a clean key prefix: no empty, "." or ".." segments, backslashes or control characters allowed`
     )
   }
   return `${trimmed}/`

@@ -1,0 +1,129 @@
+import { getOctokit } from '@actions/github'
+import { retry } from '@octokit/plugin-retry'
+import { errorMessage } from '../errors'
+
+export type GitHubClient = ReturnType<typeof getOctokit>
+
+export interface PullRequestRef {
+  owner: string
+  repo: string
+  number: number
+}
+
+export interface ExistingComment {
+  id: number
+  body: string
+  url: string
+  login: string
+}
+
+export type CommentOutcome =
+  | { status: 'created' | 'updated'; url: string; id: number }
+  | { status: 'skipped'; reason: string }
+  | { status: 'failed'; warning: string }
+
+/** An Octokit for the GitHub API (GITHUB_API_URL), retrying 5xx, 429 and network errors with backoff. */
+export function githubClient(token: string, apiUrl: string, retries = 3): GitHubClient {
+  return getOctokit(
+    token,
+    {
+      baseUrl: apiUrl,
+      request: { retries, retryAfter: 1 },
+      retry: { doNotRetry: [400, 401, 403, 404, 410, 422, 451] }
+    },
+    retry
+  )
+}
+
+/** The login the token acts as: GET /user for personal tokens; the Actions bot for GITHUB_TOKEN. */
+export async function tokenLogin(octokit: GitHubClient): Promise<string> {
+  try {
+    const { data } = await octokit.rest.users.getAuthenticated()
+    return data.login
+  } catch {
+    // GITHUB_TOKEN (an installation token) cannot read /user: it comments as the Actions bot.
+    return 'github-actions[bot]'
+  }
+}
+
+/**
+ * The stack's comment on the pull request: the first comment by `login` whose body `isOurs` accepts,
+ * searched through every page of comments (a busy PR has hundreds).
+ */
+export async function findComment(
+  octokit: GitHubClient,
+  pr: PullRequestRef,
+  login: string,
+  isOurs: (body: string) => boolean
+): Promise<ExistingComment | undefined> {
+  for await (const page of octokit.paginate.iterator(octokit.rest.issues.listComments, {
+    owner: pr.owner,
+    repo: pr.repo,
+    issue_number: pr.number,
+    per_page: 100
+  })) {
+    for (const comment of page.data) {
+      if (comment.user?.login === login && comment.body !== undefined && isOurs(comment.body)) {
+        return { id: comment.id, body: comment.body, url: comment.html_url, login }
+      }
+    }
+  }
+  return undefined
+}
+
+/**
+ * Create or update the stack's comment. `create: false` only updates an existing one (comment:
+ * on-change with a no-change plan). Never throws: a read-only token (fork PRs), a missing token or a
+ * GitHub error becomes a warning, since the job summary still has the report.
+ */
+export async function upsertComment(
+  options: { token?: string; apiUrl: string; pr: PullRequestRef },
+  isOurs: (body: string) => boolean,
+  body: string | ((existing: ExistingComment | undefined) => string),
+  create: boolean
+): Promise<CommentOutcome> {
+  if (!options.token) {
+    return {
+      status: 'failed',
+      warning:
+        'No github-token: the plan was not posted to the pull request (the job summary has it).'
+    }
+  }
+  const octokit = githubClient(options.token, options.apiUrl)
+  const { pr } = options
+  try {
+    const login = await tokenLogin(octokit)
+    const existing = await findComment(octokit, pr, login, isOurs)
+    const text = typeof body === 'function' ? body(existing) : body
+    if (existing) {
+      const { data } = await octokit.rest.issues.updateComment({
+        owner: pr.owner,
+        repo: pr.repo,
+        comment_id: existing.id,
+        body: text
+      })
+      return { status: 'updated', url: data.html_url, id: data.id }
+    }
+    if (!create) return { status: 'skipped', reason: 'no changes and no earlier comment' }
+    const { data } = await octokit.rest.issues.createComment({
+      owner: pr.owner,
+      repo: pr.repo,
+      issue_number: pr.number,
+      body: text
+    })
+    return { status: 'created', url: data.html_url, id: data.id }
+  } catch (error) {
+    return { status: 'failed', warning: commentWarning(error) }
+  }
+}
+
+function commentWarning(error: unknown): string {
+  const status = (error as { status?: number }).status
+  const base = 'Could not post the plan to the pull request'
+  if (status === 401)
+    return `${base}: the github-token was refused (401 Bad credentials). The job summary has the report.`
+  if (status === 403) {
+    return `${base}: the token may not write comments (403: ${errorMessage(error)}). Pull requests from forks get a read-only token; give the workflow "pull-requests: write" for others. The job summary has the report.`
+  }
+  return `${base}: ${errorMessage(error)}. The job summary has the report.`
+}
