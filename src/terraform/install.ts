@@ -1,0 +1,288 @@
+/**
+ * Finding Terraform: the one on PATH when it will do, else the tool cache, else a download from the
+ * release site (or a mirror) with the SHA256 sum checked before anything is unpacked.
+ *
+ * Release layout (releases.hashicorp.com and its mirrors):
+ *   <base>/<version>/terraform_<version>_<os>_<arch>.zip
+ *   <base>/<version>/terraform_<version>_SHA256SUMS
+ *   <base>/index.json      every release: { "versions": { "1.11.4": { "builds": [{ "os", "arch", … }] } } }
+ *
+ * `latest` is resolved from `<base>/index.json` rather than HashiCorp's checkpoint API because the
+ * index is part of the release tree itself, so it also works against a mirror (terraform-download-url).
+ */
+import * as core from '@actions/core'
+import { getExecOutput } from '@actions/exec'
+import * as tc from '@actions/tool-cache'
+import { createHash } from 'node:crypto'
+import * as fs from 'node:fs'
+import * as path from 'node:path'
+import { DeployError, errorMessage } from '../errors'
+import type { Config } from '../inputs'
+
+export interface TerraformInstallation {
+  /** Absolute path of the terraform binary. */
+  bin: string
+  version: string
+  /** path: found on PATH; cache: already in the runner's tool cache; download: installed now. */
+  source: 'path' | 'cache' | 'download'
+}
+
+/** HashiCorp's os/arch names for this machine. */
+export function terraformPlatform(
+  platform: string = process.platform,
+  arch: string = process.arch
+): { os: string; arch: string } {
+  const osName = platform === 'win32' ? 'windows' : platform
+  const archName =
+    ({ x64: 'amd64', ia32: '386', arm64: 'arm64', arm: 'arm' } as Record<string, string>)[arch] ??
+    arch
+  return { os: osName, arch: archName }
+}
+
+const STABLE = /^\d+\.\d+\.\d+$/
+
+function compareVersions(a: string, b: string): number {
+  const pa = a.split('.').map(Number)
+  const pb = b.split('.').map(Number)
+  for (let i = 0; i < 3; i++) {
+    const d = (pa[i] ?? 0) - (pb[i] ?? 0)
+    if (d !== 0) return d
+  }
+  return 0
+}
+
+/**
+ * The newest stable version in a release index (`<base>/index.json`) that has a build for the
+ * platform (versions listed without builds are taken as they are). Pure.
+ */
+export function latestStableVersion(
+  index: unknown,
+  platform: { os: string; arch: string } = terraformPlatform()
+): string | undefined {
+  const versions = (index as { versions?: unknown } | null)?.versions
+  if (versions === null || typeof versions !== 'object') return undefined
+  const candidates = Object.entries(versions as Record<string, unknown>)
+    .filter(([version]) => STABLE.test(version))
+    .filter(([, release]) => {
+      const builds = (release as { builds?: unknown } | null)?.builds
+      if (!Array.isArray(builds)) return true
+      return builds.some(b => {
+        const build = b as { os?: unknown; arch?: unknown }
+        return build.os === platform.os && build.arch === platform.arch
+      })
+    })
+    .map(([version]) => version)
+    .sort(compareVersions)
+  return candidates.at(-1)
+}
+
+/** The sum for `filename` in a SHA256SUMS file (`<hex>  <filename>` lines). Pure. */
+export function checksumFor(sums: string, filename: string): string | undefined {
+  for (const line of sums.split(/\r?\n/)) {
+    const m = /^([0-9a-fA-F]{64})\s+\*?(\S+)\s*$/.exec(line.trim())
+    if (m && m[2] === filename) return (m[1] ?? '').toLowerCase()
+  }
+  return undefined
+}
+
+async function sha256(file: string): Promise<string> {
+  const hash = createHash('sha256')
+  for await (const chunk of fs.createReadStream(file)) hash.update(chunk as Buffer)
+  return hash.digest('hex')
+}
+
+/** The version a terraform binary reports (`terraform version -json`), or undefined if it won't run. */
+export async function terraformVersionOf(bin: string): Promise<string | undefined> {
+  try {
+    const { exitCode, stdout } = await getExecOutput(bin, ['version', '-json'], {
+      silent: true,
+      ignoreReturnCode: true,
+      env: { ...stringEnv(), TF_IN_AUTOMATION: '1' }
+    })
+    if (exitCode !== 0) return undefined
+    const version = (JSON.parse(stdout) as { terraform_version?: unknown }).terraform_version
+    return typeof version === 'string' ? version : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** The first executable `name` on PATH (with .exe on Windows), or undefined. */
+export function findOnPath(
+  name: string,
+  searchPath: string = process.env.PATH ?? ''
+): string | undefined {
+  const file = process.platform === 'win32' && !name.endsWith('.exe') ? `${name}.exe` : name
+  for (const dir of searchPath.split(path.delimiter)) {
+    if (!dir) continue
+    const candidate = path.join(dir, file)
+    try {
+      if (!fs.statSync(candidate).isFile()) continue
+      fs.accessSync(candidate, fs.constants.X_OK)
+      return path.resolve(candidate)
+    } catch {
+      continue
+    }
+  }
+  return undefined
+}
+
+function stringEnv(): Record<string, string> {
+  const env: Record<string, string> = {}
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v
+  return env
+}
+
+function requireRunnerDirs(): void {
+  for (const name of ['RUNNER_TEMP', 'RUNNER_TOOL_CACHE']) {
+    if (!process.env[name]) {
+      throw new DeployError(
+        `Terraform has to be installed but ${name} is not set (it is on GitHub runners); put terraform on PATH or set ${name}`
+      )
+    }
+  }
+}
+
+async function download(url: string, what: string, hint: string): Promise<string> {
+  try {
+    return await tc.downloadTool(url)
+  } catch (error) {
+    if (error instanceof tc.HTTPError && error.httpStatusCode === 404) {
+      throw new DeployError(
+        `${what.charAt(0).toUpperCase()}${what.slice(1)} was not found at ${url} (HTTP 404); ${hint}`,
+        { cause: error }
+      )
+    }
+    const status =
+      error instanceof tc.HTTPError ? `HTTP ${error.httpStatusCode}` : errorMessage(error)
+    throw new DeployError(
+      `Could not download ${what} from ${url} (${status}); the runner must reach ${new URL(url).host}: set terraform-download-url to a reachable mirror, or put terraform on PATH`,
+      { cause: error }
+    )
+  }
+}
+
+/** The newest stable release listed at `<base>/index.json`. */
+export async function resolveLatestVersion(baseUrl: string): Promise<string> {
+  requireRunnerDirs()
+  const url = `${baseUrl}/index.json`
+  const file = await download(
+    url,
+    'the Terraform release index',
+    'set terraform-version to a release such as 1.11.4, or point terraform-download-url at a mirror that serves index.json'
+  )
+  let index: unknown
+  try {
+    index = JSON.parse(await fs.promises.readFile(file, 'utf8'))
+  } catch (error) {
+    throw new DeployError(
+      `The Terraform release index at ${url} is not JSON (${errorMessage(error)})`
+    )
+  } finally {
+    await fs.promises.rm(file, { force: true })
+  }
+  const platform = terraformPlatform()
+  const version = latestStableVersion(index, platform)
+  if (!version) {
+    throw new DeployError(
+      `The Terraform release index at ${url} lists no stable release for ${platform.os}_${platform.arch}; set terraform-version to a release`
+    )
+  }
+  return version
+}
+
+/**
+ * Install one Terraform version into the tool cache (or take it from there): download the zip and
+ * SHA256SUMS, refuse a checksum mismatch, unpack, check the binary runs and reports that version.
+ */
+export async function installTerraform(
+  version: string,
+  baseUrl: string
+): Promise<TerraformInstallation> {
+  requireRunnerDirs()
+  const exe = process.platform === 'win32' ? 'terraform.exe' : 'terraform'
+  const cached = tc.find('terraform', version)
+  if (cached && fs.existsSync(path.join(cached, exe))) {
+    core.addPath(cached)
+    return { bin: path.join(cached, exe), version, source: 'cache' }
+  }
+  const platform = terraformPlatform()
+  const zipName = `terraform_${version}_${platform.os}_${platform.arch}.zip`
+  const zipUrl = `${baseUrl}/${version}/${zipName}`
+  const sumsUrl = `${baseUrl}/${version}/terraform_${version}_SHA256SUMS`
+  const hint = `check terraform-version (${version}) and terraform-download-url (${baseUrl})`
+  core.info(`Installing Terraform ${version} from ${zipUrl}`)
+
+  const sumsFile = await download(sumsUrl, `the SHA256SUMS of Terraform ${version}`, hint)
+  const sums = await fs.promises.readFile(sumsFile, 'utf8')
+  await fs.promises.rm(sumsFile, { force: true })
+  const expected = checksumFor(sums, zipName)
+  if (!expected) {
+    throw new DeployError(
+      `${sumsUrl} has no checksum for ${zipName}: Terraform ${version} may not be built for ${platform.os}_${platform.arch}; ${hint}`
+    )
+  }
+  const zip = await download(
+    zipUrl,
+    `Terraform ${version} for ${platform.os}_${platform.arch}`,
+    hint
+  )
+  let dir: string | undefined
+  try {
+    const actual = await sha256(zip)
+    if (actual !== expected) {
+      throw new DeployError(
+        `Refusing Terraform ${version}: ${zipName} has SHA256 ${actual} but ${sumsUrl} says ${expected}; the download is corrupt or the mirror is wrong, and nothing was installed`
+      )
+    }
+    dir = await tc.extractZip(zip)
+    const bin = path.join(dir, exe)
+    if (!fs.existsSync(bin)) {
+      throw new DeployError(`${zipUrl} does not contain ${exe}; ${hint}`)
+    }
+    await fs.promises.chmod(bin, 0o755)
+    const reported = await terraformVersionOf(bin)
+    if (reported === undefined) {
+      throw new DeployError(
+        `The Terraform ${version} downloaded from ${zipUrl} does not run on this runner (${platform.os}_${platform.arch})`
+      )
+    }
+    if (reported !== version) {
+      throw new DeployError(
+        `The Terraform downloaded as ${version} from ${zipUrl} reports version ${reported}; ${hint}`
+      )
+    }
+    const toolDir = await tc.cacheDir(dir, 'terraform', version)
+    core.addPath(toolDir)
+    core.info(`Terraform ${version} installed in ${toolDir} (SHA256 ${actual} verified)`)
+    return { bin: path.join(toolDir, exe), version, source: 'download' }
+  } finally {
+    await fs.promises.rm(zip, { force: true })
+    if (dir) await fs.promises.rm(dir, { recursive: true, force: true })
+  }
+}
+
+/**
+ * The Terraform binary to use. No terraform-version: terraform on PATH, else the latest release is
+ * installed. A version (or `latest`): PATH's terraform when it is that version, else it is installed.
+ */
+export async function locateTerraform(
+  config: Pick<Config, 'terraformDownloadUrl'> & { terraformVersion?: string | undefined }
+): Promise<TerraformInstallation> {
+  const onPath = findOnPath('terraform')
+  const pathVersion = onPath ? await terraformVersionOf(onPath) : undefined
+  const requested = config.terraformVersion
+  if (requested === undefined && onPath && pathVersion) {
+    core.info(`Using Terraform ${pathVersion} from PATH (${onPath})`)
+    return { bin: onPath, version: pathVersion, source: 'path' }
+  }
+  const version =
+    requested === undefined || requested === 'latest'
+      ? await resolveLatestVersion(config.terraformDownloadUrl)
+      : requested
+  if (onPath && pathVersion === version) {
+    core.info(`Using Terraform ${pathVersion} from PATH (${onPath})`)
+    return { bin: onPath, version, source: 'path' }
+  }
+  return installTerraform(version, config.terraformDownloadUrl)
+}
