@@ -25,6 +25,8 @@ export interface RecordedRequest {
   at: number
   /** Set when the request was failed on purpose by failNext. */
   fault?: FaultKind
+  /** The User-Agent header: tells the action's SDK calls from Terraform's own. */
+  userAgent: string
 }
 
 export interface FaultMatch {
@@ -78,7 +80,8 @@ export class RequestLog {
       path: q < 0 ? url : url.slice(0, q),
       query: q < 0 ? '' : url.slice(q + 1),
       status: 0,
-      at: Date.now()
+      at: Date.now(),
+      userAgent: String(req.headers['user-agent'] ?? '')
     }
     this.requests.push(record)
     const fault = this.takeFault(record)
