@@ -655,6 +655,8 @@ describe('markdown helpers', () => {
     expect(truncate('ab\u{1F600}cd', 4)).toBe('ab…')
     expect(truncate('short', 10)).toBe('short')
     expect(formatDuration(42)).toBe('42 s')
+    expect(formatDuration(0.42)).toBe('0.4 s')
+    expect(formatDuration(9.96)).toBe('10 s')
     expect(formatDuration(3725)).toBe('1 h 2 min')
   })
 })

@@ -1,19 +1,183 @@
 import * as core from '@actions/core'
+import { checkStateLoss } from './backend/guard'
+import { ensureBackend, type BackendReport } from './backend/backend'
+import { createClients, type AwsClients } from './aws/clients'
 import { errorMessage } from './errors'
 import { inputsFromEnv, readConfig, type Config } from './inputs'
+import { backendSection, RunReport } from './report/publish'
+import { locateTerraform } from './terraform/install'
+import { planSummaryLine } from './terraform/plan'
+import {
+  backendSettings,
+  Terraform,
+  TerraformError,
+  type PlanResult,
+  type TerraformOutputs
+} from './terraform/runner'
 
 /**
- * The deploy, as a table of contents: read inputs → backend → terraform → report → frontend.
+ * The deploy, as a table of contents: read inputs → state backend → terraform (init, guard, plan,
+ * apply) → frontend (build, sync, invalidate) → health checks → report (job summary, PR comment).
  */
 export async function run(): Promise<void> {
+  let config: Config
   try {
-    const config = readConfig(inputsFromEnv())
-    if (config.githubToken) core.setSecret(config.githubToken)
-    core.setOutput('mode', config.mode)
-    logConfig(config)
+    config = readConfig(inputsFromEnv())
   } catch (error) {
     core.setFailed(errorMessage(error))
+    return
   }
+  if (config.githubToken) core.setSecret(config.githubToken)
+  core.setOutput('mode', config.mode)
+  logConfig(config)
+
+  const report = new RunReport(config)
+  try {
+    await deploy(config, report)
+  } catch (error) {
+    core.setFailed(errorMessage(error))
+  } finally {
+    await publish(report)
+  }
+}
+
+async function deploy(config: Config, report: RunReport): Promise<void> {
+  const clients = createClients(config.region)
+
+  const backend = await report.phase('State backend', () => stateBackend(config, clients))
+  report.addSection('State backend', backendSection(backend))
+  if (backend.missing) {
+    core.notice(
+      `Dry run: the state backend does not exist yet (${backend.wouldCreate.join(' and ')}); a real run creates it. Nothing to plan against.`
+    )
+    return
+  }
+
+  // Before init: Terraform's own init already fails on a state whose digest does not match, with a
+  // message that does not say what happened; the guard does, and says how to restore.
+  if (config.mode !== 'frontend' && !backend.bucketCreated) {
+    await report.phase('State-loss guard', () => stateGuard(config, clients, backend))
+  }
+
+  const terraform = await report.phase('Terraform init', async () => {
+    const installation = await locateTerraform(config)
+    const tf = Terraform.fromConfig(config, installation.bin)
+    await tf.init(
+      backendSettings(config, {
+        bucket: backend.bucket,
+        table: backend.table,
+        key: backend.key,
+        region: backend.region
+      })
+    )
+    return tf
+  })
+
+  let outputs: TerraformOutputs | undefined
+  if (config.mode === 'frontend') {
+    outputs = await report.phase('Terraform outputs', () => terraform.outputs())
+  } else {
+    const plan = await report.phase('Terraform plan', () => planStack(terraform, report))
+    if (config.mode === 'plan' || config.dryRun) {
+      report.skip('Terraform apply')
+      if (config.dryRun)
+        core.notice(`Dry run: planned only (${planSummaryLine(plan.summary)}); nothing applied.`)
+      return
+    }
+    outputs = await report.phase('Terraform apply', () => applyPlan(terraform, plan, report))
+  }
+  core.setOutput('terraform-outputs', JSON.stringify(outputs.nonSensitive))
+}
+
+async function stateBackend(config: Config, clients: AwsClients): Promise<BackendReport> {
+  return core.group('State backend', async () => {
+    const backend = await ensureBackend(config, clients, line => core.info(line))
+    core.setOutput('state-bucket', backend.bucket)
+    core.setOutput('lock-table', backend.table)
+    core.setOutput('backend-created', String(backend.bucketCreated || backend.tableCreated))
+    for (const warning of backend.warnings) core.warning(warning)
+    return backend
+  })
+}
+
+async function stateGuard(
+  config: Config,
+  clients: AwsClients,
+  backend: BackendReport
+): Promise<void> {
+  const result = await checkStateLoss(
+    { bucket: backend.bucket, key: backend.key, table: backend.table, region: backend.region },
+    clients,
+    config.allowFreshState
+  )
+  if (result.allowed) {
+    core.warning(
+      `State-loss guard: the state is missing but ${result.evidence.join(' and ')}; planning from empty state because allow-fresh-state is true (a stale digest was removed; earlier versions stay in the bucket).`
+    )
+  } else if (!result.stateFound) {
+    core.info(`No state yet at s3://${backend.bucket}/${backend.key}: a new stack`)
+  }
+}
+
+async function planStack(terraform: Terraform, report: RunReport): Promise<PlanResult> {
+  try {
+    const plan = await terraform.plan()
+    report.secrets.push(...plan.secrets)
+    report.summary = plan.summary
+    report.planText = plan.text
+    const s = plan.summary
+    core.setOutput('changes', String(plan.changes))
+    core.setOutput('to-add', String(s.add))
+    core.setOutput('to-change', String(s.change))
+    core.setOutput('to-destroy', String(s.destroy))
+    core.setOutput('to-replace', String(s.replace))
+    core.setOutput('plan-summary', planSummaryLine(s))
+    core.info(`Plan: ${planSummaryLine(s)}`)
+    return plan
+  } catch (error) {
+    report.planError = error instanceof TerraformError ? failureText(error) : errorMessage(error)
+    throw error
+  }
+}
+
+async function applyPlan(
+  terraform: Terraform,
+  plan: PlanResult,
+  report: RunReport
+): Promise<TerraformOutputs> {
+  const started = Date.now()
+  if (!plan.changes) {
+    report.apply = { status: 'not-run', seconds: 0 }
+    core.info('No changes: nothing to apply')
+    return terraform.outputs()
+  }
+  try {
+    const result = await terraform.apply(plan.planFile)
+    report.apply = { status: 'applied', seconds: (Date.now() - started) / 1000 }
+    return result.outputs
+  } catch (error) {
+    report.apply = {
+      status: 'failed',
+      seconds: (Date.now() - started) / 1000,
+      error: error instanceof TerraformError ? failureText(error) : errorMessage(error)
+    }
+    throw error
+  }
+}
+
+/** The failure line and Terraform's diagnostics, for the report. */
+function failureText(error: TerraformError): string {
+  const details = error.diagnostics.map(d => d.text).join('\n\n')
+  return details ? `${error.message}\n\n${details}` : error.message
+}
+
+async function publish(report: RunReport): Promise<void> {
+  try {
+    await report.writeSummary()
+  } catch (error) {
+    core.warning(`Could not write the job summary: ${errorMessage(error)}`)
+  }
+  await report.writeComment()
 }
 
 function logConfig(config: Config): void {

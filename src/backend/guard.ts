@@ -1,5 +1,5 @@
 import { HeadObjectCommand, ListObjectVersionsCommand, type S3Client } from '@aws-sdk/client-s3'
-import { GetItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb'
+import { DeleteItemCommand, GetItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import { awsErrorName, awsStatus } from '../aws/clients'
 import { DeployError } from '../errors'
 
@@ -76,7 +76,16 @@ export async function checkStateLoss(
     )
   }
   if (evidence.length === 0) return { stateFound: false, evidence, allowed: false }
-  if (allowFreshState) return { stateFound: false, evidence, allowed: true }
+  if (allowFreshState) {
+    // A deliberate fresh start: Terraform refuses to read a state whose digest does not match, so the
+    // stale digest goes (the digest is a checksum, not state; the earlier versions stay in the bucket).
+    if (digest) {
+      await clients.dynamodb.send(
+        new DeleteItemCommand({ TableName: table, Key: { LockID: { S: digestId } } })
+      )
+    }
+    return { stateFound: false, evidence, allowed: true }
+  }
 
   const what = size === 0 ? 'is empty' : 'is missing'
   const restore = restorable

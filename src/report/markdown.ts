@@ -144,6 +144,7 @@ export function plural(n: number, word: string, pluralWord = `${word}s`): string
 
 /** 42 -> "42 s", 125 -> "2 min 5 s", 3725 -> "1 h 2 min" */
 export function formatDuration(seconds: number): string {
+  if (seconds < 9.95) return `${Math.max(0, seconds).toFixed(1)} s`
   const s = Math.max(0, Math.round(seconds))
   if (s < 60) return `${s} s`
   if (s < 3600) return `${Math.floor(s / 60)} min ${s % 60} s`

@@ -1,0 +1,131 @@
+import * as fs from 'node:fs'
+import * as os from 'node:os'
+import * as path from 'node:path'
+import { S3Client, GetObjectCommand } from '@aws-sdk/client-s3'
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb'
+import {
+  startStandIns,
+  type StandIns,
+  type StandInsOptions,
+  type RecordedRequest
+} from '../../standins/index'
+import {
+  runAction,
+  repoRoot,
+  type ActionRun,
+  type RunActionOptions
+} from '../../standins/run-action'
+
+export const FIXTURE_STACKS = path.join(repoRoot, '__tests__', 'fixtures', 'stacks')
+
+/** A workspace (temp dir) holding a copy of a fixture stack as its `terraform/` folder. */
+export function makeWorkspace(stack = 'app', files: Record<string, string> = {}): string {
+  const workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'revive-ws-'))
+  fs.cpSync(path.join(FIXTURE_STACKS, stack), path.join(workspace, 'terraform'), {
+    recursive: true
+  })
+  for (const [rel, content] of Object.entries(files)) {
+    fs.mkdirSync(path.dirname(path.join(workspace, rel)), { recursive: true })
+    fs.writeFileSync(path.join(workspace, rel), content)
+  }
+  return workspace
+}
+
+export interface Testbed {
+  standins: StandIns
+  region: string
+  /** The backend-config input that points Terraform at the stand-ins. */
+  backendConfig: string
+  /** Run the bundled action with the stand-ins' environment. */
+  run(
+    workspace: string,
+    inputs?: Record<string, string>,
+    options?: Partial<RunActionOptions>
+  ): Promise<ActionRun>
+  s3(): S3Client
+  dynamodb(): DynamoDBClient
+  /** The Terraform state object as JSON (undefined when missing). */
+  state(bucket: string, key?: string): Promise<TerraformState | undefined>
+  stop(): Promise<void>
+}
+
+export interface TerraformState {
+  serial: number
+  lineage: string
+  resources: Array<{ type: string; name: string; instances: unknown[] }>
+}
+
+/** Resource instances recorded in a state (what a duplicate would show up in). */
+export function instanceCount(state: TerraformState | undefined): number {
+  return (state?.resources ?? []).reduce((n, r) => n + r.instances.length, 0)
+}
+
+export async function startTestbed(
+  region = 'eu-west-1',
+  options: StandInsOptions = {}
+): Promise<Testbed> {
+  const standins = await startStandIns(options)
+  const backendConfig = standins
+    .backendConfig(region)
+    .filter(line => !line.startsWith('region='))
+    .join('\n')
+  const clientConfig = {
+    region,
+    forcePathStyle: true,
+    credentials: {
+      accessKeyId: standins.env.AWS_ACCESS_KEY_ID ?? '',
+      secretAccessKey: standins.env.AWS_SECRET_ACCESS_KEY ?? ''
+    }
+  }
+  const s3 = new S3Client({ ...clientConfig, endpoint: standins.s3.url })
+  const dynamodb = new DynamoDBClient({ ...clientConfig, endpoint: standins.dynamodb.url })
+  return {
+    standins,
+    region,
+    backendConfig,
+    run(workspace, inputs = {}, options = {}) {
+      return runAction({
+        workspace,
+        event: options.event ?? { name: 'push', payload: {} },
+        ...options,
+        inputs: { 'aws-region': region, 'backend-config': backendConfig, ...inputs },
+        env: {
+          GITHUB_REPOSITORY: 'acme/shop',
+          GITHUB_RUN_ID: '1001',
+          ...standins.env,
+          ...(options.env ?? {})
+        }
+      })
+    },
+    s3: () => s3,
+    dynamodb: () => dynamodb,
+    async state(bucket, key = 'production/terraform.tfstate') {
+      try {
+        const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }))
+        const text = (await out.Body?.transformToString()) ?? ''
+        return text ? (JSON.parse(text) as TerraformState) : undefined
+      } catch (error) {
+        if ((error as { name?: string }).name === 'NoSuchKey') return undefined
+        throw error
+      }
+    },
+    async stop() {
+      s3.destroy()
+      dynamodb.destroy()
+      await standins.stop()
+    }
+  }
+}
+
+/** Requests the action itself made (the AWS SDK for JavaScript), not Terraform's (Go SDK). */
+export function byAction(requests: RecordedRequest[]): RecordedRequest[] {
+  return requests.filter(r => /aws-sdk-js/i.test(r.userAgent))
+}
+
+export const WRITE_OPERATION =
+  /^(Put|Create|Delete|Update|Tag|Untag|Copy|Upload|Complete|Abort|Restore)/
+
+/** Output of a failed run, for assertions' messages. */
+export function explain(run: ActionRun): string {
+  return `exit ${run.exitCode}\nerrors: ${run.errors.join(' | ')}\n--- log tail ---\n${run.log.split('\n').slice(-60).join('\n')}`
+}

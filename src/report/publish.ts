@@ -1,0 +1,170 @@
+import * as core from '@actions/core'
+import type { BackendReport } from '../backend/backend'
+import type { Config } from '../inputs'
+import type { PlanSummary } from '../terraform/plan'
+import { upsertComment, type CommentOutcome } from './comment'
+import { codeSpan, escapeText, formatDuration, tableHeader, tableRow } from './markdown'
+import {
+  findsMarker,
+  renderReport,
+  type ApplyOutcome,
+  type ReportContext,
+  type StackIdentity
+} from './render'
+
+/** GitHub's limit for one step's job summary is 1 MiB; stay well inside it. */
+const SUMMARY_LIMIT = 512 * 1024
+
+export interface PhaseTiming {
+  name: string
+  seconds: number
+  status: 'ok' | 'failed' | 'skipped'
+}
+
+/**
+ * Everything the run learns, for the job summary and the pull-request comment: one renderer feeds
+ * both (./render). Sections are rendered markdown with external text already escaped.
+ */
+export class RunReport {
+  summary?: PlanSummary
+  planText?: string
+  planError?: string
+  apply?: ApplyOutcome
+  note?: string
+  /** Strings that must never appear (sensitive plan values); blanked out of everything rendered. */
+  secrets: string[] = []
+  readonly phases: PhaseTiming[] = []
+  private readonly sections: Array<{ title: string; markdown: string }> = []
+
+  constructor(private readonly config: Config) {}
+
+  get stack(): StackIdentity {
+    return {
+      workingDirectory: this.config.workingDirectoryInput,
+      stateKey: this.config.stateKey,
+      environment: this.config.environment
+    }
+  }
+
+  addSection(title: string, markdown: string): void {
+    this.sections.push({ title, markdown })
+  }
+
+  /** Run one phase, timing it; a failure is recorded and rethrown. */
+  async phase<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    const started = Date.now()
+    try {
+      const result = await fn()
+      this.phases.push({ name, seconds: (Date.now() - started) / 1000, status: 'ok' })
+      return result
+    } catch (error) {
+      this.phases.push({ name, seconds: (Date.now() - started) / 1000, status: 'failed' })
+      throw error
+    }
+  }
+
+  skip(name: string): void {
+    this.phases.push({ name, seconds: 0, status: 'skipped' })
+  }
+
+  context(): ReportContext {
+    const { context } = this.config
+    const ctx: ReportContext = {
+      stack: this.stack,
+      mode: this.config.mode,
+      eventName: context.eventName,
+      timestamp: new Date(),
+      secrets: this.secrets,
+      sections: [
+        ...this.sections,
+        ...(this.phases.length > 0 ? [{ title: 'Timings', markdown: this.timings() }] : [])
+      ],
+      fullPlanLocation: context.runUrl
+        ? `the job summary and log of [this run](${context.runUrl})`
+        : 'the job summary and log of this run'
+    }
+    if (context.repository)
+      ctx.repository = `${context.repository.owner}/${context.repository.repo}`
+    if (context.sha) ctx.sha = context.sha
+    if (context.actor) ctx.actor = context.actor
+    if (context.runUrl) ctx.runUrl = context.runUrl
+    if (this.planText !== undefined) ctx.planText = this.planText
+    if (this.planError !== undefined) ctx.planError = this.planError
+    if (this.apply) ctx.apply = this.apply
+    if (this.note !== undefined) ctx.note = this.note
+    return ctx
+  }
+
+  private timings(): string {
+    const rows = this.phases.map(p =>
+      tableRow([escapeText(p.name), p.status, formatDuration(p.seconds)])
+    )
+    return [tableHeader(['Phase', 'Result', 'Time'], ['l', 'l', 'r']), ...rows].join('\n')
+  }
+
+  /** The job summary: the same report, on every run. */
+  async writeSummary(): Promise<void> {
+    if (!process.env.GITHUB_STEP_SUMMARY) return
+    const markdown = renderReport(this.summary, this.context(), { maxLength: SUMMARY_LIMIT })
+    await core.summary.addRaw(markdown, true).write()
+  }
+
+  /**
+   * The pull request's sticky comment for this stack, when the run belongs to a pull request and
+   * `comment` allows it. Never fails the run: problems become warnings.
+   */
+  async writeComment(): Promise<CommentOutcome | undefined> {
+    const { context } = this.config
+    if (context.pullRequest === undefined || !context.repository || this.config.comment === 'never')
+      return undefined
+    const changed = this.summary?.hasChanges ?? false
+    const failed = this.planError !== undefined || this.apply?.status === 'failed'
+    const create = this.config.comment === 'always' || changed || failed
+    if (!create && this.note === undefined) this.note = 'No changes now.'
+    const body = renderReport(this.summary, this.context(), { includeMarker: true })
+    const outcome = await upsertComment(
+      {
+        ...(this.config.githubToken !== undefined && { token: this.config.githubToken }),
+        apiUrl: context.apiUrl,
+        pr: { ...context.repository, number: context.pullRequest }
+      },
+      existing => findsMarker(existing, this.stack),
+      body,
+      create
+    )
+    if (outcome.status === 'failed') core.warning(outcome.warning)
+    else if (outcome.status === 'skipped')
+      core.info(`Pull-request comment: skipped (${outcome.reason})`)
+    else {
+      core.info(`Pull-request comment ${outcome.status}: ${outcome.url}`)
+      core.setOutput('comment-url', outcome.url)
+    }
+    return outcome
+  }
+}
+
+/** The backend step's section of the report. */
+export function backendSection(report: BackendReport): string {
+  const status = (created: boolean): string =>
+    created ? 'created by this run' : report.missing ? 'missing' : 'found'
+  const lines = [
+    tableHeader(['Resource', 'Name', 'Status']),
+    tableRow([
+      'S3 state bucket',
+      codeSpan(report.bucket, { table: true }),
+      status(report.bucketCreated)
+    ]),
+    tableRow([
+      'DynamoDB lock table',
+      codeSpan(report.table, { table: true }),
+      status(report.tableCreated)
+    ]),
+    tableRow(['State key', codeSpan(report.key, { table: true }), escapeText(report.region)])
+  ]
+  if (report.hardened.length > 0)
+    lines.push('', `Hardened: ${report.hardened.map(escapeText).join('; ')}.`)
+  if (report.wouldCreate.length > 0)
+    lines.push('', `Dry run: would create ${report.wouldCreate.map(escapeText).join(' and ')}.`)
+  for (const warning of report.warnings) lines.push('', `Warning: ${escapeText(warning)}`)
+  return lines.join('\n')
+}
