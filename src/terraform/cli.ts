@@ -1,0 +1,161 @@
+/**
+ * Running one Terraform command: arguments as an array (no shell), the automation environment, the
+ * output streamed to the log while it runs and captured for the report and for parsing.
+ */
+import * as core from '@actions/core'
+import { exec } from '@actions/exec'
+import { StringDecoder } from 'node:string_decoder'
+import { DeployError, errorMessage } from '../errors'
+
+/** Where streamed output goes; the default writes to the step log (process.stdout). */
+export type LogSink = (text: string) => void
+
+export const writeToLog: LogSink = text => {
+  process.stdout.write(text)
+}
+
+export interface CliOptions {
+  /** Path of the terraform binary (or `terraform` to take it from PATH). */
+  bin: string
+  /** The Terraform root module. */
+  cwd: string
+  /** Added to the process environment (e.g. AWS endpoint variables). */
+  env?: Record<string, string>
+  /** Where streamed output goes (default: the step log). */
+  log?: LogSink
+}
+
+export interface RunOptions {
+  /**
+   * Stream the output to the log inside a `core.group` with this title. Without it nothing is
+   * streamed: use that for commands whose stdout holds values (show -json, output -json).
+   */
+  group?: string
+  /** Shown instead of the arguments in the log line (to hide variable values). */
+  display?: string[]
+}
+
+export interface CommandResult {
+  args: string[]
+  exitCode: number
+  stdout: string
+  stderr: string
+  /** stdout and stderr interleaved in the order they arrived (for the report). */
+  output: string
+  /** Wall-clock milliseconds. */
+  durationMs: number
+}
+
+/** The environment every Terraform command runs with. */
+export function terraformEnv(extra: Record<string, string> = {}): Record<string, string> {
+  const env: Record<string, string> = {}
+  for (const [name, value] of Object.entries(process.env)) {
+    if (value !== undefined) env[name] = value
+  }
+  return { ...env, ...extra, TF_IN_AUTOMATION: '1', TF_INPUT: '0' }
+}
+
+/**
+ * Arguments as they may appear in the log: `-var name=value` shows the name only, and backend
+ * settings that look like credentials are hidden.
+ */
+export function displayArgs(args: string[]): string[] {
+  const shown: string[] = []
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] ?? ''
+    const previous = args[i - 1]
+    if (previous === '-var' && arg.includes('=')) {
+      shown.push(`${arg.slice(0, arg.indexOf('='))}=…`)
+    } else if (arg.startsWith('-var=')) {
+      const rest = arg.slice('-var='.length)
+      shown.push(`-var=${rest.includes('=') ? `${rest.slice(0, rest.indexOf('='))}=…` : rest}`)
+    } else if (arg.startsWith('-backend-config=')) {
+      const setting = arg.slice('-backend-config='.length)
+      const at = setting.indexOf('=')
+      const key = at > 0 ? setting.slice(0, at) : ''
+      const secret = /secret|token|password|access_key|credential/i.test(key)
+      shown.push(secret ? `-backend-config=${key}=…` : arg)
+    } else {
+      shown.push(arg)
+    }
+  }
+  return shown
+}
+
+function quoteArg(arg: string): string {
+  return /^[A-Za-z0-9_\-=./:,@+…]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`
+}
+
+/** Runs Terraform commands in one root module. */
+export class TerraformCli {
+  readonly bin: string
+  readonly cwd: string
+  private readonly env: Record<string, string>
+  private readonly log: LogSink
+
+  constructor(options: CliOptions) {
+    this.bin = options.bin
+    this.cwd = options.cwd
+    this.env = options.env ?? {}
+    this.log = options.log ?? writeToLog
+  }
+
+  /**
+   * Run `terraform <args>`; never throws for a non-zero exit code (the caller decides what the code
+   * means). Throws a DeployError when the binary cannot be started at all.
+   */
+  async run(args: string[], options: RunOptions = {}): Promise<CommandResult> {
+    const stream = options.group !== undefined
+    const started = Date.now()
+    const decoders = { out: new StringDecoder('utf8'), err: new StringDecoder('utf8') }
+    const parts = { out: [] as string[], err: [] as string[], all: [] as string[] }
+    const take = (which: 'out' | 'err', data: Buffer): void => {
+      const text = decoders[which].write(data)
+      if (!text) return
+      parts[which].push(text)
+      parts.all.push(text)
+      if (stream) this.log(text)
+    }
+    const execute = async (): Promise<number> => {
+      if (stream) {
+        const shown = (options.display ?? displayArgs(args)).map(quoteArg).join(' ')
+        this.log(`[command]terraform ${shown}\n`)
+      }
+      try {
+        return await exec(this.bin, args, {
+          cwd: this.cwd,
+          env: terraformEnv(this.env),
+          silent: true,
+          ignoreReturnCode: true,
+          listeners: {
+            stdout: data => take('out', data),
+            stderr: data => take('err', data)
+          }
+        })
+      } catch (error) {
+        throw new DeployError(
+          `Could not run Terraform (${this.bin}) in ${this.cwd}: ${errorMessage(error)}`,
+          { cause: error }
+        )
+      } finally {
+        for (const which of ['out', 'err'] as const) {
+          const rest = decoders[which].end()
+          if (rest) {
+            parts[which].push(rest)
+            parts.all.push(rest)
+            if (stream) this.log(rest)
+          }
+        }
+      }
+    }
+    const exitCode = stream ? await core.group(options.group ?? '', execute) : await execute()
+    return {
+      args,
+      exitCode,
+      stdout: parts.out.join(''),
+      stderr: parts.err.join(''),
+      output: parts.all.join(''),
+      durationMs: Date.now() - started
+    }
+  }
+}

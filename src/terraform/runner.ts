@@ -1,0 +1,360 @@
+/**
+ * The Terraform phase: init against the state backend, plan to a saved plan file, apply exactly that
+ * file, read the outputs (masking the sensitive ones before anything can print them). Failures become
+ * one-line TerraformErrors; the diagnostics go to the log.
+ */
+import * as core from '@actions/core'
+import { randomUUID } from 'node:crypto'
+import * as os from 'node:os'
+import * as path from 'node:path'
+import { DeployError } from '../errors'
+import type { Config, KeyValue } from '../inputs'
+import { TerraformCli, type CommandResult, type LogSink } from './cli'
+import {
+  alreadyExistsExplanation,
+  alreadyExistsMessage,
+  errorDiagnostics,
+  findAlreadyExists,
+  lockMessage,
+  parseLockInfo,
+  type AlreadyExists,
+  type Diagnostic,
+  type LockInfo
+} from './diagnostics'
+import { redact, sensitiveStrings, summarizePlan, type PlanSummary } from './plan'
+
+/** The S3 backend the state-backend step made sure of. */
+export interface BackendSettings {
+  bucket: string
+  key: string
+  region: string
+  /** The DynamoDB lock table. */
+  table: string
+  kmsKeyId?: string
+  /** The `backend-config` lines (and anything else to pass as -backend-config). */
+  extra?: KeyValue[]
+}
+
+export interface TerraformOptions {
+  /** Path of the terraform binary (see locateTerraform). */
+  bin: string
+  /** The root module (absolute). */
+  cwd: string
+  /** Extra environment for every command (e.g. AWS endpoint variables). */
+  env?: Record<string, string>
+  /** Terraform duration, e.g. `5m`. */
+  lockTimeout: string
+  variables?: KeyValue[]
+  /** Absolute paths (or relative to cwd). */
+  varFiles?: string[]
+  /** Where `plan -out` writes; default a fresh file in RUNNER_TEMP (or the OS temp dir). */
+  planFile?: string
+  /** How the working directory is named in messages (default: cwd). */
+  workingDirectoryLabel?: string
+  /** Where streamed output goes (default: the step log). */
+  log?: LogSink
+}
+
+export interface PlanResult {
+  /** `-detailed-exitcode` said 2: applying the plan would change something. */
+  changes: boolean
+  summary: PlanSummary
+  /** `terraform show -no-color <planfile>`: the plan as people read it. */
+  text: string
+  planFile: string
+  /** What `terraform plan` printed (sensitive strings of the plan blanked out). */
+  log: string
+  /**
+   * The strings the plan marks sensitive (already masked with core.setSecret); blank them out of
+   * anything Terraform prints later, e.g. with `redact` from ./plan.
+   */
+  secrets: string[]
+}
+
+export interface TerraformOutput {
+  value: unknown
+  type: unknown
+  sensitive: boolean
+}
+
+export interface TerraformOutputs {
+  /** Every output, sensitive ones included (their values are masked in the log already). */
+  all: Record<string, TerraformOutput>
+  /** name → value of the outputs not marked sensitive (the `terraform-outputs` action output). */
+  nonSensitive: Record<string, unknown>
+  sensitiveNames: string[]
+}
+
+export interface ApplyResult {
+  outputs: TerraformOutputs
+  /** What `terraform apply` printed. */
+  log: string
+}
+
+/** A Terraform command failed; `message` is the one line to fail with. */
+export class TerraformError extends DeployError {
+  constructor(
+    message: string,
+    readonly command: string,
+    readonly result: CommandResult,
+    readonly diagnostics: Diagnostic[],
+    readonly lock?: LockInfo,
+    readonly alreadyExists?: AlreadyExists
+  ) {
+    super(message)
+    this.name = 'TerraformError'
+  }
+}
+
+/** The backend settings from the configuration and the bucket/table the backend step settled on. */
+export function backendSettings(
+  config: Pick<Config, 'stateKmsKeyId' | 'backendConfig'>,
+  backend: { bucket: string; table: string; key: string; region: string }
+): BackendSettings {
+  return {
+    bucket: backend.bucket,
+    key: backend.key,
+    region: backend.region,
+    table: backend.table,
+    ...(config.stateKmsKeyId !== undefined && { kmsKeyId: config.stateKmsKeyId }),
+    extra: config.backendConfig
+  }
+}
+
+/** `init` arguments: the managed backend settings first, then the user's backend-config lines. */
+export function initArgs(backend: BackendSettings): string[] {
+  const settings: [string, string][] = [
+    ['bucket', backend.bucket],
+    ['key', backend.key],
+    ['region', backend.region],
+    ['dynamodb_table', backend.table],
+    ['encrypt', 'true']
+  ]
+  if (backend.kmsKeyId) settings.push(['kms_key_id', backend.kmsKeyId])
+  for (const { key, value } of backend.extra ?? []) settings.push([key, value])
+  return [
+    'init',
+    '-input=false',
+    '-no-color',
+    // The action owns the backend settings: a changed bucket/key/table must not prompt for a state
+    // migration (impossible with -input=false); the state-loss guard has already looked at the state.
+    '-reconfigure',
+    ...settings.map(([key, value]) => `-backend-config=${key}=${value}`)
+  ]
+}
+
+/**
+ * The strings that would reveal a sensitive value in a log: each string leaf (also each of its lines
+ * and its JSON-escaped form) and the JSON form of the whole value.
+ */
+export function secretStrings(value: unknown): string[] {
+  const found = new Set<string>()
+  const addString = (s: string): void => {
+    if (s.trim() === '') return
+    found.add(s)
+    const escaped = JSON.stringify(s).slice(1, -1)
+    if (escaped !== s) found.add(escaped)
+    if (/[\r\n]/.test(s)) {
+      for (const line of s.split(/\r?\n/)) if (line.trim() !== '') found.add(line)
+    }
+  }
+  const walk = (v: unknown): void => {
+    if (typeof v === 'string') addString(v)
+    else if (Array.isArray(v)) v.forEach(walk)
+    else if (v !== null && typeof v === 'object') Object.values(v).forEach(walk)
+  }
+  walk(value)
+  if (typeof value !== 'string' && value !== null && value !== undefined) {
+    const json = JSON.stringify(value)
+    if (json !== undefined && json.length > 1) {
+      found.add(json)
+      found.add(JSON.stringify(value, null, 2))
+    }
+  }
+  return [...found]
+}
+
+/** Parse `terraform output -json` and mask every sensitive value with core.setSecret. */
+export function readOutputs(json: string): TerraformOutputs {
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(json)
+  } catch (error) {
+    throw new DeployError(
+      `terraform output -json did not print JSON (${error instanceof Error ? error.message : String(error)})`
+    )
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new DeployError('terraform output -json did not print a JSON object')
+  }
+  const all: Record<string, TerraformOutput> = {}
+  const nonSensitive: Record<string, unknown> = {}
+  const sensitiveNames: string[] = []
+  // Mask first, for every sensitive output, before anything else looks at the values.
+  for (const raw of Object.values(parsed as Record<string, unknown>)) {
+    const entry = (raw ?? {}) as { value?: unknown; type?: unknown; sensitive?: unknown }
+    if (entry.sensitive !== false) {
+      for (const secret of secretStrings(entry.value)) core.setSecret(secret)
+    }
+  }
+  for (const [name, raw] of Object.entries(parsed as Record<string, unknown>)) {
+    const entry = (raw ?? {}) as { value?: unknown; type?: unknown; sensitive?: unknown }
+    const sensitive = entry.sensitive !== false
+    all[name] = { value: entry.value, type: entry.type, sensitive }
+    if (sensitive) sensitiveNames.push(name)
+    else nonSensitive[name] = entry.value
+  }
+  sensitiveNames.sort()
+  return { all, nonSensitive, sensitiveNames }
+}
+
+export class Terraform {
+  readonly cli: TerraformCli
+  readonly planFile: string
+  private readonly options: TerraformOptions
+
+  constructor(options: TerraformOptions) {
+    this.options = options
+    this.cli = new TerraformCli({
+      bin: options.bin,
+      cwd: options.cwd,
+      ...(options.env !== undefined && { env: options.env }),
+      ...(options.log !== undefined && { log: options.log })
+    })
+    this.planFile =
+      options.planFile ??
+      path.join(process.env.RUNNER_TEMP || os.tmpdir(), `revive-deploy-${randomUUID()}.tfplan`)
+  }
+
+  /** Options from the action's configuration. */
+  static fromConfig(
+    config: Config,
+    bin: string,
+    extra: Pick<TerraformOptions, 'env' | 'log' | 'planFile'> = {}
+  ): Terraform {
+    return new Terraform({
+      bin,
+      cwd: config.workingDirectory,
+      lockTimeout: config.lockTimeout,
+      variables: config.variables,
+      varFiles: config.varFiles,
+      workingDirectoryLabel: config.workingDirectoryInput,
+      ...extra
+    })
+  }
+
+  /** `terraform init` against the S3 backend; safe to run again with other settings. */
+  async init(backend: BackendSettings): Promise<CommandResult> {
+    const result = await this.cli.run(initArgs(backend), { group: 'terraform init' })
+    if (result.exitCode !== 0) throw this.failure('init', result)
+    return result
+  }
+
+  /** `terraform plan` to the saved plan file, then its JSON summary and its text. */
+  async plan(): Promise<PlanResult> {
+    const args = [
+      'plan',
+      '-input=false',
+      '-no-color',
+      `-lock-timeout=${this.options.lockTimeout}`,
+      '-detailed-exitcode',
+      `-out=${this.planFile}`
+    ]
+    for (const { key, value } of this.options.variables ?? []) args.push('-var', `${key}=${value}`)
+    for (const file of this.options.varFiles ?? []) args.push(`-var-file=${file}`)
+    const result = await this.cli.run(args, { group: 'terraform plan' })
+    if (result.exitCode !== 0 && result.exitCode !== 2) throw this.failure('plan', result)
+
+    const json = await this.cli.run(['show', '-json', this.planFile])
+    if (json.exitCode !== 0) throw this.failure('show', json, false)
+    const secrets = sensitiveStrings(json.stdout)
+    for (const secret of secrets) core.setSecret(secret)
+    const summary = summarizePlan(json.stdout)
+    const text = await this.cli.run(['show', '-no-color', this.planFile])
+    if (text.exitCode !== 0) throw this.failure('show', text)
+    return {
+      changes: result.exitCode === 2,
+      summary,
+      text: redact(text.stdout, secrets),
+      planFile: this.planFile,
+      log: redact(result.output, secrets),
+      secrets
+    }
+  }
+
+  /** `terraform apply <planfile>` (the saved plan only), then the outputs. */
+  async apply(planFile: string = this.planFile): Promise<ApplyResult> {
+    const args = [
+      'apply',
+      '-input=false',
+      '-no-color',
+      `-lock-timeout=${this.options.lockTimeout}`,
+      planFile
+    ]
+    const result = await this.cli.run(args, { group: 'terraform apply' })
+    if (result.exitCode !== 0) throw this.failure('apply', result)
+    const outputs = await this.outputs()
+    return { outputs, log: result.output }
+  }
+
+  /**
+   * `terraform output -json` from the current state (after init; no apply needed). Sensitive values
+   * are masked before this returns; stdout is never streamed.
+   */
+  async outputs(): Promise<TerraformOutputs> {
+    const result = await this.cli.run(['output', '-json', '-no-color'])
+    if (result.exitCode !== 0) throw this.failure('output', result, false)
+    const outputs = readOutputs(result.stdout)
+    const names = Object.keys(outputs.all).sort()
+    core.info(
+      names.length === 0
+        ? 'Terraform outputs: none'
+        : `Terraform outputs: ${names.map(n => (outputs.all[n]?.sensitive ? `${n} (sensitive)` : n)).join(', ')}`
+    )
+    return outputs
+  }
+
+  private failure(command: string, result: CommandResult, stdoutReadable = true): TerraformError {
+    let diagnostics = errorDiagnostics(result.stderr)
+    if (diagnostics.length === 0 && stdoutReadable) diagnostics = errorDiagnostics(result.stdout)
+    const lock =
+      parseLockInfo(result.stderr) ?? (stdoutReadable ? parseLockInfo(result.stdout) : undefined)
+    for (const d of diagnostics) core.error(d.text, { title: `terraform ${command}: ${d.summary}` })
+
+    const where = this.options.workingDirectoryLabel ?? this.options.cwd
+    if (lock) {
+      const message = lockMessage(lock, {
+        lockTimeout: this.options.lockTimeout,
+        workingDirectory: where
+      })
+      return new TerraformError(message, command, result, diagnostics, lock)
+    }
+    if (command === 'apply') {
+      const found = findAlreadyExists(diagnostics)
+      if (found) {
+        core.error(alreadyExistsExplanation(found), {
+          title: 'Resource exists outside the Terraform state'
+        })
+        return new TerraformError(
+          alreadyExistsMessage(found),
+          command,
+          result,
+          diagnostics,
+          undefined,
+          found
+        )
+      }
+    }
+    const first = diagnostics[0]
+    let message = `terraform ${command} failed in ${where} (exit code ${result.exitCode})`
+    if (first) {
+      const location = /^\s*on (.+? line \d+)/m.exec(first.detail)?.[1]
+      message += `: ${first.summary}${first.address ? ` (${first.address})` : location ? ` (${location})` : ''}`
+      if (diagnostics.length > 1) message += ` and ${diagnostics.length - 1} more error(s)`
+      message += '; the Terraform diagnostics are in the log'
+    } else {
+      message += '; see its output in the log'
+    }
+    return new TerraformError(message, command, result, diagnostics)
+  }
+}
