@@ -1,5 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
+import { execFile } from 'node:child_process'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
 import { Readable } from 'node:stream'
+import { promisify } from 'node:util'
 import {
   CopyObjectCommand,
   CreateBucketCommand,
@@ -507,13 +512,14 @@ describe('objects', () => {
   it('lists over 1,000 keys page by page (ListObjectsV2 continuation tokens)', async () => {
     const keys = Array.from({ length: 1205 }, (_, i) => `many/${String(i).padStart(5, '0')}.txt`)
     const c = use1()
-    for (let i = 0; i < keys.length; i += 50) {
-      await Promise.all(
-        keys
-          .slice(i, i + 50)
-          .map(Key => c.send(new PutObjectCommand({ Bucket: bucket, Key, Body: Key })))
-      )
-    }
+    // A few through the SDK, the bulk through the seeding helper (the listing is what is tested).
+    await Promise.all(
+      keys.slice(0, 5).map(Key => c.send(new PutObjectCommand({ Bucket: bucket, Key, Body: Key })))
+    )
+    s3.putObjects(
+      bucket,
+      keys.slice(5).map(key => ({ key, body: key }))
+    )
     s3.clearRequests()
     const listed: string[] = []
     let pages = 0
@@ -722,5 +728,63 @@ describe('fault injection seen by the SDK', () => {
     expect(s3.requests.filter(r => r.operation === 'ListObjectsV2').map(r => r.status)).toEqual([
       500, 500
     ])
+  })
+})
+
+describe('start-up', () => {
+  it('says what is missing when Node runs without --openssl-legacy-provider', async () => {
+    const env = { ...process.env }
+    delete env.NODE_OPTIONS
+    const script =
+      "import('./standins/s3.ts').then((m) => m.startS3StandIn()).then((s) => s.stop())" +
+      '.catch((e) => { console.error(e.message); process.exit(3) })'
+    const result = await promisify(execFile)('node', ['--import', 'tsx', '-e', script], {
+      env
+    }).then(
+      () => ({ code: 0, stderr: '' }),
+      (e: { code: number; stderr: string }) => e
+    )
+    expect(result.code).toBe(3)
+    expect(result.stderr).toContain("NODE_OPTIONS='--openssl-legacy-provider'")
+  })
+})
+
+describe('data directory', () => {
+  it('keeps buckets, configuration and versions across a restart on the same directory', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'standin-s3-persist-'))
+    try {
+      const first = await startS3StandIn({ dataDir: dir })
+      const c1 = new S3Client({ region: 'eu-west-1', endpoint: first.url, credentials })
+      await c1.send(new CreateBucketCommand({ Bucket: 'kept' }))
+      await c1.send(
+        new PutBucketVersioningCommand({
+          Bucket: 'kept',
+          VersioningConfiguration: { Status: 'Enabled' }
+        })
+      )
+      await c1.send(new PutObjectCommand({ Bucket: 'kept', Key: 'k', Body: 'one' }))
+      await c1.send(new PutObjectCommand({ Bucket: 'kept', Key: 'k', Body: 'two' }))
+      await first.stop()
+      expect(fs.existsSync(dir)).toBe(true)
+
+      const second = await startS3StandIn({ dataDir: dir })
+      try {
+        const c2 = new S3Client({ region: 'eu-west-1', endpoint: second.url, credentials })
+        expect((await c2.send(new HeadBucketCommand({ Bucket: 'kept' }))).BucketRegion).toBe(
+          'eu-west-1'
+        )
+        const versions = await c2.send(new ListObjectVersionsCommand({ Bucket: 'kept' }))
+        expect(versions.Versions).toHaveLength(2)
+        const oldest = versions.Versions?.[1]?.VersionId
+        const got = await c2.send(
+          new GetObjectCommand({ Bucket: 'kept', Key: 'k', VersionId: oldest })
+        )
+        expect(await got.Body?.transformToString()).toBe('one')
+      } finally {
+        await second.stop()
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
   })
 })

@@ -2,7 +2,10 @@
  * Shared pieces of the local stand-ins: the request log every stand-in keeps, fault injection,
  * and small HTTP/XML helpers.
  */
+import fs from 'node:fs'
 import http from 'node:http'
+import os from 'node:os'
+import path from 'node:path'
 import type { AddressInfo } from 'node:net'
 import { randomBytes } from 'node:crypto'
 
@@ -241,4 +244,20 @@ export const XML_DECL = '<?xml version="1.0" encoding="UTF-8"?>\n'
 /** Wait for `ms` milliseconds. */
 export function delay(ms: number): Promise<void> {
   return new Promise(resolve => setTimeout(resolve, ms))
+}
+
+/**
+ * A fresh temporary directory for stand-in data: in /dev/shm (memory) where there is one, since
+ * s3rver creates three files per object and file creation on a disk-backed /tmp can cost a
+ * millisecond or more each; otherwise in the OS temp dir.
+ */
+export function makeTempDir(prefix: string): string {
+  let root = os.tmpdir()
+  try {
+    fs.accessSync('/dev/shm', fs.constants.W_OK)
+    if (fs.statSync('/dev/shm').isDirectory()) root = '/dev/shm'
+  } catch {
+    // no /dev/shm here
+  }
+  return fs.mkdtempSync(path.join(root, prefix))
 }

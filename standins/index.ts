@@ -4,13 +4,13 @@
  * See SPEC §8. Every server listens on 127.0.0.1, on a free port.
  */
 import fs from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
 import { startS3StandIn, type S3StandIn, type S3StandInOptions } from './s3'
 import { startDynamoDbStandIn, type DynamoDbStandIn } from './dynamodb'
 import { startCloudStandIn, type CloudStandIn } from './cloud'
 import { startGitHubStandIn, type GitHubStandIn, type GitHubToken } from './github'
 import type { BucketDefaults } from './s3-config'
+import { makeTempDir } from './common'
 
 export * from './common'
 export * from './s3'
@@ -62,7 +62,7 @@ export const DEFAULT_GITHUB_TOKEN = 'ghs_standin_write'
 export async function startStandIns(options: StandInsOptions = {}): Promise<StandIns> {
   const accountId = options.accountId ?? '123456789012'
   const ownsDataDir = options.dataDir === undefined
-  const dataDir = options.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'standins-'))
+  const dataDir = options.dataDir ?? makeTempDir('standins-')
   const s3Options: S3StandInOptions = { accountId, dataDir: path.join(dataDir, 's3') }
   if (options.foreignBuckets) s3Options.foreignBuckets = options.foreignBuckets
   if (options.bucketDefaults) s3Options.bucketDefaults = options.bucketDefaults

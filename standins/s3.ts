@@ -14,7 +14,6 @@
  */
 import http from 'node:http'
 import fs from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
 import { createCipheriv, createHash, randomBytes } from 'node:crypto'
 import S3rver from 's3rver'
@@ -25,6 +24,7 @@ import {
   createServer,
   escapeXml,
   listen,
+  makeTempDir,
   readBody,
   requestId,
   resetConnection,
@@ -283,7 +283,7 @@ export class S3StandIn implements StandIn {
   constructor(options: S3StandInOptions = {}) {
     this.foreign = new Set(options.foreignBuckets ?? [])
     this.ownsDataDir = options.dataDir === undefined
-    this.dataDir = options.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'standin-s3-'))
+    this.dataDir = options.dataDir ?? makeTempDir('standin-s3-')
     this.stateFile = path.join(this.dataDir, 's3-front-state.json')
     this.versionDir = path.join(this.dataDir, 's3-versions')
     this.ownerId = createHash('sha256')
@@ -361,6 +361,49 @@ export class S3StandIn implements StandIn {
       etag: v.etag,
       lastModified: v.lastModified
     }))
+  }
+
+  /**
+   * Test helper: store objects without going through a client or s3rver's HTTP layer (fast
+   * seeding, e.g. thousands of keys, written straight into s3rver's file layout). Versioned
+   * buckets get a version per object as with PutObject.
+   */
+  putObjects(
+    bucket: string,
+    objects: Array<{
+      key: string
+      body: string | Buffer
+      contentType?: string
+      metadata?: Record<string, string>
+    }>
+  ): void {
+    const b = this.state.buckets[bucket]
+    if (!b || !this.s3rver) throw new Error(`putObjects: no bucket named ${bucket}`)
+    for (const { key, body, contentType, metadata } of objects) {
+      const content = Buffer.from(body)
+      const md5 = createHash('md5').update(content).digest('hex')
+      const headers: Record<string, string> = {
+        'content-type': contentType ?? 'binary/octet-stream'
+      }
+      for (const [k, v] of Object.entries(metadata ?? {}))
+        headers[`x-amz-meta-${k.toLowerCase()}`] = v
+      const objectPath = this.s3rver.store.getResourcePath(bucket, key, 'object')
+      fs.mkdirSync(path.dirname(objectPath), { recursive: true })
+      fs.writeFileSync(objectPath, content)
+      fs.writeFileSync(`${objectPath}.md5`, md5)
+      fs.writeFileSync(
+        this.s3rver.store.getResourcePath(bucket, key, 'metadata.json'),
+        JSON.stringify(headers)
+      )
+      if (b.tracked) {
+        const current: Upstream = {
+          status: 200,
+          headers: { ...headers, etag: `"${md5}"` },
+          body: content
+        }
+        this.addVersion(b, key, current, {})
+      }
+    }
   }
 
   // ---------------------------------------------------------------- request handling
@@ -1245,5 +1288,11 @@ export class S3StandIn implements StandIn {
 }
 
 export async function startS3StandIn(options: S3StandInOptions = {}): Promise<S3StandIn> {
-  return new S3StandIn(options).start()
+  const s3 = new S3StandIn(options)
+  try {
+    return await s3.start()
+  } catch (error) {
+    await s3.stop()
+    throw error
+  }
 }
