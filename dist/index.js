@@ -101149,7 +101149,7 @@ class Terraform {
             const found = findAlreadyExists(diagnostics);
             if (found) {
                 error(alreadyExistsExplanation(found), {
-                    title: 'The resource exists, but the Terraform state does not know it'
+                    title: 'Resource exists outside the Terraform state'
                 });
                 return new TerraformError(alreadyExistsMessage(found), command, result, diagnostics, undefined, found);
             }
@@ -101326,8 +101326,13 @@ async function publish(report) {
     await report.writeComment();
 }
 function logConfig(config) {
-    const { githubToken: _token, context, ...rest } = config;
-    core_debug(`configuration: ${JSON.stringify({ ...rest, event: context.eventName })}`);
+    // Values of variables and backend settings can be secrets: only their names are logged.
+    const { githubToken: _token, context, variables, backendConfig, ...rest } = config;
+    const names = {
+        variables: variables.map(v => v.key),
+        backendConfig: backendConfig.map(b => b.key)
+    };
+    core_debug(`configuration: ${JSON.stringify({ ...rest, ...names, event: context.eventName })}`);
     info(`revive-deploy: mode ${config.mode}${config.requestedMode === 'auto' ? ` (auto, event ${context.eventName})` : ''}, region ${config.region}, working directory ${config.workingDirectoryInput}`);
 }
 

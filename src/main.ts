@@ -181,8 +181,13 @@ async function publish(report: RunReport): Promise<void> {
 }
 
 function logConfig(config: Config): void {
-  const { githubToken: _token, context, ...rest } = config
-  core.debug(`configuration: ${JSON.stringify({ ...rest, event: context.eventName })}`)
+  // Values of variables and backend settings can be secrets: only their names are logged.
+  const { githubToken: _token, context, variables, backendConfig, ...rest } = config
+  const names = {
+    variables: variables.map(v => v.key),
+    backendConfig: backendConfig.map(b => b.key)
+  }
+  core.debug(`configuration: ${JSON.stringify({ ...rest, ...names, event: context.eventName })}`)
   core.info(
     `revive-deploy: mode ${config.mode}${config.requestedMode === 'auto' ? ` (auto, event ${context.eventName})` : ''}, region ${config.region}, working directory ${config.workingDirectoryInput}`
   )
