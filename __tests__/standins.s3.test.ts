@@ -177,6 +177,17 @@ describe('CreateBucket region rules', () => {
     )
     expect(get.name).toBe('AccessDenied')
 
+    // ExpectedBucketOwner guards against writing to a bucket someone else owns.
+    const owner = await failure(
+      use1.send(
+        new HeadBucketCommand({ Bucket: 'state-use1', ExpectedBucketOwner: '999999999999' })
+      )
+    )
+    expect(owner.$metadata.httpStatusCode).toBe(403)
+    await use1.send(
+      new HeadBucketCommand({ Bucket: 'state-use1', ExpectedBucketOwner: '123456789012' })
+    )
+
     const missing = await failure(use1.send(new HeadBucketCommand({ Bucket: 'nobody-has-this' })))
     expect(missing.$metadata.httpStatusCode).toBe(404)
     const missingConfig = await failure(

@@ -276,6 +276,7 @@ export class S3StandIn implements StandIn {
   private readonly stateFile: string
   private readonly versionDir: string
   private readonly ownerId: string
+  private readonly accountId: string
   private readonly defaults: BucketDefaults
   private readonly locks = new Map<string, Promise<unknown>>()
   private state: State = { buckets: {}, versions: {} }
@@ -286,9 +287,8 @@ export class S3StandIn implements StandIn {
     this.dataDir = options.dataDir ?? makeTempDir('standin-s3-')
     this.stateFile = path.join(this.dataDir, 's3-front-state.json')
     this.versionDir = path.join(this.dataDir, 's3-versions')
-    this.ownerId = createHash('sha256')
-      .update(`account:${options.accountId ?? '123456789012'}`)
-      .digest('hex')
+    this.accountId = options.accountId ?? '123456789012'
+    this.ownerId = createHash('sha256').update(`account:${this.accountId}`).digest('hex')
     this.defaults = options.bucketDefaults ?? 'aws'
     this.server = createServer((req, res) => this.handle(req, res))
   }
@@ -499,6 +499,9 @@ export class S3StandIn implements StandIn {
     if (operation === 'CreateBucket') return this.createBucket(ctx, region)
     const b = this.state.buckets[bucket]
     if (!b) throw new S3Error('NoSuchBucket', 'The specified bucket does not exist', 404)
+    const expectedOwner = req.headers['x-amz-expected-bucket-owner']
+    if (expectedOwner !== undefined && expectedOwner !== this.accountId)
+      throw new S3Error('AccessDenied', 'Access Denied', 403)
     if (b.region !== region && operation !== 'GetBucketLocation') {
       throw new S3Error(
         'PermanentRedirect',
