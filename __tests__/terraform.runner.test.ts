@@ -10,12 +10,7 @@ import * as os from 'node:os'
 import * as path from 'node:path'
 import { CreateBucketCommand, GetObjectCommand, S3Client } from '@aws-sdk/client-s3'
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb'
-import {
-  STANDIN_CREDENTIALS,
-  startStandIns,
-  terraformBackendConfig,
-  type StandIns
-} from '../standins/index'
+import { STANDIN_CREDENTIALS, startStandIns, type StandIns } from '../standins/index'
 import type { KeyValue } from '../src/inputs'
 import {
   Terraform,
@@ -40,10 +35,12 @@ const logText = (): string => log.map(l => l.text).join('')
 const visibleLog = (): string => logText().replace(/^::add-mask::.*\n/gm, '')
 const realWrite = process.stdout.write.bind(process.stdout)
 
+/** The action's backend settings plus the stand-ins' endpoint lines (as backend-config input). */
 function backend(key: string): BackendSettings {
-  const extra: KeyValue[] = terraformBackendConfig(si.s3.url, si.dynamodb.url, si.cloud.url).map(
-    line => ({ key: line.slice(0, line.indexOf('=')), value: line.slice(line.indexOf('=') + 1) })
-  )
+  const extra: KeyValue[] = si.backendConfig().map(line => ({
+    key: line.slice(0, line.indexOf('=')),
+    value: line.slice(line.indexOf('=') + 1)
+  }))
   return { bucket: BUCKET, key, region: REGION, table: TABLE, extra }
 }
 
@@ -362,7 +359,7 @@ describe('state lock contention (runner-lock, state key lock/terraform.tfstate)'
   it('a lock held longer than lock-timeout fails with who holds it, since when, the operation and the ID', async () => {
     const tf = terraform(ours, { lockTimeout: '2s' })
     await tf.init(backend(KEY))
-    const holder = await holdLock('held-long', 6)
+    const holder = await holdLock('held-long', 8)
     const started = Date.now()
     const error = await tf.plan().then(
       () => undefined,
@@ -405,14 +402,18 @@ describe('state lock contention (runner-lock, state key lock/terraform.tfstate)'
         { key: 'sleep_seconds', value: '2' }
       ]
     })
+    si.dynamodb.clearRequests()
     const planStarted = Date.now()
     const plan = await tf.plan()
-    const planEnded = Date.now()
     const held = await holder.done
     expect(held.code).toBe(0)
-    // our plan started while the holder had the lock and finished after the holder let it go
+    // our plan started while the holder had the lock, was refused it (a conditional PutItem that
+    // failed: only ours can fail, the holder has the lock), kept trying and got it
     expect(planStarted).toBeLessThan(held.at)
-    expect(planEnded).toBeGreaterThanOrEqual(held.at)
+    const puts = si.dynamodb.requests.filter(r => r.operation === 'PutItem')
+    expect(puts.some(r => r.status === 400)).toBe(true)
+    expect(puts.at(-1)?.status).toBe(200)
+    expect(plan.log).toContain('Acquiring state lock. This may take a few moments...')
     expect(plan.summary.resources.map(r => [r.address, r.action])).toEqual([
       ['terraform_data.slow', 'replace']
     ])
