@@ -367,6 +367,17 @@ export class GitHubStandIn implements StandIn {
       }
       if (fault === '5xx') throw new GitHubError(500, 'Server Error')
       const token = this.authenticate(req)
+      if (method === 'GET' && url.pathname.replace(/\/+$/, '') === '/user') {
+        // An installation token (GITHUB_TOKEN) cannot read /user; a personal token reads its user.
+        if ((token.type ?? 'Bot') === 'Bot') {
+          throw new GitHubError(
+            403,
+            'Resource not accessible by integration',
+            `${DOCS}/users/users#get-the-authenticated-user`
+          )
+        }
+        return this.json(res, record, 200, this.user(token.login, 'User'))
+      }
       if (!route) throw new GitHubError(404, 'Not Found')
       const r = this.repo(`${route.params.owner}/${route.params.repo}`)
       if (!r) throw new GitHubError(404, 'Not Found', route.docs)
