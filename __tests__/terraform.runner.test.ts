@@ -389,8 +389,9 @@ describe('state lock contention (runner-lock, state key lock/terraform.tfstate)'
       `release it from ${ours} after terraform init with the same backend settings`
     )
     expect(waited).toBeGreaterThanOrEqual(2000)
-    // the diagnostic went to the log as an error annotation
-    expect(logText()).toMatch(/::error title=terraform plan%3A Error acquiring the state lock::/)
+    // the diagnostic went to the log; the one error line is the thrown message
+    expect(logText()).toMatch(/terraform plan: Error: Error acquiring the state lock/)
+    expect(logText()).not.toContain('::error')
   })
 
   it('a lock released within lock-timeout: the run waits for it and succeeds', async () => {
@@ -455,15 +456,12 @@ describe('failures', () => {
     )
     // the log: Terraform's own diagnostic, then the explanation with the import block, last
     const text = logText()
-    const diagnostic = text.indexOf(
-      '::error title=terraform apply%3A local-exec provisioner error::'
-    )
-    const explanation = text.indexOf('::error title=Resource exists outside the Terraform state::')
+    const diagnostic = text.indexOf('terraform apply: Error: local-exec provisioner error')
+    const explanation = text.indexOf('import {\n  to = terraform_data.role\n  id = "app-lambda"\n}')
     expect(diagnostic).toBeGreaterThan(-1)
     expect(explanation).toBeGreaterThan(diagnostic)
-    const annotation = decodeURIComponent(text.slice(explanation).split('\n')[0] ?? '')
-    expect(annotation).toContain('import {\n  to = terraform_data.role\n  id = "app-lambda"\n}')
-    expect(annotation).toContain('the Terraform state does not know it')
+    expect(text.slice(diagnostic)).toContain('the Terraform state does not know it')
+    expect(text).not.toContain('::error')
   })
 
   it('a failing plan is one line naming the first Terraform error; the diagnostics are in the log', async () => {
@@ -479,7 +477,7 @@ describe('failures', () => {
       `terraform plan failed in ${dir} (exit code 1): Value for undeclared variable; the Terraform diagnostics are in the log`
     )
     expect((error as TerraformError).diagnostics).toHaveLength(1)
-    expect(logText()).toContain('::error title=terraform plan%3A Value for undeclared variable::')
+    expect(logText()).toContain('terraform plan: Error: Value for undeclared variable')
   })
 
   it('a missing terraform binary is a clear error', async () => {

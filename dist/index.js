@@ -101029,6 +101029,8 @@ function readOutputs(json) {
     sensitiveNames.sort();
     return { all, nonSensitive, sensitiveNames };
 }
+/** Tries for a command whose lock attempt found the lock gone before it could read its holder. */
+const LOCK_RACE_ATTEMPTS = 6;
 class Terraform {
     cli;
     planFile;
@@ -101078,7 +101080,7 @@ class Terraform {
             args.push('-var', `${key}=${value}`);
         for (const file of this.options.varFiles ?? [])
             args.push(`-var-file=${file}`);
-        const result = await this.cli.run(args, { group: 'terraform plan' });
+        const result = await this.runLocking(args, 'terraform plan', code => code === 0 || code === 2);
         if (result.exitCode !== 0 && result.exitCode !== 2)
             throw this.failure('plan', result);
         const json = await this.cli.run(['show', '-json', this.planFile]);
@@ -101109,7 +101111,7 @@ class Terraform {
             `-lock-timeout=${this.options.lockTimeout}`,
             planFile
         ];
-        const result = await this.cli.run(args, { group: 'terraform apply' });
+        const result = await this.runLocking(args, 'terraform apply', code => code === 0);
         if (result.exitCode !== 0)
             throw this.failure('apply', result);
         const outputs = await this.outputs();
@@ -101130,13 +101132,35 @@ class Terraform {
             : `Terraform outputs: ${names.map(n => (outputs.all[n]?.sensitive ? `${n} (sensitive)` : n)).join(', ')}`);
         return outputs;
     }
+    /**
+     * Run a command that takes the state lock. When several runs contend, Terraform can fail at once
+     * instead of waiting: its lock write is refused, and the holder releases the lock before Terraform
+     * reads who holds it, so it finds no lock info ("Error acquiring the state lock" without "Lock
+     * Info"). Nothing ran then, so the command is tried again (bounded); a lock that is really held has
+     * its info and fails as usual after lock-timeout.
+     */
+    async runLocking(args, group, ok) {
+        for (let attempt = 1;; attempt++) {
+            const result = await this.cli.run(args, { group });
+            const vanished = !ok(result.exitCode) &&
+                /Error acquiring the state lock/.test(result.output) &&
+                parseLockInfo(result.stderr) === undefined &&
+                parseLockInfo(result.stdout) === undefined;
+            if (!vanished || attempt >= LOCK_RACE_ATTEMPTS)
+                return result;
+            const delay = 500 * attempt + Math.floor(Math.random() * 1000);
+            info(`The state lock changed hands while Terraform read it; trying again in ${(delay / 1000).toFixed(1)} s`);
+            await new Promise(resolve => setTimeout(resolve, delay));
+        }
+    }
     failure(command, result, stdoutReadable = true) {
         let diagnostics = errorDiagnostics(result.stderr);
         if (diagnostics.length === 0 && stdoutReadable)
             diagnostics = errorDiagnostics(result.stdout);
         const lock = parseLockInfo(result.stderr) ?? (stdoutReadable ? parseLockInfo(result.stdout) : undefined);
+        // Terraform's diagnostics go to the log; the step fails with one line (the thrown message).
         for (const d of diagnostics)
-            error(d.text, { title: `terraform ${command}: ${d.summary}` });
+            info(`terraform ${command}: ${d.text}`);
         const where = this.options.workingDirectoryLabel ?? this.options.cwd;
         if (lock) {
             const message = lockMessage(lock, {
@@ -101148,9 +101172,7 @@ class Terraform {
         if (command === 'apply') {
             const found = findAlreadyExists(diagnostics);
             if (found) {
-                error(alreadyExistsExplanation(found), {
-                    title: 'Resource exists outside the Terraform state'
-                });
+                info(alreadyExistsExplanation(found));
                 return new TerraformError(alreadyExistsMessage(found), command, result, diagnostics, undefined, found);
             }
         }
@@ -101290,26 +101312,42 @@ async function planStack(terraform, report) {
         throw error;
     }
 }
-async function applyPlan(terraform, plan, report) {
+/** Plans to try when another run applied between our plan and our apply (a stale saved plan). */
+const STALE_PLAN_ATTEMPTS = 3;
+async function applyPlan(terraform, first, report) {
     const started = Date.now();
-    if (!plan.changes) {
-        report.apply = { status: 'not-run', seconds: 0 };
-        info('No changes: nothing to apply');
-        return terraform.outputs();
+    let plan = first;
+    for (let attempt = 1;; attempt++) {
+        if (!plan.changes) {
+            report.apply = { status: 'not-run', seconds: 0 };
+            info('No changes: nothing to apply');
+            return terraform.outputs();
+        }
+        try {
+            const result = await terraform.apply(plan.planFile);
+            report.apply = { status: 'applied', seconds: (Date.now() - started) / 1000 };
+            return result.outputs;
+        }
+        catch (error) {
+            if (isStalePlan(error) && attempt < STALE_PLAN_ATTEMPTS) {
+                // Another run applied after this plan was made: Terraform refuses the saved plan, rightly.
+                // Plan again against the new state and apply that (often it has nothing left to do).
+                info('The state changed since this plan was made (another run applied); planning again');
+                plan = await planStack(terraform, report);
+                continue;
+            }
+            report.apply = {
+                status: 'failed',
+                seconds: (Date.now() - started) / 1000,
+                error: error instanceof TerraformError ? failureText(error) : errorMessage(error)
+            };
+            throw error;
+        }
     }
-    try {
-        const result = await terraform.apply(plan.planFile);
-        report.apply = { status: 'applied', seconds: (Date.now() - started) / 1000 };
-        return result.outputs;
-    }
-    catch (error) {
-        report.apply = {
-            status: 'failed',
-            seconds: (Date.now() - started) / 1000,
-            error: error instanceof TerraformError ? failureText(error) : errorMessage(error)
-        };
-        throw error;
-    }
+}
+function isStalePlan(error) {
+    return (error instanceof TerraformError &&
+        error.diagnostics.some(d => /Saved plan is stale/i.test(d.summary)));
 }
 /** The failure line and Terraform's diagnostics, for the report. */
 function failureText(error) {

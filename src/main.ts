@@ -140,29 +140,51 @@ async function planStack(terraform: Terraform, report: RunReport): Promise<PlanR
   }
 }
 
+/** Plans to try when another run applied between our plan and our apply (a stale saved plan). */
+const STALE_PLAN_ATTEMPTS = 3
+
 async function applyPlan(
   terraform: Terraform,
-  plan: PlanResult,
+  first: PlanResult,
   report: RunReport
 ): Promise<TerraformOutputs> {
   const started = Date.now()
-  if (!plan.changes) {
-    report.apply = { status: 'not-run', seconds: 0 }
-    core.info('No changes: nothing to apply')
-    return terraform.outputs()
-  }
-  try {
-    const result = await terraform.apply(plan.planFile)
-    report.apply = { status: 'applied', seconds: (Date.now() - started) / 1000 }
-    return result.outputs
-  } catch (error) {
-    report.apply = {
-      status: 'failed',
-      seconds: (Date.now() - started) / 1000,
-      error: error instanceof TerraformError ? failureText(error) : errorMessage(error)
+  let plan = first
+  for (let attempt = 1; ; attempt++) {
+    if (!plan.changes) {
+      report.apply = { status: 'not-run', seconds: 0 }
+      core.info('No changes: nothing to apply')
+      return terraform.outputs()
     }
-    throw error
+    try {
+      const result = await terraform.apply(plan.planFile)
+      report.apply = { status: 'applied', seconds: (Date.now() - started) / 1000 }
+      return result.outputs
+    } catch (error) {
+      if (isStalePlan(error) && attempt < STALE_PLAN_ATTEMPTS) {
+        // Another run applied after this plan was made: Terraform refuses the saved plan, rightly.
+        // Plan again against the new state and apply that (often it has nothing left to do).
+        core.info(
+          'The state changed since this plan was made (another run applied); planning again'
+        )
+        plan = await planStack(terraform, report)
+        continue
+      }
+      report.apply = {
+        status: 'failed',
+        seconds: (Date.now() - started) / 1000,
+        error: error instanceof TerraformError ? failureText(error) : errorMessage(error)
+      }
+      throw error
+    }
   }
+}
+
+function isStalePlan(error: unknown): boolean {
+  return (
+    error instanceof TerraformError &&
+    error.diagnostics.some(d => /Saved plan is stale/i.test(d.summary))
+  )
 }
 
 /** The failure line and Terraform's diagnostics, for the report. */

@@ -208,6 +208,9 @@ export function readOutputs(json: string): TerraformOutputs {
   return { all, nonSensitive, sensitiveNames }
 }
 
+/** Tries for a command whose lock attempt found the lock gone before it could read its holder. */
+const LOCK_RACE_ATTEMPTS = 6
+
 export class Terraform {
   readonly cli: TerraformCli
   readonly planFile: string
@@ -262,7 +265,7 @@ export class Terraform {
     ]
     for (const { key, value } of this.options.variables ?? []) args.push('-var', `${key}=${value}`)
     for (const file of this.options.varFiles ?? []) args.push(`-var-file=${file}`)
-    const result = await this.cli.run(args, { group: 'terraform plan' })
+    const result = await this.runLocking(args, 'terraform plan', code => code === 0 || code === 2)
     if (result.exitCode !== 0 && result.exitCode !== 2) throw this.failure('plan', result)
 
     const json = await this.cli.run(['show', '-json', this.planFile])
@@ -291,7 +294,7 @@ export class Terraform {
       `-lock-timeout=${this.options.lockTimeout}`,
       planFile
     ]
-    const result = await this.cli.run(args, { group: 'terraform apply' })
+    const result = await this.runLocking(args, 'terraform apply', code => code === 0)
     if (result.exitCode !== 0) throw this.failure('apply', result)
     const outputs = await this.outputs()
     return { outputs, log: result.output }
@@ -314,12 +317,41 @@ export class Terraform {
     return outputs
   }
 
+  /**
+   * Run a command that takes the state lock. When several runs contend, Terraform can fail at once
+   * instead of waiting: its lock write is refused, and the holder releases the lock before Terraform
+   * reads who holds it, so it finds no lock info ("Error acquiring the state lock" without "Lock
+   * Info"). Nothing ran then, so the command is tried again (bounded); a lock that is really held has
+   * its info and fails as usual after lock-timeout.
+   */
+  private async runLocking(
+    args: string[],
+    group: string,
+    ok: (code: number) => boolean
+  ): Promise<CommandResult> {
+    for (let attempt = 1; ; attempt++) {
+      const result = await this.cli.run(args, { group })
+      const vanished =
+        !ok(result.exitCode) &&
+        /Error acquiring the state lock/.test(result.output) &&
+        parseLockInfo(result.stderr) === undefined &&
+        parseLockInfo(result.stdout) === undefined
+      if (!vanished || attempt >= LOCK_RACE_ATTEMPTS) return result
+      const delay = 500 * attempt + Math.floor(Math.random() * 1000)
+      core.info(
+        `The state lock changed hands while Terraform read it; trying again in ${(delay / 1000).toFixed(1)} s`
+      )
+      await new Promise(resolve => setTimeout(resolve, delay))
+    }
+  }
+
   private failure(command: string, result: CommandResult, stdoutReadable = true): TerraformError {
     let diagnostics = errorDiagnostics(result.stderr)
     if (diagnostics.length === 0 && stdoutReadable) diagnostics = errorDiagnostics(result.stdout)
     const lock =
       parseLockInfo(result.stderr) ?? (stdoutReadable ? parseLockInfo(result.stdout) : undefined)
-    for (const d of diagnostics) core.error(d.text, { title: `terraform ${command}: ${d.summary}` })
+    // Terraform's diagnostics go to the log; the step fails with one line (the thrown message).
+    for (const d of diagnostics) core.info(`terraform ${command}: ${d.text}`)
 
     const where = this.options.workingDirectoryLabel ?? this.options.cwd
     if (lock) {
@@ -332,9 +364,7 @@ export class Terraform {
     if (command === 'apply') {
       const found = findAlreadyExists(diagnostics)
       if (found) {
-        core.error(alreadyExistsExplanation(found), {
-          title: 'Resource exists outside the Terraform state'
-        })
+        core.info(alreadyExistsExplanation(found))
         return new TerraformError(
           alreadyExistsMessage(found),
           command,
