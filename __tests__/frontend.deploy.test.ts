@@ -28,6 +28,9 @@ import {
   CLOUDFRONT_MAX_FILE_PATHS,
   CLOUDFRONT_MAX_WILDCARD_PATHS
 } from '../src/frontend/invalidation'
+import { scanBuildDirectory } from '../src/frontend/local-files'
+import { uploadItems } from '../src/frontend/s3-sync'
+import { planSync } from '../src/frontend/sync-plan'
 import { startStandIns, type StandIns } from '../standins/index'
 import {
   collectingLog,
@@ -345,6 +348,41 @@ describe('syncing a generated site (successive deploys)', () => {
     expect(result.uploadedKeys).toEqual([assetKey, `${PREFIX}${page.relPath}`])
     expect(result.deletedKeys).toEqual([`${PREFIX}${gone.relPath}`])
     expect(sha256(await body(assetKey))).toBe(sha256(asset.content))
+  })
+
+  it('a changed large file goes up in parts again; failed parts are retried with their bytes', async () => {
+    const large = changeOneByte('media/intro.mp4')
+    standins.s3.clearRequests()
+    standins.s3.failNext(2, { operation: 'UploadPart' }, '5xx')
+    const { result } = await deploy()
+    expect(result.uploadedKeys).toEqual([`${PREFIX}${large.relPath}`])
+    const parts = standins.s3.requests.filter(r => r.operation === 'UploadPart')
+    expect(parts.filter(r => r.status === 500)).toHaveLength(2)
+    expect(parts.filter(r => r.status === 200)).toHaveLength(2)
+    expect(sha256(await body(`${PREFIX}${large.relPath}`))).toBe(sha256(large.content))
+    const head = await s3.send(
+      new HeadObjectCommand({ Bucket: BUCKET, Key: `${PREFIX}${large.relPath}` })
+    )
+    expect(head.Metadata?.sha256).toBe(sha256(large.content))
+    expect(head.ETag).toMatch(/-2"$/)
+  })
+
+  it('a body that is not what was scanned is refused by S3 (SHA-256 checksum)', async () => {
+    // The file changes between the scan and the upload (same size): simulated by uploading
+    // straight from a plan whose hash no longer matches the file.
+    const file = firstOf(/^assets\/s5\//, 1)
+    const dir = fs.mkdtempSync(path.join(ws.root, 'scan-'))
+    fs.writeFileSync(path.join(dir, 'f.js'), file.content)
+    const [scanned] = await scanBuildDirectory(dir)
+    if (!scanned) throw new Error('scan found nothing')
+    const tampered = Buffer.from(file.content)
+    tampered[1] = tampered[1] === 0x30 ? 0x31 : 0x30
+    fs.writeFileSync(path.join(dir, 'f.js'), tampered)
+    const plan = planSync([scanned], [], { prefix: 'tamper/', deleteRemoved: false })
+    const outcome = await uploadItems(s3, BUCKET, plan.uploads)
+    expect(outcome.uploaded).toEqual([])
+    expect(outcome.failure?.error).toMatchObject({ name: 'BadDigest' })
+    expect(await allKeys('tamper/')).toEqual([])
   })
 
   it('a dry run reports the plan and changes nothing', async () => {
