@@ -293,7 +293,7 @@ describe('report content', () => {
       plan('update'),
       context({ mode: 'deploy', apply: { status: 'failed', error: failure, seconds: 9 } })
     )
-    expect(failed).toContain('**Apply: failed** in 9 s.')
+    expect(failed).toContain('**Apply: failed** in 9.0 s.')
     expect(codeBlocks(failed)).toEqual([failure])
 
     const notRun = renderReport(plan('update'), context({ apply: { status: 'not-run' } }))
