@@ -11547,7 +11547,7 @@ __webpack_unused_export__ = CreateFunctionCommand;
 __webpack_unused_export__ = CreateFunctionRequest$;
 __webpack_unused_export__ = CreateFunctionResult$;
 __webpack_unused_export__ = CreateInvalidation$;
-__webpack_unused_export__ = CreateInvalidationCommand;
+exports.Yo6 = CreateInvalidationCommand;
 __webpack_unused_export__ = CreateInvalidationForDistributionTenant$;
 __webpack_unused_export__ = CreateInvalidationForDistributionTenantCommand;
 __webpack_unused_export__ = CreateInvalidationForDistributionTenantRequest$;
@@ -11851,7 +11851,7 @@ __webpack_unused_export__ = GetFunctionCommand;
 __webpack_unused_export__ = GetFunctionRequest$;
 __webpack_unused_export__ = GetFunctionResult$;
 __webpack_unused_export__ = GetInvalidation$;
-__webpack_unused_export__ = GetInvalidationCommand;
+exports.Wwh = GetInvalidationCommand;
 __webpack_unused_export__ = GetInvalidationForDistributionTenant$;
 __webpack_unused_export__ = GetInvalidationForDistributionTenantCommand;
 __webpack_unused_export__ = GetInvalidationForDistributionTenantRequest$;
@@ -17635,15 +17635,14 @@ __webpack_unused_export__ = waitUntilTableNotExists;
 /***/ 3711:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
-var __webpack_unused_export__;
 const { getFlexibleChecksumsPlugin, NODE_RESPONSE_CHECKSUM_VALIDATION_CONFIG_OPTIONS, NODE_REQUEST_CHECKSUM_CALCULATION_CONFIG_OPTIONS, resolveFlexibleChecksumsConfig } = __nccwpck_require__(238);
 const { awsEndpointFunctions, emitWarningIfUnsupportedVersion: emitWarningIfUnsupportedVersion$1, createDefaultUserAgentProvider, NODE_APP_ID_CONFIG_OPTIONS, getAwsRegionExtensionConfiguration, resolveAwsRegionExtensionConfiguration, resolveUserAgentConfig, resolveHostHeaderConfig, getUserAgentPlugin, getHostHeaderPlugin, getLoggerPlugin, getRecursionDetectionPlugin } = __nccwpck_require__(5152);
 const { getThrow200ExceptionsPlugin, getSsecPlugin, getLocationConstraintPlugin, getS3ExpiresMiddlewarePlugin, getCheckContentLengthHeaderPlugin, S3RestXmlProtocol, NODE_USE_ARN_REGION_CONFIG_OPTIONS, NODE_DISABLE_S3_EXPRESS_SESSION_AUTH_OPTIONS, resolveS3Config, getValidateBucketNamePlugin, getAddExpectContinuePlugin, getRegionRedirectMiddlewarePlugin, getS3ExpressPlugin, getS3ExpressHttpSigningPlugin } = __nccwpck_require__(5028);
 const { getHttpAuthSchemeEndpointRuleSetPlugin, DefaultIdentityProviderConfig, getHttpSigningPlugin, createPaginator } = __nccwpck_require__(402);
 const { normalizeProvider, getSmithyContext, makeBuilder, ServiceException, NoOpLogger, emitWarningIfUnsupportedVersion, loadConfigsForDefaultMode, getDefaultExtensionConfiguration, resolveDefaultRuntimeConfig, Client, createWaiter, checkExceptions, WaiterState, createAggregatedClient } = __nccwpck_require__(2658);
 const { Command: $Command } = __nccwpck_require__(2658);
-__webpack_unused_export__ = $Command;
-__webpack_unused_export__ = Client;
+exports.$Command = $Command;
+exports.__Client = Client;
 const { resolveDefaultsModeConfig, loadConfig, NODE_USE_FIPS_ENDPOINT_CONFIG_OPTIONS, NODE_USE_DUALSTACK_ENDPOINT_CONFIG_OPTIONS, NODE_REGION_CONFIG_OPTIONS, NODE_REGION_CONFIG_FILE_OPTIONS, resolveRegionConfig } = __nccwpck_require__(7291);
 const { BinaryDecisionDiagram, EndpointCache, decideEndpoint, customEndpointFunctions, resolveParams, getEndpointPlugin, resolveEndpointConfig } = __nccwpck_require__(2085);
 const { eventStreamSerdeProvider, resolveEventStreamSerdeConfig } = __nccwpck_require__(6579);
@@ -23636,717 +23635,717 @@ const RestoreRequestType = {
     SELECT: "SELECT",
 };
 
-__webpack_unused_export__ = AbacStatus$;
-__webpack_unused_export__ = AbortIncompleteMultipartUpload$;
-__webpack_unused_export__ = AbortMultipartUpload$;
-__webpack_unused_export__ = AbortMultipartUploadCommand;
-__webpack_unused_export__ = AbortMultipartUploadOutput$;
-__webpack_unused_export__ = AbortMultipartUploadRequest$;
-__webpack_unused_export__ = AccelerateConfiguration$;
-__webpack_unused_export__ = AccessControlPolicy$;
-__webpack_unused_export__ = AccessControlTranslation$;
-__webpack_unused_export__ = AccessDenied;
-__webpack_unused_export__ = AccessDenied$;
-__webpack_unused_export__ = AnalyticsAndOperator$;
-__webpack_unused_export__ = AnalyticsConfiguration$;
-__webpack_unused_export__ = AnalyticsExportDestination$;
-__webpack_unused_export__ = AnalyticsFilter$;
-__webpack_unused_export__ = AnalyticsS3BucketDestination$;
-__webpack_unused_export__ = AnalyticsS3ExportFileFormat;
-__webpack_unused_export__ = AnnotationConfigurationState;
-__webpack_unused_export__ = AnnotationDirective;
-__webpack_unused_export__ = AnnotationEntry$;
-__webpack_unused_export__ = AnnotationLimitExceeded;
-__webpack_unused_export__ = AnnotationLimitExceeded$;
-__webpack_unused_export__ = AnnotationNameTooLong;
-__webpack_unused_export__ = AnnotationNameTooLong$;
-__webpack_unused_export__ = AnnotationTableConfiguration$;
-__webpack_unused_export__ = AnnotationTableConfigurationResult$;
-__webpack_unused_export__ = AnnotationTableConfigurationUpdates$;
-__webpack_unused_export__ = ArchiveStatus;
-__webpack_unused_export__ = BlockedEncryptionTypes$;
-__webpack_unused_export__ = Bucket$;
-__webpack_unused_export__ = BucketAbacStatus;
-__webpack_unused_export__ = BucketAccelerateStatus;
-__webpack_unused_export__ = BucketAlreadyExists;
-__webpack_unused_export__ = BucketAlreadyExists$;
-__webpack_unused_export__ = BucketAlreadyOwnedByYou;
-__webpack_unused_export__ = BucketAlreadyOwnedByYou$;
-__webpack_unused_export__ = BucketCannedACL;
-__webpack_unused_export__ = BucketInfo$;
-__webpack_unused_export__ = BucketLifecycleConfiguration$;
-__webpack_unused_export__ = BucketLocationConstraint;
-__webpack_unused_export__ = BucketLoggingStatus$;
-__webpack_unused_export__ = BucketLogsPermission;
-__webpack_unused_export__ = BucketNamespace;
-__webpack_unused_export__ = BucketType;
-__webpack_unused_export__ = BucketVersioningStatus;
-__webpack_unused_export__ = CORSConfiguration$;
-__webpack_unused_export__ = CORSRule$;
-__webpack_unused_export__ = CSVInput$;
-__webpack_unused_export__ = CSVOutput$;
-__webpack_unused_export__ = Checksum$;
-__webpack_unused_export__ = ChecksumAlgorithm;
-__webpack_unused_export__ = ChecksumMode;
-__webpack_unused_export__ = ChecksumType;
-__webpack_unused_export__ = CommonPrefix$;
-__webpack_unused_export__ = CompleteMultipartUpload$;
-__webpack_unused_export__ = CompleteMultipartUploadCommand;
-__webpack_unused_export__ = CompleteMultipartUploadOutput$;
-__webpack_unused_export__ = CompleteMultipartUploadRequest$;
-__webpack_unused_export__ = CompletedMultipartUpload$;
-__webpack_unused_export__ = CompletedPart$;
-__webpack_unused_export__ = CompressionType;
-__webpack_unused_export__ = Condition$;
-__webpack_unused_export__ = ContinuationEvent$;
-__webpack_unused_export__ = CopyObject$;
-__webpack_unused_export__ = CopyObjectCommand;
-__webpack_unused_export__ = CopyObjectOutput$;
-__webpack_unused_export__ = CopyObjectRequest$;
-__webpack_unused_export__ = CopyObjectResult$;
-__webpack_unused_export__ = CopyPartResult$;
-__webpack_unused_export__ = CreateBucket$;
-exports.cZX = CreateBucketCommand;
-__webpack_unused_export__ = CreateBucketConfiguration$;
-__webpack_unused_export__ = CreateBucketMetadataConfiguration$;
-__webpack_unused_export__ = CreateBucketMetadataConfigurationCommand;
-__webpack_unused_export__ = CreateBucketMetadataConfigurationRequest$;
-__webpack_unused_export__ = CreateBucketMetadataTableConfiguration$;
-__webpack_unused_export__ = CreateBucketMetadataTableConfigurationCommand;
-__webpack_unused_export__ = CreateBucketMetadataTableConfigurationRequest$;
-__webpack_unused_export__ = CreateBucketOutput$;
-__webpack_unused_export__ = CreateBucketRequest$;
-__webpack_unused_export__ = CreateMultipartUpload$;
-__webpack_unused_export__ = CreateMultipartUploadCommand;
-__webpack_unused_export__ = CreateMultipartUploadOutput$;
-__webpack_unused_export__ = CreateMultipartUploadRequest$;
-__webpack_unused_export__ = CreateSession$;
-__webpack_unused_export__ = CreateSessionCommand;
-__webpack_unused_export__ = CreateSessionOutput$;
-__webpack_unused_export__ = CreateSessionRequest$;
-__webpack_unused_export__ = DataRedundancy;
-__webpack_unused_export__ = DefaultRetention$;
-__webpack_unused_export__ = Delete$;
-__webpack_unused_export__ = DeleteBucket$;
-__webpack_unused_export__ = DeleteBucketAnalyticsConfiguration$;
-__webpack_unused_export__ = DeleteBucketAnalyticsConfigurationCommand;
-__webpack_unused_export__ = DeleteBucketAnalyticsConfigurationRequest$;
-__webpack_unused_export__ = DeleteBucketCommand;
-__webpack_unused_export__ = DeleteBucketCors$;
-__webpack_unused_export__ = DeleteBucketCorsCommand;
-__webpack_unused_export__ = DeleteBucketCorsRequest$;
-__webpack_unused_export__ = DeleteBucketEncryption$;
-__webpack_unused_export__ = DeleteBucketEncryptionCommand;
-__webpack_unused_export__ = DeleteBucketEncryptionRequest$;
-__webpack_unused_export__ = DeleteBucketIntelligentTieringConfiguration$;
-__webpack_unused_export__ = DeleteBucketIntelligentTieringConfigurationCommand;
-__webpack_unused_export__ = DeleteBucketIntelligentTieringConfigurationRequest$;
-__webpack_unused_export__ = DeleteBucketInventoryConfiguration$;
-__webpack_unused_export__ = DeleteBucketInventoryConfigurationCommand;
-__webpack_unused_export__ = DeleteBucketInventoryConfigurationRequest$;
-__webpack_unused_export__ = DeleteBucketLifecycle$;
-__webpack_unused_export__ = DeleteBucketLifecycleCommand;
-__webpack_unused_export__ = DeleteBucketLifecycleRequest$;
-__webpack_unused_export__ = DeleteBucketMetadataConfiguration$;
-__webpack_unused_export__ = DeleteBucketMetadataConfigurationCommand;
-__webpack_unused_export__ = DeleteBucketMetadataConfigurationRequest$;
-__webpack_unused_export__ = DeleteBucketMetadataTableConfiguration$;
-__webpack_unused_export__ = DeleteBucketMetadataTableConfigurationCommand;
-__webpack_unused_export__ = DeleteBucketMetadataTableConfigurationRequest$;
-__webpack_unused_export__ = DeleteBucketMetricsConfiguration$;
-__webpack_unused_export__ = DeleteBucketMetricsConfigurationCommand;
-__webpack_unused_export__ = DeleteBucketMetricsConfigurationRequest$;
-__webpack_unused_export__ = DeleteBucketOwnershipControls$;
-__webpack_unused_export__ = DeleteBucketOwnershipControlsCommand;
-__webpack_unused_export__ = DeleteBucketOwnershipControlsRequest$;
-__webpack_unused_export__ = DeleteBucketPolicy$;
-__webpack_unused_export__ = DeleteBucketPolicyCommand;
-__webpack_unused_export__ = DeleteBucketPolicyRequest$;
-__webpack_unused_export__ = DeleteBucketReplication$;
-__webpack_unused_export__ = DeleteBucketReplicationCommand;
-__webpack_unused_export__ = DeleteBucketReplicationRequest$;
-__webpack_unused_export__ = DeleteBucketRequest$;
-__webpack_unused_export__ = DeleteBucketTagging$;
-__webpack_unused_export__ = DeleteBucketTaggingCommand;
-__webpack_unused_export__ = DeleteBucketTaggingRequest$;
-__webpack_unused_export__ = DeleteBucketWebsite$;
-__webpack_unused_export__ = DeleteBucketWebsiteCommand;
-__webpack_unused_export__ = DeleteBucketWebsiteRequest$;
-__webpack_unused_export__ = DeleteMarkerEntry$;
-__webpack_unused_export__ = DeleteMarkerReplication$;
-__webpack_unused_export__ = DeleteMarkerReplicationStatus;
-__webpack_unused_export__ = DeleteObject$;
-__webpack_unused_export__ = DeleteObjectAnnotation$;
-__webpack_unused_export__ = DeleteObjectAnnotationCommand;
-__webpack_unused_export__ = DeleteObjectAnnotationOutput$;
-__webpack_unused_export__ = DeleteObjectAnnotationRequest$;
-__webpack_unused_export__ = DeleteObjectCommand;
-__webpack_unused_export__ = DeleteObjectOutput$;
-__webpack_unused_export__ = DeleteObjectRequest$;
-__webpack_unused_export__ = DeleteObjectTagging$;
-__webpack_unused_export__ = DeleteObjectTaggingCommand;
-__webpack_unused_export__ = DeleteObjectTaggingOutput$;
-__webpack_unused_export__ = DeleteObjectTaggingRequest$;
-__webpack_unused_export__ = DeleteObjects$;
-__webpack_unused_export__ = DeleteObjectsCommand;
-__webpack_unused_export__ = DeleteObjectsOutput$;
-__webpack_unused_export__ = DeleteObjectsRequest$;
-__webpack_unused_export__ = DeletePublicAccessBlock$;
-__webpack_unused_export__ = DeletePublicAccessBlockCommand;
-__webpack_unused_export__ = DeletePublicAccessBlockRequest$;
-__webpack_unused_export__ = DeletedObject$;
-__webpack_unused_export__ = Destination$;
-__webpack_unused_export__ = DestinationResult$;
-__webpack_unused_export__ = EncodingType;
-__webpack_unused_export__ = Encryption$;
-__webpack_unused_export__ = EncryptionConfiguration$;
-__webpack_unused_export__ = EncryptionType;
-__webpack_unused_export__ = EncryptionTypeMismatch;
-__webpack_unused_export__ = EncryptionTypeMismatch$;
-__webpack_unused_export__ = EndEvent$;
-__webpack_unused_export__ = ErrorDetails$;
-__webpack_unused_export__ = ErrorDocument$;
-__webpack_unused_export__ = Event;
-__webpack_unused_export__ = EventBridgeConfiguration$;
-__webpack_unused_export__ = EventHoldDuration$;
-__webpack_unused_export__ = ExistingObjectReplication$;
-__webpack_unused_export__ = ExistingObjectReplicationStatus;
-__webpack_unused_export__ = ExpirationState;
-__webpack_unused_export__ = ExpirationStatus;
-__webpack_unused_export__ = ExpressionType;
-__webpack_unused_export__ = FileHeaderInfo;
-__webpack_unused_export__ = FilterRule$;
-__webpack_unused_export__ = FilterRuleName;
-__webpack_unused_export__ = GetBucketAbac$;
-__webpack_unused_export__ = GetBucketAbacCommand;
-__webpack_unused_export__ = GetBucketAbacOutput$;
-__webpack_unused_export__ = GetBucketAbacRequest$;
-__webpack_unused_export__ = GetBucketAccelerateConfiguration$;
-__webpack_unused_export__ = GetBucketAccelerateConfigurationCommand;
-__webpack_unused_export__ = GetBucketAccelerateConfigurationOutput$;
-__webpack_unused_export__ = GetBucketAccelerateConfigurationRequest$;
-__webpack_unused_export__ = GetBucketAcl$;
-__webpack_unused_export__ = GetBucketAclCommand;
-__webpack_unused_export__ = GetBucketAclOutput$;
-__webpack_unused_export__ = GetBucketAclRequest$;
-__webpack_unused_export__ = GetBucketAnalyticsConfiguration$;
-__webpack_unused_export__ = GetBucketAnalyticsConfigurationCommand;
-__webpack_unused_export__ = GetBucketAnalyticsConfigurationOutput$;
-__webpack_unused_export__ = GetBucketAnalyticsConfigurationRequest$;
-__webpack_unused_export__ = GetBucketCors$;
-__webpack_unused_export__ = GetBucketCorsCommand;
-__webpack_unused_export__ = GetBucketCorsOutput$;
-__webpack_unused_export__ = GetBucketCorsRequest$;
-__webpack_unused_export__ = GetBucketEncryption$;
-__webpack_unused_export__ = GetBucketEncryptionCommand;
-__webpack_unused_export__ = GetBucketEncryptionOutput$;
-__webpack_unused_export__ = GetBucketEncryptionRequest$;
-__webpack_unused_export__ = GetBucketIntelligentTieringConfiguration$;
-__webpack_unused_export__ = GetBucketIntelligentTieringConfigurationCommand;
-__webpack_unused_export__ = GetBucketIntelligentTieringConfigurationOutput$;
-__webpack_unused_export__ = GetBucketIntelligentTieringConfigurationRequest$;
-__webpack_unused_export__ = GetBucketInventoryConfiguration$;
-__webpack_unused_export__ = GetBucketInventoryConfigurationCommand;
-__webpack_unused_export__ = GetBucketInventoryConfigurationOutput$;
-__webpack_unused_export__ = GetBucketInventoryConfigurationRequest$;
-__webpack_unused_export__ = GetBucketLifecycleConfiguration$;
-__webpack_unused_export__ = GetBucketLifecycleConfigurationCommand;
-__webpack_unused_export__ = GetBucketLifecycleConfigurationOutput$;
-__webpack_unused_export__ = GetBucketLifecycleConfigurationRequest$;
-__webpack_unused_export__ = GetBucketLocation$;
-__webpack_unused_export__ = GetBucketLocationCommand;
-__webpack_unused_export__ = GetBucketLocationOutput$;
-__webpack_unused_export__ = GetBucketLocationRequest$;
-__webpack_unused_export__ = GetBucketLogging$;
-__webpack_unused_export__ = GetBucketLoggingCommand;
-__webpack_unused_export__ = GetBucketLoggingOutput$;
-__webpack_unused_export__ = GetBucketLoggingRequest$;
-__webpack_unused_export__ = GetBucketMetadataConfiguration$;
-__webpack_unused_export__ = GetBucketMetadataConfigurationCommand;
-__webpack_unused_export__ = GetBucketMetadataConfigurationOutput$;
-__webpack_unused_export__ = GetBucketMetadataConfigurationRequest$;
-__webpack_unused_export__ = GetBucketMetadataConfigurationResult$;
-__webpack_unused_export__ = GetBucketMetadataTableConfiguration$;
-__webpack_unused_export__ = GetBucketMetadataTableConfigurationCommand;
-__webpack_unused_export__ = GetBucketMetadataTableConfigurationOutput$;
-__webpack_unused_export__ = GetBucketMetadataTableConfigurationRequest$;
-__webpack_unused_export__ = GetBucketMetadataTableConfigurationResult$;
-__webpack_unused_export__ = GetBucketMetricsConfiguration$;
-__webpack_unused_export__ = GetBucketMetricsConfigurationCommand;
-__webpack_unused_export__ = GetBucketMetricsConfigurationOutput$;
-__webpack_unused_export__ = GetBucketMetricsConfigurationRequest$;
-__webpack_unused_export__ = GetBucketNotificationConfiguration$;
-__webpack_unused_export__ = GetBucketNotificationConfigurationCommand;
-__webpack_unused_export__ = GetBucketNotificationConfigurationRequest$;
-__webpack_unused_export__ = GetBucketOwnershipControls$;
-__webpack_unused_export__ = GetBucketOwnershipControlsCommand;
-__webpack_unused_export__ = GetBucketOwnershipControlsOutput$;
-__webpack_unused_export__ = GetBucketOwnershipControlsRequest$;
-__webpack_unused_export__ = GetBucketPolicy$;
-__webpack_unused_export__ = GetBucketPolicyCommand;
-__webpack_unused_export__ = GetBucketPolicyOutput$;
-__webpack_unused_export__ = GetBucketPolicyRequest$;
-__webpack_unused_export__ = GetBucketPolicyStatus$;
-__webpack_unused_export__ = GetBucketPolicyStatusCommand;
-__webpack_unused_export__ = GetBucketPolicyStatusOutput$;
-__webpack_unused_export__ = GetBucketPolicyStatusRequest$;
-__webpack_unused_export__ = GetBucketReplication$;
-__webpack_unused_export__ = GetBucketReplicationCommand;
-__webpack_unused_export__ = GetBucketReplicationOutput$;
-__webpack_unused_export__ = GetBucketReplicationRequest$;
-__webpack_unused_export__ = GetBucketRequestPayment$;
-__webpack_unused_export__ = GetBucketRequestPaymentCommand;
-__webpack_unused_export__ = GetBucketRequestPaymentOutput$;
-__webpack_unused_export__ = GetBucketRequestPaymentRequest$;
-__webpack_unused_export__ = GetBucketTagging$;
-__webpack_unused_export__ = GetBucketTaggingCommand;
-__webpack_unused_export__ = GetBucketTaggingOutput$;
-__webpack_unused_export__ = GetBucketTaggingRequest$;
-__webpack_unused_export__ = GetBucketVersioning$;
-__webpack_unused_export__ = GetBucketVersioningCommand;
-__webpack_unused_export__ = GetBucketVersioningOutput$;
-__webpack_unused_export__ = GetBucketVersioningRequest$;
-__webpack_unused_export__ = GetBucketWebsite$;
-__webpack_unused_export__ = GetBucketWebsiteCommand;
-__webpack_unused_export__ = GetBucketWebsiteOutput$;
-__webpack_unused_export__ = GetBucketWebsiteRequest$;
-__webpack_unused_export__ = GetObject$;
-__webpack_unused_export__ = GetObjectAcl$;
-__webpack_unused_export__ = GetObjectAclCommand;
-__webpack_unused_export__ = GetObjectAclOutput$;
-__webpack_unused_export__ = GetObjectAclRequest$;
-__webpack_unused_export__ = GetObjectAnnotation$;
-__webpack_unused_export__ = GetObjectAnnotationCommand;
-__webpack_unused_export__ = GetObjectAnnotationOutput$;
-__webpack_unused_export__ = GetObjectAnnotationRequest$;
-__webpack_unused_export__ = GetObjectAttributes$;
-__webpack_unused_export__ = GetObjectAttributesCommand;
-__webpack_unused_export__ = GetObjectAttributesOutput$;
-__webpack_unused_export__ = GetObjectAttributesParts$;
-__webpack_unused_export__ = GetObjectAttributesRequest$;
-__webpack_unused_export__ = GetObjectCommand;
-__webpack_unused_export__ = GetObjectLegalHold$;
-__webpack_unused_export__ = GetObjectLegalHoldCommand;
-__webpack_unused_export__ = GetObjectLegalHoldOutput$;
-__webpack_unused_export__ = GetObjectLegalHoldRequest$;
-__webpack_unused_export__ = GetObjectLockConfiguration$;
-__webpack_unused_export__ = GetObjectLockConfigurationCommand;
-__webpack_unused_export__ = GetObjectLockConfigurationOutput$;
-__webpack_unused_export__ = GetObjectLockConfigurationRequest$;
-__webpack_unused_export__ = GetObjectOutput$;
-__webpack_unused_export__ = GetObjectRequest$;
-__webpack_unused_export__ = GetObjectRetention$;
-__webpack_unused_export__ = GetObjectRetentionCommand;
-__webpack_unused_export__ = GetObjectRetentionOutput$;
-__webpack_unused_export__ = GetObjectRetentionRequest$;
-__webpack_unused_export__ = GetObjectTagging$;
-__webpack_unused_export__ = GetObjectTaggingCommand;
-__webpack_unused_export__ = GetObjectTaggingOutput$;
-__webpack_unused_export__ = GetObjectTaggingRequest$;
-__webpack_unused_export__ = GetObjectTorrent$;
-__webpack_unused_export__ = GetObjectTorrentCommand;
-__webpack_unused_export__ = GetObjectTorrentOutput$;
-__webpack_unused_export__ = GetObjectTorrentRequest$;
-__webpack_unused_export__ = GetPublicAccessBlock$;
-__webpack_unused_export__ = GetPublicAccessBlockCommand;
-__webpack_unused_export__ = GetPublicAccessBlockOutput$;
-__webpack_unused_export__ = GetPublicAccessBlockRequest$;
-__webpack_unused_export__ = GlacierJobParameters$;
-__webpack_unused_export__ = Grant$;
-__webpack_unused_export__ = Grantee$;
-__webpack_unused_export__ = HeadBucket$;
-exports.kuI = HeadBucketCommand;
-__webpack_unused_export__ = HeadBucketOutput$;
-__webpack_unused_export__ = HeadBucketRequest$;
-__webpack_unused_export__ = HeadObject$;
-exports.l81 = HeadObjectCommand;
-__webpack_unused_export__ = HeadObjectOutput$;
-__webpack_unused_export__ = HeadObjectRequest$;
-__webpack_unused_export__ = IdempotencyParameterMismatch;
-__webpack_unused_export__ = IdempotencyParameterMismatch$;
-__webpack_unused_export__ = IndexDocument$;
-__webpack_unused_export__ = Initiator$;
-__webpack_unused_export__ = InputSerialization$;
-__webpack_unused_export__ = IntelligentTieringAccessTier;
-__webpack_unused_export__ = IntelligentTieringAndOperator$;
-__webpack_unused_export__ = IntelligentTieringConfiguration$;
-__webpack_unused_export__ = IntelligentTieringFilter$;
-__webpack_unused_export__ = IntelligentTieringStatus;
-__webpack_unused_export__ = InvalidAnnotationName;
-__webpack_unused_export__ = InvalidAnnotationName$;
-__webpack_unused_export__ = InvalidObjectState;
-__webpack_unused_export__ = InvalidObjectState$;
-__webpack_unused_export__ = InvalidPrefix;
-__webpack_unused_export__ = InvalidPrefix$;
-__webpack_unused_export__ = InvalidRequest;
-__webpack_unused_export__ = InvalidRequest$;
-__webpack_unused_export__ = InvalidWriteOffset;
-__webpack_unused_export__ = InvalidWriteOffset$;
-__webpack_unused_export__ = InventoryConfiguration$;
-__webpack_unused_export__ = InventoryConfigurationState;
-__webpack_unused_export__ = InventoryDestination$;
-__webpack_unused_export__ = InventoryEncryption$;
-__webpack_unused_export__ = InventoryFilter$;
-__webpack_unused_export__ = InventoryFormat;
-__webpack_unused_export__ = InventoryFrequency;
-__webpack_unused_export__ = InventoryIncludedObjectVersions;
-__webpack_unused_export__ = InventoryOptionalField;
-__webpack_unused_export__ = InventoryS3BucketDestination$;
-__webpack_unused_export__ = InventorySchedule$;
-__webpack_unused_export__ = InventoryTableConfiguration$;
-__webpack_unused_export__ = InventoryTableConfigurationResult$;
-__webpack_unused_export__ = InventoryTableConfigurationUpdates$;
-__webpack_unused_export__ = JSONInput$;
-__webpack_unused_export__ = JSONOutput$;
-__webpack_unused_export__ = JSONType;
-__webpack_unused_export__ = JournalTableConfiguration$;
-__webpack_unused_export__ = JournalTableConfigurationResult$;
-__webpack_unused_export__ = JournalTableConfigurationUpdates$;
-__webpack_unused_export__ = LambdaFunctionConfiguration$;
-__webpack_unused_export__ = LifecycleExpiration$;
-__webpack_unused_export__ = LifecycleRule$;
-__webpack_unused_export__ = LifecycleRuleAndOperator$;
-__webpack_unused_export__ = LifecycleRuleFilter$;
-__webpack_unused_export__ = ListBucketAnalyticsConfigurations$;
-__webpack_unused_export__ = ListBucketAnalyticsConfigurationsCommand;
-__webpack_unused_export__ = ListBucketAnalyticsConfigurationsOutput$;
-__webpack_unused_export__ = ListBucketAnalyticsConfigurationsRequest$;
-__webpack_unused_export__ = ListBucketIntelligentTieringConfigurations$;
-__webpack_unused_export__ = ListBucketIntelligentTieringConfigurationsCommand;
-__webpack_unused_export__ = ListBucketIntelligentTieringConfigurationsOutput$;
-__webpack_unused_export__ = ListBucketIntelligentTieringConfigurationsRequest$;
-__webpack_unused_export__ = ListBucketInventoryConfigurations$;
-__webpack_unused_export__ = ListBucketInventoryConfigurationsCommand;
-__webpack_unused_export__ = ListBucketInventoryConfigurationsOutput$;
-__webpack_unused_export__ = ListBucketInventoryConfigurationsRequest$;
-__webpack_unused_export__ = ListBucketMetricsConfigurations$;
-__webpack_unused_export__ = ListBucketMetricsConfigurationsCommand;
-__webpack_unused_export__ = ListBucketMetricsConfigurationsOutput$;
-__webpack_unused_export__ = ListBucketMetricsConfigurationsRequest$;
-__webpack_unused_export__ = ListBuckets$;
-__webpack_unused_export__ = ListBucketsCommand;
-__webpack_unused_export__ = ListBucketsOutput$;
-__webpack_unused_export__ = ListBucketsRequest$;
-__webpack_unused_export__ = ListDirectoryBuckets$;
-__webpack_unused_export__ = ListDirectoryBucketsCommand;
-__webpack_unused_export__ = ListDirectoryBucketsOutput$;
-__webpack_unused_export__ = ListDirectoryBucketsRequest$;
-__webpack_unused_export__ = ListMultipartUploads$;
-__webpack_unused_export__ = ListMultipartUploadsCommand;
-__webpack_unused_export__ = ListMultipartUploadsOutput$;
-__webpack_unused_export__ = ListMultipartUploadsRequest$;
-__webpack_unused_export__ = ListObjectAnnotations$;
-__webpack_unused_export__ = ListObjectAnnotationsCommand;
-__webpack_unused_export__ = ListObjectAnnotationsOutput$;
-__webpack_unused_export__ = ListObjectAnnotationsRequest$;
-__webpack_unused_export__ = ListObjectVersions$;
-exports.uc$ = ListObjectVersionsCommand;
-__webpack_unused_export__ = ListObjectVersionsOutput$;
-__webpack_unused_export__ = ListObjectVersionsRequest$;
-__webpack_unused_export__ = ListObjects$;
-__webpack_unused_export__ = ListObjectsCommand;
-__webpack_unused_export__ = ListObjectsOutput$;
-__webpack_unused_export__ = ListObjectsRequest$;
-__webpack_unused_export__ = ListObjectsV2$;
-__webpack_unused_export__ = ListObjectsV2Command;
-__webpack_unused_export__ = ListObjectsV2Output$;
-__webpack_unused_export__ = ListObjectsV2Request$;
-__webpack_unused_export__ = ListParts$;
-__webpack_unused_export__ = ListPartsCommand;
-__webpack_unused_export__ = ListPartsOutput$;
-__webpack_unused_export__ = ListPartsRequest$;
-__webpack_unused_export__ = LocationInfo$;
-__webpack_unused_export__ = LocationType;
-__webpack_unused_export__ = LoggingEnabled$;
-__webpack_unused_export__ = MFADelete;
-__webpack_unused_export__ = MFADeleteStatus;
-__webpack_unused_export__ = MetadataConfiguration$;
-__webpack_unused_export__ = MetadataConfigurationResult$;
-__webpack_unused_export__ = MetadataDirective;
-__webpack_unused_export__ = MetadataEntry$;
-__webpack_unused_export__ = MetadataTableConfiguration$;
-__webpack_unused_export__ = MetadataTableConfigurationResult$;
-__webpack_unused_export__ = MetadataTableEncryptionConfiguration$;
-__webpack_unused_export__ = Metrics$;
-__webpack_unused_export__ = MetricsAndOperator$;
-__webpack_unused_export__ = MetricsConfiguration$;
-__webpack_unused_export__ = MetricsFilter$;
-__webpack_unused_export__ = MetricsStatus;
-__webpack_unused_export__ = MultipartUpload$;
-__webpack_unused_export__ = NoSuchAnnotation;
-__webpack_unused_export__ = NoSuchAnnotation$;
-__webpack_unused_export__ = NoSuchBucket;
-__webpack_unused_export__ = NoSuchBucket$;
-__webpack_unused_export__ = NoSuchKey;
-__webpack_unused_export__ = NoSuchKey$;
-__webpack_unused_export__ = NoSuchUpload;
-__webpack_unused_export__ = NoSuchUpload$;
-__webpack_unused_export__ = NoncurrentVersionExpiration$;
-__webpack_unused_export__ = NoncurrentVersionTransition$;
-__webpack_unused_export__ = NotFound;
-__webpack_unused_export__ = NotFound$;
-__webpack_unused_export__ = NotificationConfiguration$;
-__webpack_unused_export__ = NotificationConfigurationFilter$;
-__webpack_unused_export__ = ObjectAlreadyInActiveTierError;
-__webpack_unused_export__ = ObjectAlreadyInActiveTierError$;
-__webpack_unused_export__ = ObjectAttributes;
-__webpack_unused_export__ = ObjectCannedACL;
-__webpack_unused_export__ = ObjectEncryption$;
-__webpack_unused_export__ = ObjectIdentifier$;
-__webpack_unused_export__ = ObjectLockConfiguration$;
-__webpack_unused_export__ = ObjectLockEnabled;
-__webpack_unused_export__ = ObjectLockEventHold;
-__webpack_unused_export__ = ObjectLockLegalHold$;
-__webpack_unused_export__ = ObjectLockLegalHoldStatus;
-__webpack_unused_export__ = ObjectLockMode;
-__webpack_unused_export__ = ObjectLockRetention$;
-__webpack_unused_export__ = ObjectLockRetentionMode;
-__webpack_unused_export__ = ObjectLockRule$;
-__webpack_unused_export__ = ObjectNotInActiveTierError;
-__webpack_unused_export__ = ObjectNotInActiveTierError$;
-__webpack_unused_export__ = ObjectOwnership;
-__webpack_unused_export__ = ObjectPart$;
-__webpack_unused_export__ = ObjectStorageClass;
-__webpack_unused_export__ = ObjectVersion$;
-__webpack_unused_export__ = ObjectVersionStorageClass;
-__webpack_unused_export__ = OptionalObjectAttributes;
-__webpack_unused_export__ = OutputLocation$;
-__webpack_unused_export__ = OutputSerialization$;
-__webpack_unused_export__ = Owner$;
-__webpack_unused_export__ = OwnerOverride;
-__webpack_unused_export__ = OwnershipControls$;
-__webpack_unused_export__ = OwnershipControlsRule$;
-__webpack_unused_export__ = ParquetInput$;
-__webpack_unused_export__ = Part$;
-__webpack_unused_export__ = PartitionDateSource;
-__webpack_unused_export__ = PartitionedPrefix$;
-__webpack_unused_export__ = Payer;
-__webpack_unused_export__ = Permission;
-__webpack_unused_export__ = PolicyStatus$;
-__webpack_unused_export__ = Progress$;
-__webpack_unused_export__ = ProgressEvent$;
-__webpack_unused_export__ = Protocol;
-__webpack_unused_export__ = PublicAccessBlockConfiguration$;
-__webpack_unused_export__ = PutBucketAbac$;
-__webpack_unused_export__ = PutBucketAbacCommand;
-__webpack_unused_export__ = PutBucketAbacRequest$;
-__webpack_unused_export__ = PutBucketAccelerateConfiguration$;
-__webpack_unused_export__ = PutBucketAccelerateConfigurationCommand;
-__webpack_unused_export__ = PutBucketAccelerateConfigurationRequest$;
-__webpack_unused_export__ = PutBucketAcl$;
-__webpack_unused_export__ = PutBucketAclCommand;
-__webpack_unused_export__ = PutBucketAclRequest$;
-__webpack_unused_export__ = PutBucketAnalyticsConfiguration$;
-__webpack_unused_export__ = PutBucketAnalyticsConfigurationCommand;
-__webpack_unused_export__ = PutBucketAnalyticsConfigurationRequest$;
-__webpack_unused_export__ = PutBucketCors$;
-__webpack_unused_export__ = PutBucketCorsCommand;
-__webpack_unused_export__ = PutBucketCorsRequest$;
-__webpack_unused_export__ = PutBucketEncryption$;
-exports.iRK = PutBucketEncryptionCommand;
-__webpack_unused_export__ = PutBucketEncryptionRequest$;
-__webpack_unused_export__ = PutBucketIntelligentTieringConfiguration$;
-__webpack_unused_export__ = PutBucketIntelligentTieringConfigurationCommand;
-__webpack_unused_export__ = PutBucketIntelligentTieringConfigurationRequest$;
-__webpack_unused_export__ = PutBucketInventoryConfiguration$;
-__webpack_unused_export__ = PutBucketInventoryConfigurationCommand;
-__webpack_unused_export__ = PutBucketInventoryConfigurationRequest$;
-__webpack_unused_export__ = PutBucketLifecycleConfiguration$;
-__webpack_unused_export__ = PutBucketLifecycleConfigurationCommand;
-__webpack_unused_export__ = PutBucketLifecycleConfigurationOutput$;
-__webpack_unused_export__ = PutBucketLifecycleConfigurationRequest$;
-__webpack_unused_export__ = PutBucketLogging$;
-__webpack_unused_export__ = PutBucketLoggingCommand;
-__webpack_unused_export__ = PutBucketLoggingRequest$;
-__webpack_unused_export__ = PutBucketMetricsConfiguration$;
-__webpack_unused_export__ = PutBucketMetricsConfigurationCommand;
-__webpack_unused_export__ = PutBucketMetricsConfigurationRequest$;
-__webpack_unused_export__ = PutBucketNotificationConfiguration$;
-__webpack_unused_export__ = PutBucketNotificationConfigurationCommand;
-__webpack_unused_export__ = PutBucketNotificationConfigurationRequest$;
-__webpack_unused_export__ = PutBucketOwnershipControls$;
-exports.o9A = PutBucketOwnershipControlsCommand;
-__webpack_unused_export__ = PutBucketOwnershipControlsRequest$;
-__webpack_unused_export__ = PutBucketPolicy$;
-exports.BfN = PutBucketPolicyCommand;
-__webpack_unused_export__ = PutBucketPolicyRequest$;
-__webpack_unused_export__ = PutBucketReplication$;
-__webpack_unused_export__ = PutBucketReplicationCommand;
-__webpack_unused_export__ = PutBucketReplicationRequest$;
-__webpack_unused_export__ = PutBucketRequestPayment$;
-__webpack_unused_export__ = PutBucketRequestPaymentCommand;
-__webpack_unused_export__ = PutBucketRequestPaymentRequest$;
-__webpack_unused_export__ = PutBucketTagging$;
-exports.yCr = PutBucketTaggingCommand;
-__webpack_unused_export__ = PutBucketTaggingRequest$;
-__webpack_unused_export__ = PutBucketVersioning$;
-exports.XjQ = PutBucketVersioningCommand;
-__webpack_unused_export__ = PutBucketVersioningRequest$;
-__webpack_unused_export__ = PutBucketWebsite$;
-__webpack_unused_export__ = PutBucketWebsiteCommand;
-__webpack_unused_export__ = PutBucketWebsiteRequest$;
-__webpack_unused_export__ = PutObject$;
-__webpack_unused_export__ = PutObjectAcl$;
-__webpack_unused_export__ = PutObjectAclCommand;
-__webpack_unused_export__ = PutObjectAclOutput$;
-__webpack_unused_export__ = PutObjectAclRequest$;
-__webpack_unused_export__ = PutObjectAnnotation$;
-__webpack_unused_export__ = PutObjectAnnotationCommand;
-__webpack_unused_export__ = PutObjectAnnotationOutput$;
-__webpack_unused_export__ = PutObjectAnnotationRequest$;
-__webpack_unused_export__ = PutObjectCommand;
-__webpack_unused_export__ = PutObjectLegalHold$;
-__webpack_unused_export__ = PutObjectLegalHoldCommand;
-__webpack_unused_export__ = PutObjectLegalHoldOutput$;
-__webpack_unused_export__ = PutObjectLegalHoldRequest$;
-__webpack_unused_export__ = PutObjectLockConfiguration$;
-__webpack_unused_export__ = PutObjectLockConfigurationCommand;
-__webpack_unused_export__ = PutObjectLockConfigurationOutput$;
-__webpack_unused_export__ = PutObjectLockConfigurationRequest$;
-__webpack_unused_export__ = PutObjectOutput$;
-__webpack_unused_export__ = PutObjectRequest$;
-__webpack_unused_export__ = PutObjectRetention$;
-__webpack_unused_export__ = PutObjectRetentionCommand;
-__webpack_unused_export__ = PutObjectRetentionOutput$;
-__webpack_unused_export__ = PutObjectRetentionRequest$;
-__webpack_unused_export__ = PutObjectTagging$;
-__webpack_unused_export__ = PutObjectTaggingCommand;
-__webpack_unused_export__ = PutObjectTaggingOutput$;
-__webpack_unused_export__ = PutObjectTaggingRequest$;
-__webpack_unused_export__ = PutPublicAccessBlock$;
-exports.ZXv = PutPublicAccessBlockCommand;
-__webpack_unused_export__ = PutPublicAccessBlockRequest$;
-__webpack_unused_export__ = QueueConfiguration$;
-__webpack_unused_export__ = QuoteFields;
-__webpack_unused_export__ = RecordExpiration$;
-__webpack_unused_export__ = RecordsEvent$;
-__webpack_unused_export__ = Redirect$;
-__webpack_unused_export__ = RedirectAllRequestsTo$;
-__webpack_unused_export__ = RenameObject$;
-__webpack_unused_export__ = RenameObjectCommand;
-__webpack_unused_export__ = RenameObjectOutput$;
-__webpack_unused_export__ = RenameObjectRequest$;
-__webpack_unused_export__ = ReplicaModifications$;
-__webpack_unused_export__ = ReplicaModificationsStatus;
-__webpack_unused_export__ = ReplicationConfiguration$;
-__webpack_unused_export__ = ReplicationRule$;
-__webpack_unused_export__ = ReplicationRuleAndOperator$;
-__webpack_unused_export__ = ReplicationRuleFilter$;
-__webpack_unused_export__ = ReplicationRuleNotOperator$;
-__webpack_unused_export__ = ReplicationRuleOrOperator$;
-__webpack_unused_export__ = ReplicationRuleStatus;
-__webpack_unused_export__ = ReplicationStatus;
-__webpack_unused_export__ = ReplicationTime$;
-__webpack_unused_export__ = ReplicationTimeStatus;
-__webpack_unused_export__ = ReplicationTimeValue$;
-__webpack_unused_export__ = RequestCharged;
-__webpack_unused_export__ = RequestPayer;
-__webpack_unused_export__ = RequestPaymentConfiguration$;
-__webpack_unused_export__ = RequestProgress$;
-__webpack_unused_export__ = RestoreObject$;
-__webpack_unused_export__ = RestoreObjectCommand;
-__webpack_unused_export__ = RestoreObjectOutput$;
-__webpack_unused_export__ = RestoreObjectRequest$;
-__webpack_unused_export__ = RestoreRequest$;
-__webpack_unused_export__ = RestoreRequestType;
-__webpack_unused_export__ = RestoreStatus$;
-__webpack_unused_export__ = RoutingRule$;
-__webpack_unused_export__ = S3;
-exports.YxF = S3Client;
-__webpack_unused_export__ = S3KeyFilter$;
-__webpack_unused_export__ = S3Location$;
-__webpack_unused_export__ = S3ServiceException;
-__webpack_unused_export__ = S3ServiceException$;
-__webpack_unused_export__ = S3TablesBucketType;
-__webpack_unused_export__ = S3TablesDestination$;
-__webpack_unused_export__ = S3TablesDestinationResult$;
-__webpack_unused_export__ = SSEKMS$;
-__webpack_unused_export__ = SSEKMSEncryption$;
-__webpack_unused_export__ = SSES3$;
-__webpack_unused_export__ = ScanRange$;
-__webpack_unused_export__ = SelectObjectContent$;
-__webpack_unused_export__ = SelectObjectContentCommand;
-__webpack_unused_export__ = SelectObjectContentEventStream$;
-__webpack_unused_export__ = SelectObjectContentOutput$;
-__webpack_unused_export__ = SelectObjectContentRequest$;
-__webpack_unused_export__ = SelectParameters$;
-__webpack_unused_export__ = ServerSideEncryption;
-__webpack_unused_export__ = ServerSideEncryptionByDefault$;
-__webpack_unused_export__ = ServerSideEncryptionConfiguration$;
-__webpack_unused_export__ = ServerSideEncryptionRule$;
-__webpack_unused_export__ = SessionCredentials$;
-__webpack_unused_export__ = SessionMode;
-__webpack_unused_export__ = SimplePrefix$;
-__webpack_unused_export__ = SourceSelectionCriteria$;
-__webpack_unused_export__ = SseKmsEncryptedObjects$;
-__webpack_unused_export__ = SseKmsEncryptedObjectsStatus;
-__webpack_unused_export__ = Stats$;
-__webpack_unused_export__ = StatsEvent$;
-__webpack_unused_export__ = StorageClass;
-__webpack_unused_export__ = StorageClassAnalysis$;
-__webpack_unused_export__ = StorageClassAnalysisDataExport$;
-__webpack_unused_export__ = StorageClassAnalysisSchemaVersion;
-__webpack_unused_export__ = TableSseAlgorithm;
-__webpack_unused_export__ = Tag$;
-__webpack_unused_export__ = Tagging$;
-__webpack_unused_export__ = TaggingDirective;
-__webpack_unused_export__ = TargetGrant$;
-__webpack_unused_export__ = TargetObjectKeyFormat$;
-__webpack_unused_export__ = Tier;
-__webpack_unused_export__ = Tiering$;
-__webpack_unused_export__ = TooManyParts;
-__webpack_unused_export__ = TooManyParts$;
-__webpack_unused_export__ = TopicConfiguration$;
-__webpack_unused_export__ = Transition$;
-__webpack_unused_export__ = TransitionDefaultMinimumObjectSize;
-__webpack_unused_export__ = TransitionStorageClass;
-__webpack_unused_export__ = Type;
-__webpack_unused_export__ = UnsupportedMediaType;
-__webpack_unused_export__ = UnsupportedMediaType$;
-__webpack_unused_export__ = UpdateBucketMetadataAnnotationTableConfiguration$;
-__webpack_unused_export__ = UpdateBucketMetadataAnnotationTableConfigurationCommand;
-__webpack_unused_export__ = UpdateBucketMetadataAnnotationTableConfigurationRequest$;
-__webpack_unused_export__ = UpdateBucketMetadataInventoryTableConfiguration$;
-__webpack_unused_export__ = UpdateBucketMetadataInventoryTableConfigurationCommand;
-__webpack_unused_export__ = UpdateBucketMetadataInventoryTableConfigurationRequest$;
-__webpack_unused_export__ = UpdateBucketMetadataJournalTableConfiguration$;
-__webpack_unused_export__ = UpdateBucketMetadataJournalTableConfigurationCommand;
-__webpack_unused_export__ = UpdateBucketMetadataJournalTableConfigurationRequest$;
-__webpack_unused_export__ = UpdateObjectEncryption$;
-__webpack_unused_export__ = UpdateObjectEncryptionCommand;
-__webpack_unused_export__ = UpdateObjectEncryptionRequest$;
-__webpack_unused_export__ = UpdateObjectEncryptionResponse$;
-__webpack_unused_export__ = UploadPart$;
-__webpack_unused_export__ = UploadPartCommand;
-__webpack_unused_export__ = UploadPartCopy$;
-__webpack_unused_export__ = UploadPartCopyCommand;
-__webpack_unused_export__ = UploadPartCopyOutput$;
-__webpack_unused_export__ = UploadPartCopyRequest$;
-__webpack_unused_export__ = UploadPartOutput$;
-__webpack_unused_export__ = UploadPartRequest$;
-__webpack_unused_export__ = UseSourceMultiRegionKey$;
-__webpack_unused_export__ = UseSourceMultiRegionKeyStatus;
-__webpack_unused_export__ = VersioningConfiguration$;
-__webpack_unused_export__ = WebsiteConfiguration$;
-__webpack_unused_export__ = WriteGetObjectResponse$;
-__webpack_unused_export__ = WriteGetObjectResponseCommand;
-__webpack_unused_export__ = WriteGetObjectResponseRequest$;
-__webpack_unused_export__ = _Error$;
-__webpack_unused_export__ = _Object$;
-__webpack_unused_export__ = errorTypeRegistries;
-__webpack_unused_export__ = paginateListBuckets;
-__webpack_unused_export__ = paginateListDirectoryBuckets;
-__webpack_unused_export__ = paginateListObjectAnnotations;
-__webpack_unused_export__ = paginateListObjectsV2;
-__webpack_unused_export__ = paginateListParts;
-__webpack_unused_export__ = waitForBucketExists;
-__webpack_unused_export__ = waitForBucketNotExists;
-__webpack_unused_export__ = waitForObjectExists;
-__webpack_unused_export__ = waitForObjectNotExists;
-__webpack_unused_export__ = waitUntilBucketExists;
-__webpack_unused_export__ = waitUntilBucketNotExists;
-__webpack_unused_export__ = waitUntilObjectExists;
-__webpack_unused_export__ = waitUntilObjectNotExists;
+exports.AbacStatus$ = AbacStatus$;
+exports.AbortIncompleteMultipartUpload$ = AbortIncompleteMultipartUpload$;
+exports.AbortMultipartUpload$ = AbortMultipartUpload$;
+exports.AbortMultipartUploadCommand = AbortMultipartUploadCommand;
+exports.AbortMultipartUploadOutput$ = AbortMultipartUploadOutput$;
+exports.AbortMultipartUploadRequest$ = AbortMultipartUploadRequest$;
+exports.AccelerateConfiguration$ = AccelerateConfiguration$;
+exports.AccessControlPolicy$ = AccessControlPolicy$;
+exports.AccessControlTranslation$ = AccessControlTranslation$;
+exports.AccessDenied = AccessDenied;
+exports.AccessDenied$ = AccessDenied$;
+exports.AnalyticsAndOperator$ = AnalyticsAndOperator$;
+exports.AnalyticsConfiguration$ = AnalyticsConfiguration$;
+exports.AnalyticsExportDestination$ = AnalyticsExportDestination$;
+exports.AnalyticsFilter$ = AnalyticsFilter$;
+exports.AnalyticsS3BucketDestination$ = AnalyticsS3BucketDestination$;
+exports.AnalyticsS3ExportFileFormat = AnalyticsS3ExportFileFormat;
+exports.AnnotationConfigurationState = AnnotationConfigurationState;
+exports.AnnotationDirective = AnnotationDirective;
+exports.AnnotationEntry$ = AnnotationEntry$;
+exports.AnnotationLimitExceeded = AnnotationLimitExceeded;
+exports.AnnotationLimitExceeded$ = AnnotationLimitExceeded$;
+exports.AnnotationNameTooLong = AnnotationNameTooLong;
+exports.AnnotationNameTooLong$ = AnnotationNameTooLong$;
+exports.AnnotationTableConfiguration$ = AnnotationTableConfiguration$;
+exports.AnnotationTableConfigurationResult$ = AnnotationTableConfigurationResult$;
+exports.AnnotationTableConfigurationUpdates$ = AnnotationTableConfigurationUpdates$;
+exports.ArchiveStatus = ArchiveStatus;
+exports.BlockedEncryptionTypes$ = BlockedEncryptionTypes$;
+exports.Bucket$ = Bucket$;
+exports.BucketAbacStatus = BucketAbacStatus;
+exports.BucketAccelerateStatus = BucketAccelerateStatus;
+exports.BucketAlreadyExists = BucketAlreadyExists;
+exports.BucketAlreadyExists$ = BucketAlreadyExists$;
+exports.BucketAlreadyOwnedByYou = BucketAlreadyOwnedByYou;
+exports.BucketAlreadyOwnedByYou$ = BucketAlreadyOwnedByYou$;
+exports.BucketCannedACL = BucketCannedACL;
+exports.BucketInfo$ = BucketInfo$;
+exports.BucketLifecycleConfiguration$ = BucketLifecycleConfiguration$;
+exports.BucketLocationConstraint = BucketLocationConstraint;
+exports.BucketLoggingStatus$ = BucketLoggingStatus$;
+exports.BucketLogsPermission = BucketLogsPermission;
+exports.BucketNamespace = BucketNamespace;
+exports.BucketType = BucketType;
+exports.BucketVersioningStatus = BucketVersioningStatus;
+exports.CORSConfiguration$ = CORSConfiguration$;
+exports.CORSRule$ = CORSRule$;
+exports.CSVInput$ = CSVInput$;
+exports.CSVOutput$ = CSVOutput$;
+exports.Checksum$ = Checksum$;
+exports.ChecksumAlgorithm = ChecksumAlgorithm;
+exports.ChecksumMode = ChecksumMode;
+exports.ChecksumType = ChecksumType;
+exports.CommonPrefix$ = CommonPrefix$;
+exports.CompleteMultipartUpload$ = CompleteMultipartUpload$;
+exports.CompleteMultipartUploadCommand = CompleteMultipartUploadCommand;
+exports.CompleteMultipartUploadOutput$ = CompleteMultipartUploadOutput$;
+exports.CompleteMultipartUploadRequest$ = CompleteMultipartUploadRequest$;
+exports.CompletedMultipartUpload$ = CompletedMultipartUpload$;
+exports.CompletedPart$ = CompletedPart$;
+exports.CompressionType = CompressionType;
+exports.Condition$ = Condition$;
+exports.ContinuationEvent$ = ContinuationEvent$;
+exports.CopyObject$ = CopyObject$;
+exports.CopyObjectCommand = CopyObjectCommand;
+exports.CopyObjectOutput$ = CopyObjectOutput$;
+exports.CopyObjectRequest$ = CopyObjectRequest$;
+exports.CopyObjectResult$ = CopyObjectResult$;
+exports.CopyPartResult$ = CopyPartResult$;
+exports.CreateBucket$ = CreateBucket$;
+exports.CreateBucketCommand = CreateBucketCommand;
+exports.CreateBucketConfiguration$ = CreateBucketConfiguration$;
+exports.CreateBucketMetadataConfiguration$ = CreateBucketMetadataConfiguration$;
+exports.CreateBucketMetadataConfigurationCommand = CreateBucketMetadataConfigurationCommand;
+exports.CreateBucketMetadataConfigurationRequest$ = CreateBucketMetadataConfigurationRequest$;
+exports.CreateBucketMetadataTableConfiguration$ = CreateBucketMetadataTableConfiguration$;
+exports.CreateBucketMetadataTableConfigurationCommand = CreateBucketMetadataTableConfigurationCommand;
+exports.CreateBucketMetadataTableConfigurationRequest$ = CreateBucketMetadataTableConfigurationRequest$;
+exports.CreateBucketOutput$ = CreateBucketOutput$;
+exports.CreateBucketRequest$ = CreateBucketRequest$;
+exports.CreateMultipartUpload$ = CreateMultipartUpload$;
+exports.CreateMultipartUploadCommand = CreateMultipartUploadCommand;
+exports.CreateMultipartUploadOutput$ = CreateMultipartUploadOutput$;
+exports.CreateMultipartUploadRequest$ = CreateMultipartUploadRequest$;
+exports.CreateSession$ = CreateSession$;
+exports.CreateSessionCommand = CreateSessionCommand;
+exports.CreateSessionOutput$ = CreateSessionOutput$;
+exports.CreateSessionRequest$ = CreateSessionRequest$;
+exports.DataRedundancy = DataRedundancy;
+exports.DefaultRetention$ = DefaultRetention$;
+exports.Delete$ = Delete$;
+exports.DeleteBucket$ = DeleteBucket$;
+exports.DeleteBucketAnalyticsConfiguration$ = DeleteBucketAnalyticsConfiguration$;
+exports.DeleteBucketAnalyticsConfigurationCommand = DeleteBucketAnalyticsConfigurationCommand;
+exports.DeleteBucketAnalyticsConfigurationRequest$ = DeleteBucketAnalyticsConfigurationRequest$;
+exports.DeleteBucketCommand = DeleteBucketCommand;
+exports.DeleteBucketCors$ = DeleteBucketCors$;
+exports.DeleteBucketCorsCommand = DeleteBucketCorsCommand;
+exports.DeleteBucketCorsRequest$ = DeleteBucketCorsRequest$;
+exports.DeleteBucketEncryption$ = DeleteBucketEncryption$;
+exports.DeleteBucketEncryptionCommand = DeleteBucketEncryptionCommand;
+exports.DeleteBucketEncryptionRequest$ = DeleteBucketEncryptionRequest$;
+exports.DeleteBucketIntelligentTieringConfiguration$ = DeleteBucketIntelligentTieringConfiguration$;
+exports.DeleteBucketIntelligentTieringConfigurationCommand = DeleteBucketIntelligentTieringConfigurationCommand;
+exports.DeleteBucketIntelligentTieringConfigurationRequest$ = DeleteBucketIntelligentTieringConfigurationRequest$;
+exports.DeleteBucketInventoryConfiguration$ = DeleteBucketInventoryConfiguration$;
+exports.DeleteBucketInventoryConfigurationCommand = DeleteBucketInventoryConfigurationCommand;
+exports.DeleteBucketInventoryConfigurationRequest$ = DeleteBucketInventoryConfigurationRequest$;
+exports.DeleteBucketLifecycle$ = DeleteBucketLifecycle$;
+exports.DeleteBucketLifecycleCommand = DeleteBucketLifecycleCommand;
+exports.DeleteBucketLifecycleRequest$ = DeleteBucketLifecycleRequest$;
+exports.DeleteBucketMetadataConfiguration$ = DeleteBucketMetadataConfiguration$;
+exports.DeleteBucketMetadataConfigurationCommand = DeleteBucketMetadataConfigurationCommand;
+exports.DeleteBucketMetadataConfigurationRequest$ = DeleteBucketMetadataConfigurationRequest$;
+exports.DeleteBucketMetadataTableConfiguration$ = DeleteBucketMetadataTableConfiguration$;
+exports.DeleteBucketMetadataTableConfigurationCommand = DeleteBucketMetadataTableConfigurationCommand;
+exports.DeleteBucketMetadataTableConfigurationRequest$ = DeleteBucketMetadataTableConfigurationRequest$;
+exports.DeleteBucketMetricsConfiguration$ = DeleteBucketMetricsConfiguration$;
+exports.DeleteBucketMetricsConfigurationCommand = DeleteBucketMetricsConfigurationCommand;
+exports.DeleteBucketMetricsConfigurationRequest$ = DeleteBucketMetricsConfigurationRequest$;
+exports.DeleteBucketOwnershipControls$ = DeleteBucketOwnershipControls$;
+exports.DeleteBucketOwnershipControlsCommand = DeleteBucketOwnershipControlsCommand;
+exports.DeleteBucketOwnershipControlsRequest$ = DeleteBucketOwnershipControlsRequest$;
+exports.DeleteBucketPolicy$ = DeleteBucketPolicy$;
+exports.DeleteBucketPolicyCommand = DeleteBucketPolicyCommand;
+exports.DeleteBucketPolicyRequest$ = DeleteBucketPolicyRequest$;
+exports.DeleteBucketReplication$ = DeleteBucketReplication$;
+exports.DeleteBucketReplicationCommand = DeleteBucketReplicationCommand;
+exports.DeleteBucketReplicationRequest$ = DeleteBucketReplicationRequest$;
+exports.DeleteBucketRequest$ = DeleteBucketRequest$;
+exports.DeleteBucketTagging$ = DeleteBucketTagging$;
+exports.DeleteBucketTaggingCommand = DeleteBucketTaggingCommand;
+exports.DeleteBucketTaggingRequest$ = DeleteBucketTaggingRequest$;
+exports.DeleteBucketWebsite$ = DeleteBucketWebsite$;
+exports.DeleteBucketWebsiteCommand = DeleteBucketWebsiteCommand;
+exports.DeleteBucketWebsiteRequest$ = DeleteBucketWebsiteRequest$;
+exports.DeleteMarkerEntry$ = DeleteMarkerEntry$;
+exports.DeleteMarkerReplication$ = DeleteMarkerReplication$;
+exports.DeleteMarkerReplicationStatus = DeleteMarkerReplicationStatus;
+exports.DeleteObject$ = DeleteObject$;
+exports.DeleteObjectAnnotation$ = DeleteObjectAnnotation$;
+exports.DeleteObjectAnnotationCommand = DeleteObjectAnnotationCommand;
+exports.DeleteObjectAnnotationOutput$ = DeleteObjectAnnotationOutput$;
+exports.DeleteObjectAnnotationRequest$ = DeleteObjectAnnotationRequest$;
+exports.DeleteObjectCommand = DeleteObjectCommand;
+exports.DeleteObjectOutput$ = DeleteObjectOutput$;
+exports.DeleteObjectRequest$ = DeleteObjectRequest$;
+exports.DeleteObjectTagging$ = DeleteObjectTagging$;
+exports.DeleteObjectTaggingCommand = DeleteObjectTaggingCommand;
+exports.DeleteObjectTaggingOutput$ = DeleteObjectTaggingOutput$;
+exports.DeleteObjectTaggingRequest$ = DeleteObjectTaggingRequest$;
+exports.DeleteObjects$ = DeleteObjects$;
+exports.DeleteObjectsCommand = DeleteObjectsCommand;
+exports.DeleteObjectsOutput$ = DeleteObjectsOutput$;
+exports.DeleteObjectsRequest$ = DeleteObjectsRequest$;
+exports.DeletePublicAccessBlock$ = DeletePublicAccessBlock$;
+exports.DeletePublicAccessBlockCommand = DeletePublicAccessBlockCommand;
+exports.DeletePublicAccessBlockRequest$ = DeletePublicAccessBlockRequest$;
+exports.DeletedObject$ = DeletedObject$;
+exports.Destination$ = Destination$;
+exports.DestinationResult$ = DestinationResult$;
+exports.EncodingType = EncodingType;
+exports.Encryption$ = Encryption$;
+exports.EncryptionConfiguration$ = EncryptionConfiguration$;
+exports.EncryptionType = EncryptionType;
+exports.EncryptionTypeMismatch = EncryptionTypeMismatch;
+exports.EncryptionTypeMismatch$ = EncryptionTypeMismatch$;
+exports.EndEvent$ = EndEvent$;
+exports.ErrorDetails$ = ErrorDetails$;
+exports.ErrorDocument$ = ErrorDocument$;
+exports.Event = Event;
+exports.EventBridgeConfiguration$ = EventBridgeConfiguration$;
+exports.EventHoldDuration$ = EventHoldDuration$;
+exports.ExistingObjectReplication$ = ExistingObjectReplication$;
+exports.ExistingObjectReplicationStatus = ExistingObjectReplicationStatus;
+exports.ExpirationState = ExpirationState;
+exports.ExpirationStatus = ExpirationStatus;
+exports.ExpressionType = ExpressionType;
+exports.FileHeaderInfo = FileHeaderInfo;
+exports.FilterRule$ = FilterRule$;
+exports.FilterRuleName = FilterRuleName;
+exports.GetBucketAbac$ = GetBucketAbac$;
+exports.GetBucketAbacCommand = GetBucketAbacCommand;
+exports.GetBucketAbacOutput$ = GetBucketAbacOutput$;
+exports.GetBucketAbacRequest$ = GetBucketAbacRequest$;
+exports.GetBucketAccelerateConfiguration$ = GetBucketAccelerateConfiguration$;
+exports.GetBucketAccelerateConfigurationCommand = GetBucketAccelerateConfigurationCommand;
+exports.GetBucketAccelerateConfigurationOutput$ = GetBucketAccelerateConfigurationOutput$;
+exports.GetBucketAccelerateConfigurationRequest$ = GetBucketAccelerateConfigurationRequest$;
+exports.GetBucketAcl$ = GetBucketAcl$;
+exports.GetBucketAclCommand = GetBucketAclCommand;
+exports.GetBucketAclOutput$ = GetBucketAclOutput$;
+exports.GetBucketAclRequest$ = GetBucketAclRequest$;
+exports.GetBucketAnalyticsConfiguration$ = GetBucketAnalyticsConfiguration$;
+exports.GetBucketAnalyticsConfigurationCommand = GetBucketAnalyticsConfigurationCommand;
+exports.GetBucketAnalyticsConfigurationOutput$ = GetBucketAnalyticsConfigurationOutput$;
+exports.GetBucketAnalyticsConfigurationRequest$ = GetBucketAnalyticsConfigurationRequest$;
+exports.GetBucketCors$ = GetBucketCors$;
+exports.GetBucketCorsCommand = GetBucketCorsCommand;
+exports.GetBucketCorsOutput$ = GetBucketCorsOutput$;
+exports.GetBucketCorsRequest$ = GetBucketCorsRequest$;
+exports.GetBucketEncryption$ = GetBucketEncryption$;
+exports.GetBucketEncryptionCommand = GetBucketEncryptionCommand;
+exports.GetBucketEncryptionOutput$ = GetBucketEncryptionOutput$;
+exports.GetBucketEncryptionRequest$ = GetBucketEncryptionRequest$;
+exports.GetBucketIntelligentTieringConfiguration$ = GetBucketIntelligentTieringConfiguration$;
+exports.GetBucketIntelligentTieringConfigurationCommand = GetBucketIntelligentTieringConfigurationCommand;
+exports.GetBucketIntelligentTieringConfigurationOutput$ = GetBucketIntelligentTieringConfigurationOutput$;
+exports.GetBucketIntelligentTieringConfigurationRequest$ = GetBucketIntelligentTieringConfigurationRequest$;
+exports.GetBucketInventoryConfiguration$ = GetBucketInventoryConfiguration$;
+exports.GetBucketInventoryConfigurationCommand = GetBucketInventoryConfigurationCommand;
+exports.GetBucketInventoryConfigurationOutput$ = GetBucketInventoryConfigurationOutput$;
+exports.GetBucketInventoryConfigurationRequest$ = GetBucketInventoryConfigurationRequest$;
+exports.GetBucketLifecycleConfiguration$ = GetBucketLifecycleConfiguration$;
+exports.GetBucketLifecycleConfigurationCommand = GetBucketLifecycleConfigurationCommand;
+exports.GetBucketLifecycleConfigurationOutput$ = GetBucketLifecycleConfigurationOutput$;
+exports.GetBucketLifecycleConfigurationRequest$ = GetBucketLifecycleConfigurationRequest$;
+exports.GetBucketLocation$ = GetBucketLocation$;
+exports.GetBucketLocationCommand = GetBucketLocationCommand;
+exports.GetBucketLocationOutput$ = GetBucketLocationOutput$;
+exports.GetBucketLocationRequest$ = GetBucketLocationRequest$;
+exports.GetBucketLogging$ = GetBucketLogging$;
+exports.GetBucketLoggingCommand = GetBucketLoggingCommand;
+exports.GetBucketLoggingOutput$ = GetBucketLoggingOutput$;
+exports.GetBucketLoggingRequest$ = GetBucketLoggingRequest$;
+exports.GetBucketMetadataConfiguration$ = GetBucketMetadataConfiguration$;
+exports.GetBucketMetadataConfigurationCommand = GetBucketMetadataConfigurationCommand;
+exports.GetBucketMetadataConfigurationOutput$ = GetBucketMetadataConfigurationOutput$;
+exports.GetBucketMetadataConfigurationRequest$ = GetBucketMetadataConfigurationRequest$;
+exports.GetBucketMetadataConfigurationResult$ = GetBucketMetadataConfigurationResult$;
+exports.GetBucketMetadataTableConfiguration$ = GetBucketMetadataTableConfiguration$;
+exports.GetBucketMetadataTableConfigurationCommand = GetBucketMetadataTableConfigurationCommand;
+exports.GetBucketMetadataTableConfigurationOutput$ = GetBucketMetadataTableConfigurationOutput$;
+exports.GetBucketMetadataTableConfigurationRequest$ = GetBucketMetadataTableConfigurationRequest$;
+exports.GetBucketMetadataTableConfigurationResult$ = GetBucketMetadataTableConfigurationResult$;
+exports.GetBucketMetricsConfiguration$ = GetBucketMetricsConfiguration$;
+exports.GetBucketMetricsConfigurationCommand = GetBucketMetricsConfigurationCommand;
+exports.GetBucketMetricsConfigurationOutput$ = GetBucketMetricsConfigurationOutput$;
+exports.GetBucketMetricsConfigurationRequest$ = GetBucketMetricsConfigurationRequest$;
+exports.GetBucketNotificationConfiguration$ = GetBucketNotificationConfiguration$;
+exports.GetBucketNotificationConfigurationCommand = GetBucketNotificationConfigurationCommand;
+exports.GetBucketNotificationConfigurationRequest$ = GetBucketNotificationConfigurationRequest$;
+exports.GetBucketOwnershipControls$ = GetBucketOwnershipControls$;
+exports.GetBucketOwnershipControlsCommand = GetBucketOwnershipControlsCommand;
+exports.GetBucketOwnershipControlsOutput$ = GetBucketOwnershipControlsOutput$;
+exports.GetBucketOwnershipControlsRequest$ = GetBucketOwnershipControlsRequest$;
+exports.GetBucketPolicy$ = GetBucketPolicy$;
+exports.GetBucketPolicyCommand = GetBucketPolicyCommand;
+exports.GetBucketPolicyOutput$ = GetBucketPolicyOutput$;
+exports.GetBucketPolicyRequest$ = GetBucketPolicyRequest$;
+exports.GetBucketPolicyStatus$ = GetBucketPolicyStatus$;
+exports.GetBucketPolicyStatusCommand = GetBucketPolicyStatusCommand;
+exports.GetBucketPolicyStatusOutput$ = GetBucketPolicyStatusOutput$;
+exports.GetBucketPolicyStatusRequest$ = GetBucketPolicyStatusRequest$;
+exports.GetBucketReplication$ = GetBucketReplication$;
+exports.GetBucketReplicationCommand = GetBucketReplicationCommand;
+exports.GetBucketReplicationOutput$ = GetBucketReplicationOutput$;
+exports.GetBucketReplicationRequest$ = GetBucketReplicationRequest$;
+exports.GetBucketRequestPayment$ = GetBucketRequestPayment$;
+exports.GetBucketRequestPaymentCommand = GetBucketRequestPaymentCommand;
+exports.GetBucketRequestPaymentOutput$ = GetBucketRequestPaymentOutput$;
+exports.GetBucketRequestPaymentRequest$ = GetBucketRequestPaymentRequest$;
+exports.GetBucketTagging$ = GetBucketTagging$;
+exports.GetBucketTaggingCommand = GetBucketTaggingCommand;
+exports.GetBucketTaggingOutput$ = GetBucketTaggingOutput$;
+exports.GetBucketTaggingRequest$ = GetBucketTaggingRequest$;
+exports.GetBucketVersioning$ = GetBucketVersioning$;
+exports.GetBucketVersioningCommand = GetBucketVersioningCommand;
+exports.GetBucketVersioningOutput$ = GetBucketVersioningOutput$;
+exports.GetBucketVersioningRequest$ = GetBucketVersioningRequest$;
+exports.GetBucketWebsite$ = GetBucketWebsite$;
+exports.GetBucketWebsiteCommand = GetBucketWebsiteCommand;
+exports.GetBucketWebsiteOutput$ = GetBucketWebsiteOutput$;
+exports.GetBucketWebsiteRequest$ = GetBucketWebsiteRequest$;
+exports.GetObject$ = GetObject$;
+exports.GetObjectAcl$ = GetObjectAcl$;
+exports.GetObjectAclCommand = GetObjectAclCommand;
+exports.GetObjectAclOutput$ = GetObjectAclOutput$;
+exports.GetObjectAclRequest$ = GetObjectAclRequest$;
+exports.GetObjectAnnotation$ = GetObjectAnnotation$;
+exports.GetObjectAnnotationCommand = GetObjectAnnotationCommand;
+exports.GetObjectAnnotationOutput$ = GetObjectAnnotationOutput$;
+exports.GetObjectAnnotationRequest$ = GetObjectAnnotationRequest$;
+exports.GetObjectAttributes$ = GetObjectAttributes$;
+exports.GetObjectAttributesCommand = GetObjectAttributesCommand;
+exports.GetObjectAttributesOutput$ = GetObjectAttributesOutput$;
+exports.GetObjectAttributesParts$ = GetObjectAttributesParts$;
+exports.GetObjectAttributesRequest$ = GetObjectAttributesRequest$;
+exports.GetObjectCommand = GetObjectCommand;
+exports.GetObjectLegalHold$ = GetObjectLegalHold$;
+exports.GetObjectLegalHoldCommand = GetObjectLegalHoldCommand;
+exports.GetObjectLegalHoldOutput$ = GetObjectLegalHoldOutput$;
+exports.GetObjectLegalHoldRequest$ = GetObjectLegalHoldRequest$;
+exports.GetObjectLockConfiguration$ = GetObjectLockConfiguration$;
+exports.GetObjectLockConfigurationCommand = GetObjectLockConfigurationCommand;
+exports.GetObjectLockConfigurationOutput$ = GetObjectLockConfigurationOutput$;
+exports.GetObjectLockConfigurationRequest$ = GetObjectLockConfigurationRequest$;
+exports.GetObjectOutput$ = GetObjectOutput$;
+exports.GetObjectRequest$ = GetObjectRequest$;
+exports.GetObjectRetention$ = GetObjectRetention$;
+exports.GetObjectRetentionCommand = GetObjectRetentionCommand;
+exports.GetObjectRetentionOutput$ = GetObjectRetentionOutput$;
+exports.GetObjectRetentionRequest$ = GetObjectRetentionRequest$;
+exports.GetObjectTagging$ = GetObjectTagging$;
+exports.GetObjectTaggingCommand = GetObjectTaggingCommand;
+exports.GetObjectTaggingOutput$ = GetObjectTaggingOutput$;
+exports.GetObjectTaggingRequest$ = GetObjectTaggingRequest$;
+exports.GetObjectTorrent$ = GetObjectTorrent$;
+exports.GetObjectTorrentCommand = GetObjectTorrentCommand;
+exports.GetObjectTorrentOutput$ = GetObjectTorrentOutput$;
+exports.GetObjectTorrentRequest$ = GetObjectTorrentRequest$;
+exports.GetPublicAccessBlock$ = GetPublicAccessBlock$;
+exports.GetPublicAccessBlockCommand = GetPublicAccessBlockCommand;
+exports.GetPublicAccessBlockOutput$ = GetPublicAccessBlockOutput$;
+exports.GetPublicAccessBlockRequest$ = GetPublicAccessBlockRequest$;
+exports.GlacierJobParameters$ = GlacierJobParameters$;
+exports.Grant$ = Grant$;
+exports.Grantee$ = Grantee$;
+exports.HeadBucket$ = HeadBucket$;
+exports.HeadBucketCommand = HeadBucketCommand;
+exports.HeadBucketOutput$ = HeadBucketOutput$;
+exports.HeadBucketRequest$ = HeadBucketRequest$;
+exports.HeadObject$ = HeadObject$;
+exports.HeadObjectCommand = HeadObjectCommand;
+exports.HeadObjectOutput$ = HeadObjectOutput$;
+exports.HeadObjectRequest$ = HeadObjectRequest$;
+exports.IdempotencyParameterMismatch = IdempotencyParameterMismatch;
+exports.IdempotencyParameterMismatch$ = IdempotencyParameterMismatch$;
+exports.IndexDocument$ = IndexDocument$;
+exports.Initiator$ = Initiator$;
+exports.InputSerialization$ = InputSerialization$;
+exports.IntelligentTieringAccessTier = IntelligentTieringAccessTier;
+exports.IntelligentTieringAndOperator$ = IntelligentTieringAndOperator$;
+exports.IntelligentTieringConfiguration$ = IntelligentTieringConfiguration$;
+exports.IntelligentTieringFilter$ = IntelligentTieringFilter$;
+exports.IntelligentTieringStatus = IntelligentTieringStatus;
+exports.InvalidAnnotationName = InvalidAnnotationName;
+exports.InvalidAnnotationName$ = InvalidAnnotationName$;
+exports.InvalidObjectState = InvalidObjectState;
+exports.InvalidObjectState$ = InvalidObjectState$;
+exports.InvalidPrefix = InvalidPrefix;
+exports.InvalidPrefix$ = InvalidPrefix$;
+exports.InvalidRequest = InvalidRequest;
+exports.InvalidRequest$ = InvalidRequest$;
+exports.InvalidWriteOffset = InvalidWriteOffset;
+exports.InvalidWriteOffset$ = InvalidWriteOffset$;
+exports.InventoryConfiguration$ = InventoryConfiguration$;
+exports.InventoryConfigurationState = InventoryConfigurationState;
+exports.InventoryDestination$ = InventoryDestination$;
+exports.InventoryEncryption$ = InventoryEncryption$;
+exports.InventoryFilter$ = InventoryFilter$;
+exports.InventoryFormat = InventoryFormat;
+exports.InventoryFrequency = InventoryFrequency;
+exports.InventoryIncludedObjectVersions = InventoryIncludedObjectVersions;
+exports.InventoryOptionalField = InventoryOptionalField;
+exports.InventoryS3BucketDestination$ = InventoryS3BucketDestination$;
+exports.InventorySchedule$ = InventorySchedule$;
+exports.InventoryTableConfiguration$ = InventoryTableConfiguration$;
+exports.InventoryTableConfigurationResult$ = InventoryTableConfigurationResult$;
+exports.InventoryTableConfigurationUpdates$ = InventoryTableConfigurationUpdates$;
+exports.JSONInput$ = JSONInput$;
+exports.JSONOutput$ = JSONOutput$;
+exports.JSONType = JSONType;
+exports.JournalTableConfiguration$ = JournalTableConfiguration$;
+exports.JournalTableConfigurationResult$ = JournalTableConfigurationResult$;
+exports.JournalTableConfigurationUpdates$ = JournalTableConfigurationUpdates$;
+exports.LambdaFunctionConfiguration$ = LambdaFunctionConfiguration$;
+exports.LifecycleExpiration$ = LifecycleExpiration$;
+exports.LifecycleRule$ = LifecycleRule$;
+exports.LifecycleRuleAndOperator$ = LifecycleRuleAndOperator$;
+exports.LifecycleRuleFilter$ = LifecycleRuleFilter$;
+exports.ListBucketAnalyticsConfigurations$ = ListBucketAnalyticsConfigurations$;
+exports.ListBucketAnalyticsConfigurationsCommand = ListBucketAnalyticsConfigurationsCommand;
+exports.ListBucketAnalyticsConfigurationsOutput$ = ListBucketAnalyticsConfigurationsOutput$;
+exports.ListBucketAnalyticsConfigurationsRequest$ = ListBucketAnalyticsConfigurationsRequest$;
+exports.ListBucketIntelligentTieringConfigurations$ = ListBucketIntelligentTieringConfigurations$;
+exports.ListBucketIntelligentTieringConfigurationsCommand = ListBucketIntelligentTieringConfigurationsCommand;
+exports.ListBucketIntelligentTieringConfigurationsOutput$ = ListBucketIntelligentTieringConfigurationsOutput$;
+exports.ListBucketIntelligentTieringConfigurationsRequest$ = ListBucketIntelligentTieringConfigurationsRequest$;
+exports.ListBucketInventoryConfigurations$ = ListBucketInventoryConfigurations$;
+exports.ListBucketInventoryConfigurationsCommand = ListBucketInventoryConfigurationsCommand;
+exports.ListBucketInventoryConfigurationsOutput$ = ListBucketInventoryConfigurationsOutput$;
+exports.ListBucketInventoryConfigurationsRequest$ = ListBucketInventoryConfigurationsRequest$;
+exports.ListBucketMetricsConfigurations$ = ListBucketMetricsConfigurations$;
+exports.ListBucketMetricsConfigurationsCommand = ListBucketMetricsConfigurationsCommand;
+exports.ListBucketMetricsConfigurationsOutput$ = ListBucketMetricsConfigurationsOutput$;
+exports.ListBucketMetricsConfigurationsRequest$ = ListBucketMetricsConfigurationsRequest$;
+exports.ListBuckets$ = ListBuckets$;
+exports.ListBucketsCommand = ListBucketsCommand;
+exports.ListBucketsOutput$ = ListBucketsOutput$;
+exports.ListBucketsRequest$ = ListBucketsRequest$;
+exports.ListDirectoryBuckets$ = ListDirectoryBuckets$;
+exports.ListDirectoryBucketsCommand = ListDirectoryBucketsCommand;
+exports.ListDirectoryBucketsOutput$ = ListDirectoryBucketsOutput$;
+exports.ListDirectoryBucketsRequest$ = ListDirectoryBucketsRequest$;
+exports.ListMultipartUploads$ = ListMultipartUploads$;
+exports.ListMultipartUploadsCommand = ListMultipartUploadsCommand;
+exports.ListMultipartUploadsOutput$ = ListMultipartUploadsOutput$;
+exports.ListMultipartUploadsRequest$ = ListMultipartUploadsRequest$;
+exports.ListObjectAnnotations$ = ListObjectAnnotations$;
+exports.ListObjectAnnotationsCommand = ListObjectAnnotationsCommand;
+exports.ListObjectAnnotationsOutput$ = ListObjectAnnotationsOutput$;
+exports.ListObjectAnnotationsRequest$ = ListObjectAnnotationsRequest$;
+exports.ListObjectVersions$ = ListObjectVersions$;
+exports.ListObjectVersionsCommand = ListObjectVersionsCommand;
+exports.ListObjectVersionsOutput$ = ListObjectVersionsOutput$;
+exports.ListObjectVersionsRequest$ = ListObjectVersionsRequest$;
+exports.ListObjects$ = ListObjects$;
+exports.ListObjectsCommand = ListObjectsCommand;
+exports.ListObjectsOutput$ = ListObjectsOutput$;
+exports.ListObjectsRequest$ = ListObjectsRequest$;
+exports.ListObjectsV2$ = ListObjectsV2$;
+exports.ListObjectsV2Command = ListObjectsV2Command;
+exports.ListObjectsV2Output$ = ListObjectsV2Output$;
+exports.ListObjectsV2Request$ = ListObjectsV2Request$;
+exports.ListParts$ = ListParts$;
+exports.ListPartsCommand = ListPartsCommand;
+exports.ListPartsOutput$ = ListPartsOutput$;
+exports.ListPartsRequest$ = ListPartsRequest$;
+exports.LocationInfo$ = LocationInfo$;
+exports.LocationType = LocationType;
+exports.LoggingEnabled$ = LoggingEnabled$;
+exports.MFADelete = MFADelete;
+exports.MFADeleteStatus = MFADeleteStatus;
+exports.MetadataConfiguration$ = MetadataConfiguration$;
+exports.MetadataConfigurationResult$ = MetadataConfigurationResult$;
+exports.MetadataDirective = MetadataDirective;
+exports.MetadataEntry$ = MetadataEntry$;
+exports.MetadataTableConfiguration$ = MetadataTableConfiguration$;
+exports.MetadataTableConfigurationResult$ = MetadataTableConfigurationResult$;
+exports.MetadataTableEncryptionConfiguration$ = MetadataTableEncryptionConfiguration$;
+exports.Metrics$ = Metrics$;
+exports.MetricsAndOperator$ = MetricsAndOperator$;
+exports.MetricsConfiguration$ = MetricsConfiguration$;
+exports.MetricsFilter$ = MetricsFilter$;
+exports.MetricsStatus = MetricsStatus;
+exports.MultipartUpload$ = MultipartUpload$;
+exports.NoSuchAnnotation = NoSuchAnnotation;
+exports.NoSuchAnnotation$ = NoSuchAnnotation$;
+exports.NoSuchBucket = NoSuchBucket;
+exports.NoSuchBucket$ = NoSuchBucket$;
+exports.NoSuchKey = NoSuchKey;
+exports.NoSuchKey$ = NoSuchKey$;
+exports.NoSuchUpload = NoSuchUpload;
+exports.NoSuchUpload$ = NoSuchUpload$;
+exports.NoncurrentVersionExpiration$ = NoncurrentVersionExpiration$;
+exports.NoncurrentVersionTransition$ = NoncurrentVersionTransition$;
+exports.NotFound = NotFound;
+exports.NotFound$ = NotFound$;
+exports.NotificationConfiguration$ = NotificationConfiguration$;
+exports.NotificationConfigurationFilter$ = NotificationConfigurationFilter$;
+exports.ObjectAlreadyInActiveTierError = ObjectAlreadyInActiveTierError;
+exports.ObjectAlreadyInActiveTierError$ = ObjectAlreadyInActiveTierError$;
+exports.ObjectAttributes = ObjectAttributes;
+exports.ObjectCannedACL = ObjectCannedACL;
+exports.ObjectEncryption$ = ObjectEncryption$;
+exports.ObjectIdentifier$ = ObjectIdentifier$;
+exports.ObjectLockConfiguration$ = ObjectLockConfiguration$;
+exports.ObjectLockEnabled = ObjectLockEnabled;
+exports.ObjectLockEventHold = ObjectLockEventHold;
+exports.ObjectLockLegalHold$ = ObjectLockLegalHold$;
+exports.ObjectLockLegalHoldStatus = ObjectLockLegalHoldStatus;
+exports.ObjectLockMode = ObjectLockMode;
+exports.ObjectLockRetention$ = ObjectLockRetention$;
+exports.ObjectLockRetentionMode = ObjectLockRetentionMode;
+exports.ObjectLockRule$ = ObjectLockRule$;
+exports.ObjectNotInActiveTierError = ObjectNotInActiveTierError;
+exports.ObjectNotInActiveTierError$ = ObjectNotInActiveTierError$;
+exports.ObjectOwnership = ObjectOwnership;
+exports.ObjectPart$ = ObjectPart$;
+exports.ObjectStorageClass = ObjectStorageClass;
+exports.ObjectVersion$ = ObjectVersion$;
+exports.ObjectVersionStorageClass = ObjectVersionStorageClass;
+exports.OptionalObjectAttributes = OptionalObjectAttributes;
+exports.OutputLocation$ = OutputLocation$;
+exports.OutputSerialization$ = OutputSerialization$;
+exports.Owner$ = Owner$;
+exports.OwnerOverride = OwnerOverride;
+exports.OwnershipControls$ = OwnershipControls$;
+exports.OwnershipControlsRule$ = OwnershipControlsRule$;
+exports.ParquetInput$ = ParquetInput$;
+exports.Part$ = Part$;
+exports.PartitionDateSource = PartitionDateSource;
+exports.PartitionedPrefix$ = PartitionedPrefix$;
+exports.Payer = Payer;
+exports.Permission = Permission;
+exports.PolicyStatus$ = PolicyStatus$;
+exports.Progress$ = Progress$;
+exports.ProgressEvent$ = ProgressEvent$;
+exports.Protocol = Protocol;
+exports.PublicAccessBlockConfiguration$ = PublicAccessBlockConfiguration$;
+exports.PutBucketAbac$ = PutBucketAbac$;
+exports.PutBucketAbacCommand = PutBucketAbacCommand;
+exports.PutBucketAbacRequest$ = PutBucketAbacRequest$;
+exports.PutBucketAccelerateConfiguration$ = PutBucketAccelerateConfiguration$;
+exports.PutBucketAccelerateConfigurationCommand = PutBucketAccelerateConfigurationCommand;
+exports.PutBucketAccelerateConfigurationRequest$ = PutBucketAccelerateConfigurationRequest$;
+exports.PutBucketAcl$ = PutBucketAcl$;
+exports.PutBucketAclCommand = PutBucketAclCommand;
+exports.PutBucketAclRequest$ = PutBucketAclRequest$;
+exports.PutBucketAnalyticsConfiguration$ = PutBucketAnalyticsConfiguration$;
+exports.PutBucketAnalyticsConfigurationCommand = PutBucketAnalyticsConfigurationCommand;
+exports.PutBucketAnalyticsConfigurationRequest$ = PutBucketAnalyticsConfigurationRequest$;
+exports.PutBucketCors$ = PutBucketCors$;
+exports.PutBucketCorsCommand = PutBucketCorsCommand;
+exports.PutBucketCorsRequest$ = PutBucketCorsRequest$;
+exports.PutBucketEncryption$ = PutBucketEncryption$;
+exports.PutBucketEncryptionCommand = PutBucketEncryptionCommand;
+exports.PutBucketEncryptionRequest$ = PutBucketEncryptionRequest$;
+exports.PutBucketIntelligentTieringConfiguration$ = PutBucketIntelligentTieringConfiguration$;
+exports.PutBucketIntelligentTieringConfigurationCommand = PutBucketIntelligentTieringConfigurationCommand;
+exports.PutBucketIntelligentTieringConfigurationRequest$ = PutBucketIntelligentTieringConfigurationRequest$;
+exports.PutBucketInventoryConfiguration$ = PutBucketInventoryConfiguration$;
+exports.PutBucketInventoryConfigurationCommand = PutBucketInventoryConfigurationCommand;
+exports.PutBucketInventoryConfigurationRequest$ = PutBucketInventoryConfigurationRequest$;
+exports.PutBucketLifecycleConfiguration$ = PutBucketLifecycleConfiguration$;
+exports.PutBucketLifecycleConfigurationCommand = PutBucketLifecycleConfigurationCommand;
+exports.PutBucketLifecycleConfigurationOutput$ = PutBucketLifecycleConfigurationOutput$;
+exports.PutBucketLifecycleConfigurationRequest$ = PutBucketLifecycleConfigurationRequest$;
+exports.PutBucketLogging$ = PutBucketLogging$;
+exports.PutBucketLoggingCommand = PutBucketLoggingCommand;
+exports.PutBucketLoggingRequest$ = PutBucketLoggingRequest$;
+exports.PutBucketMetricsConfiguration$ = PutBucketMetricsConfiguration$;
+exports.PutBucketMetricsConfigurationCommand = PutBucketMetricsConfigurationCommand;
+exports.PutBucketMetricsConfigurationRequest$ = PutBucketMetricsConfigurationRequest$;
+exports.PutBucketNotificationConfiguration$ = PutBucketNotificationConfiguration$;
+exports.PutBucketNotificationConfigurationCommand = PutBucketNotificationConfigurationCommand;
+exports.PutBucketNotificationConfigurationRequest$ = PutBucketNotificationConfigurationRequest$;
+exports.PutBucketOwnershipControls$ = PutBucketOwnershipControls$;
+exports.PutBucketOwnershipControlsCommand = PutBucketOwnershipControlsCommand;
+exports.PutBucketOwnershipControlsRequest$ = PutBucketOwnershipControlsRequest$;
+exports.PutBucketPolicy$ = PutBucketPolicy$;
+exports.PutBucketPolicyCommand = PutBucketPolicyCommand;
+exports.PutBucketPolicyRequest$ = PutBucketPolicyRequest$;
+exports.PutBucketReplication$ = PutBucketReplication$;
+exports.PutBucketReplicationCommand = PutBucketReplicationCommand;
+exports.PutBucketReplicationRequest$ = PutBucketReplicationRequest$;
+exports.PutBucketRequestPayment$ = PutBucketRequestPayment$;
+exports.PutBucketRequestPaymentCommand = PutBucketRequestPaymentCommand;
+exports.PutBucketRequestPaymentRequest$ = PutBucketRequestPaymentRequest$;
+exports.PutBucketTagging$ = PutBucketTagging$;
+exports.PutBucketTaggingCommand = PutBucketTaggingCommand;
+exports.PutBucketTaggingRequest$ = PutBucketTaggingRequest$;
+exports.PutBucketVersioning$ = PutBucketVersioning$;
+exports.PutBucketVersioningCommand = PutBucketVersioningCommand;
+exports.PutBucketVersioningRequest$ = PutBucketVersioningRequest$;
+exports.PutBucketWebsite$ = PutBucketWebsite$;
+exports.PutBucketWebsiteCommand = PutBucketWebsiteCommand;
+exports.PutBucketWebsiteRequest$ = PutBucketWebsiteRequest$;
+exports.PutObject$ = PutObject$;
+exports.PutObjectAcl$ = PutObjectAcl$;
+exports.PutObjectAclCommand = PutObjectAclCommand;
+exports.PutObjectAclOutput$ = PutObjectAclOutput$;
+exports.PutObjectAclRequest$ = PutObjectAclRequest$;
+exports.PutObjectAnnotation$ = PutObjectAnnotation$;
+exports.PutObjectAnnotationCommand = PutObjectAnnotationCommand;
+exports.PutObjectAnnotationOutput$ = PutObjectAnnotationOutput$;
+exports.PutObjectAnnotationRequest$ = PutObjectAnnotationRequest$;
+exports.PutObjectCommand = PutObjectCommand;
+exports.PutObjectLegalHold$ = PutObjectLegalHold$;
+exports.PutObjectLegalHoldCommand = PutObjectLegalHoldCommand;
+exports.PutObjectLegalHoldOutput$ = PutObjectLegalHoldOutput$;
+exports.PutObjectLegalHoldRequest$ = PutObjectLegalHoldRequest$;
+exports.PutObjectLockConfiguration$ = PutObjectLockConfiguration$;
+exports.PutObjectLockConfigurationCommand = PutObjectLockConfigurationCommand;
+exports.PutObjectLockConfigurationOutput$ = PutObjectLockConfigurationOutput$;
+exports.PutObjectLockConfigurationRequest$ = PutObjectLockConfigurationRequest$;
+exports.PutObjectOutput$ = PutObjectOutput$;
+exports.PutObjectRequest$ = PutObjectRequest$;
+exports.PutObjectRetention$ = PutObjectRetention$;
+exports.PutObjectRetentionCommand = PutObjectRetentionCommand;
+exports.PutObjectRetentionOutput$ = PutObjectRetentionOutput$;
+exports.PutObjectRetentionRequest$ = PutObjectRetentionRequest$;
+exports.PutObjectTagging$ = PutObjectTagging$;
+exports.PutObjectTaggingCommand = PutObjectTaggingCommand;
+exports.PutObjectTaggingOutput$ = PutObjectTaggingOutput$;
+exports.PutObjectTaggingRequest$ = PutObjectTaggingRequest$;
+exports.PutPublicAccessBlock$ = PutPublicAccessBlock$;
+exports.PutPublicAccessBlockCommand = PutPublicAccessBlockCommand;
+exports.PutPublicAccessBlockRequest$ = PutPublicAccessBlockRequest$;
+exports.QueueConfiguration$ = QueueConfiguration$;
+exports.QuoteFields = QuoteFields;
+exports.RecordExpiration$ = RecordExpiration$;
+exports.RecordsEvent$ = RecordsEvent$;
+exports.Redirect$ = Redirect$;
+exports.RedirectAllRequestsTo$ = RedirectAllRequestsTo$;
+exports.RenameObject$ = RenameObject$;
+exports.RenameObjectCommand = RenameObjectCommand;
+exports.RenameObjectOutput$ = RenameObjectOutput$;
+exports.RenameObjectRequest$ = RenameObjectRequest$;
+exports.ReplicaModifications$ = ReplicaModifications$;
+exports.ReplicaModificationsStatus = ReplicaModificationsStatus;
+exports.ReplicationConfiguration$ = ReplicationConfiguration$;
+exports.ReplicationRule$ = ReplicationRule$;
+exports.ReplicationRuleAndOperator$ = ReplicationRuleAndOperator$;
+exports.ReplicationRuleFilter$ = ReplicationRuleFilter$;
+exports.ReplicationRuleNotOperator$ = ReplicationRuleNotOperator$;
+exports.ReplicationRuleOrOperator$ = ReplicationRuleOrOperator$;
+exports.ReplicationRuleStatus = ReplicationRuleStatus;
+exports.ReplicationStatus = ReplicationStatus;
+exports.ReplicationTime$ = ReplicationTime$;
+exports.ReplicationTimeStatus = ReplicationTimeStatus;
+exports.ReplicationTimeValue$ = ReplicationTimeValue$;
+exports.RequestCharged = RequestCharged;
+exports.RequestPayer = RequestPayer;
+exports.RequestPaymentConfiguration$ = RequestPaymentConfiguration$;
+exports.RequestProgress$ = RequestProgress$;
+exports.RestoreObject$ = RestoreObject$;
+exports.RestoreObjectCommand = RestoreObjectCommand;
+exports.RestoreObjectOutput$ = RestoreObjectOutput$;
+exports.RestoreObjectRequest$ = RestoreObjectRequest$;
+exports.RestoreRequest$ = RestoreRequest$;
+exports.RestoreRequestType = RestoreRequestType;
+exports.RestoreStatus$ = RestoreStatus$;
+exports.RoutingRule$ = RoutingRule$;
+exports.S3 = S3;
+exports.S3Client = S3Client;
+exports.S3KeyFilter$ = S3KeyFilter$;
+exports.S3Location$ = S3Location$;
+exports.S3ServiceException = S3ServiceException;
+exports.S3ServiceException$ = S3ServiceException$;
+exports.S3TablesBucketType = S3TablesBucketType;
+exports.S3TablesDestination$ = S3TablesDestination$;
+exports.S3TablesDestinationResult$ = S3TablesDestinationResult$;
+exports.SSEKMS$ = SSEKMS$;
+exports.SSEKMSEncryption$ = SSEKMSEncryption$;
+exports.SSES3$ = SSES3$;
+exports.ScanRange$ = ScanRange$;
+exports.SelectObjectContent$ = SelectObjectContent$;
+exports.SelectObjectContentCommand = SelectObjectContentCommand;
+exports.SelectObjectContentEventStream$ = SelectObjectContentEventStream$;
+exports.SelectObjectContentOutput$ = SelectObjectContentOutput$;
+exports.SelectObjectContentRequest$ = SelectObjectContentRequest$;
+exports.SelectParameters$ = SelectParameters$;
+exports.ServerSideEncryption = ServerSideEncryption;
+exports.ServerSideEncryptionByDefault$ = ServerSideEncryptionByDefault$;
+exports.ServerSideEncryptionConfiguration$ = ServerSideEncryptionConfiguration$;
+exports.ServerSideEncryptionRule$ = ServerSideEncryptionRule$;
+exports.SessionCredentials$ = SessionCredentials$;
+exports.SessionMode = SessionMode;
+exports.SimplePrefix$ = SimplePrefix$;
+exports.SourceSelectionCriteria$ = SourceSelectionCriteria$;
+exports.SseKmsEncryptedObjects$ = SseKmsEncryptedObjects$;
+exports.SseKmsEncryptedObjectsStatus = SseKmsEncryptedObjectsStatus;
+exports.Stats$ = Stats$;
+exports.StatsEvent$ = StatsEvent$;
+exports.StorageClass = StorageClass;
+exports.StorageClassAnalysis$ = StorageClassAnalysis$;
+exports.StorageClassAnalysisDataExport$ = StorageClassAnalysisDataExport$;
+exports.StorageClassAnalysisSchemaVersion = StorageClassAnalysisSchemaVersion;
+exports.TableSseAlgorithm = TableSseAlgorithm;
+exports.Tag$ = Tag$;
+exports.Tagging$ = Tagging$;
+exports.TaggingDirective = TaggingDirective;
+exports.TargetGrant$ = TargetGrant$;
+exports.TargetObjectKeyFormat$ = TargetObjectKeyFormat$;
+exports.Tier = Tier;
+exports.Tiering$ = Tiering$;
+exports.TooManyParts = TooManyParts;
+exports.TooManyParts$ = TooManyParts$;
+exports.TopicConfiguration$ = TopicConfiguration$;
+exports.Transition$ = Transition$;
+exports.TransitionDefaultMinimumObjectSize = TransitionDefaultMinimumObjectSize;
+exports.TransitionStorageClass = TransitionStorageClass;
+exports.Type = Type;
+exports.UnsupportedMediaType = UnsupportedMediaType;
+exports.UnsupportedMediaType$ = UnsupportedMediaType$;
+exports.UpdateBucketMetadataAnnotationTableConfiguration$ = UpdateBucketMetadataAnnotationTableConfiguration$;
+exports.UpdateBucketMetadataAnnotationTableConfigurationCommand = UpdateBucketMetadataAnnotationTableConfigurationCommand;
+exports.UpdateBucketMetadataAnnotationTableConfigurationRequest$ = UpdateBucketMetadataAnnotationTableConfigurationRequest$;
+exports.UpdateBucketMetadataInventoryTableConfiguration$ = UpdateBucketMetadataInventoryTableConfiguration$;
+exports.UpdateBucketMetadataInventoryTableConfigurationCommand = UpdateBucketMetadataInventoryTableConfigurationCommand;
+exports.UpdateBucketMetadataInventoryTableConfigurationRequest$ = UpdateBucketMetadataInventoryTableConfigurationRequest$;
+exports.UpdateBucketMetadataJournalTableConfiguration$ = UpdateBucketMetadataJournalTableConfiguration$;
+exports.UpdateBucketMetadataJournalTableConfigurationCommand = UpdateBucketMetadataJournalTableConfigurationCommand;
+exports.UpdateBucketMetadataJournalTableConfigurationRequest$ = UpdateBucketMetadataJournalTableConfigurationRequest$;
+exports.UpdateObjectEncryption$ = UpdateObjectEncryption$;
+exports.UpdateObjectEncryptionCommand = UpdateObjectEncryptionCommand;
+exports.UpdateObjectEncryptionRequest$ = UpdateObjectEncryptionRequest$;
+exports.UpdateObjectEncryptionResponse$ = UpdateObjectEncryptionResponse$;
+exports.UploadPart$ = UploadPart$;
+exports.UploadPartCommand = UploadPartCommand;
+exports.UploadPartCopy$ = UploadPartCopy$;
+exports.UploadPartCopyCommand = UploadPartCopyCommand;
+exports.UploadPartCopyOutput$ = UploadPartCopyOutput$;
+exports.UploadPartCopyRequest$ = UploadPartCopyRequest$;
+exports.UploadPartOutput$ = UploadPartOutput$;
+exports.UploadPartRequest$ = UploadPartRequest$;
+exports.UseSourceMultiRegionKey$ = UseSourceMultiRegionKey$;
+exports.UseSourceMultiRegionKeyStatus = UseSourceMultiRegionKeyStatus;
+exports.VersioningConfiguration$ = VersioningConfiguration$;
+exports.WebsiteConfiguration$ = WebsiteConfiguration$;
+exports.WriteGetObjectResponse$ = WriteGetObjectResponse$;
+exports.WriteGetObjectResponseCommand = WriteGetObjectResponseCommand;
+exports.WriteGetObjectResponseRequest$ = WriteGetObjectResponseRequest$;
+exports._Error$ = _Error$;
+exports._Object$ = _Object$;
+exports.errorTypeRegistries = errorTypeRegistries;
+exports.paginateListBuckets = paginateListBuckets;
+exports.paginateListDirectoryBuckets = paginateListDirectoryBuckets;
+exports.paginateListObjectAnnotations = paginateListObjectAnnotations;
+exports.paginateListObjectsV2 = paginateListObjectsV2;
+exports.paginateListParts = paginateListParts;
+exports.waitForBucketExists = waitForBucketExists;
+exports.waitForBucketNotExists = waitForBucketNotExists;
+exports.waitForObjectExists = waitForObjectExists;
+exports.waitForObjectNotExists = waitForObjectNotExists;
+exports.waitUntilBucketExists = waitUntilBucketExists;
+exports.waitUntilBucketNotExists = waitUntilBucketNotExists;
+exports.waitUntilObjectExists = waitUntilObjectExists;
+exports.waitUntilObjectNotExists = waitUntilObjectNotExists;
 
 
 /***/ }),
@@ -30454,6 +30453,550 @@ class EndpointCache {
 }
 
 exports.EndpointCache = EndpointCache;
+
+
+/***/ }),
+
+/***/ 2358:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+const { PutObjectCommand, ChecksumAlgorithm, CreateMultipartUploadCommand, AbortMultipartUploadCommand, UploadPartCommand, CompleteMultipartUploadCommand, PutObjectTaggingCommand } = __nccwpck_require__(3711);
+const { toEndpointV1, getEndpointFromInstructions } = __nccwpck_require__(2085);
+const { extendedEncodeURIComponent } = __nccwpck_require__(3422);
+const { EventEmitter } = __nccwpck_require__(4434);
+const { Buffer } = __nccwpck_require__(181);
+const { statSync, ReadStream } = __nccwpck_require__(3024);
+const { Readable } = __nccwpck_require__(2203);
+
+const runtimeConfigShared = {
+    statSync: () => { },
+    isFileReadStream(f) {
+        return false;
+    },
+};
+
+const runtimeConfig = {
+    ...runtimeConfigShared,
+    runtime: "node",
+    statSync,
+    isFileReadStream(f) {
+        return f instanceof ReadStream;
+    },
+};
+
+const byteLength = (input) => {
+    if (input == null) {
+        return 0;
+    }
+    if (typeof input === "string") {
+        return Buffer.byteLength(input);
+    }
+    if (typeof input.byteLength === "number") {
+        return input.byteLength;
+    }
+    else if (typeof input.length === "number") {
+        return input.length;
+    }
+    else if (typeof input.size === "number") {
+        return input.size;
+    }
+    else if (typeof input.start === "number" && typeof input.end === "number") {
+        return input.end + 1 - input.start;
+    }
+    else if (runtimeConfig.isFileReadStream(input)) {
+        try {
+            return runtimeConfig.statSync(input.path).size;
+        }
+        catch (error) {
+            return undefined;
+        }
+    }
+    return undefined;
+};
+
+var BYTE_LENGTH_SOURCE;
+(function (BYTE_LENGTH_SOURCE) {
+    BYTE_LENGTH_SOURCE["EMPTY_INPUT"] = "a null or undefined Body";
+    BYTE_LENGTH_SOURCE["CONTENT_LENGTH"] = "the ContentLength property of the params set by the caller";
+    BYTE_LENGTH_SOURCE["STRING_LENGTH"] = "the encoded byte length of the Body string";
+    BYTE_LENGTH_SOURCE["TYPED_ARRAY"] = "the byteLength of a typed byte array such as Uint8Array";
+    BYTE_LENGTH_SOURCE["LENGTH"] = "the value of Body.length";
+    BYTE_LENGTH_SOURCE["SIZE"] = "the value of Body.size";
+    BYTE_LENGTH_SOURCE["START_END_DIFF"] = "the numeric difference between Body.start and Body.end";
+    BYTE_LENGTH_SOURCE["STAT"] = "the size of the file given by Body.path on disk as reported by statSync";
+})(BYTE_LENGTH_SOURCE || (BYTE_LENGTH_SOURCE = {}));
+const byteLengthSource = (input, override) => {
+    if (override != null) {
+        return BYTE_LENGTH_SOURCE.CONTENT_LENGTH;
+    }
+    if (input == null) {
+        return BYTE_LENGTH_SOURCE.EMPTY_INPUT;
+    }
+    if (typeof input === "string") {
+        return BYTE_LENGTH_SOURCE.STRING_LENGTH;
+    }
+    if (typeof input.byteLength === "number") {
+        return BYTE_LENGTH_SOURCE.TYPED_ARRAY;
+    }
+    else if (typeof input.length === "number") {
+        return BYTE_LENGTH_SOURCE.LENGTH;
+    }
+    else if (typeof input.size === "number") {
+        return BYTE_LENGTH_SOURCE.SIZE;
+    }
+    else if (typeof input.start === "number" && typeof input.end === "number") {
+        return BYTE_LENGTH_SOURCE.START_END_DIFF;
+    }
+    else if (runtimeConfig.isFileReadStream(input)) {
+        try {
+            runtimeConfig.statSync(input.path).size;
+            return BYTE_LENGTH_SOURCE.STAT;
+        }
+        catch (error) {
+            return undefined;
+        }
+    }
+    return undefined;
+};
+
+async function* getChunkStream(data, partSize, getNextData) {
+    let partNumber = 1;
+    const currentBuffer = { chunks: [], length: 0 };
+    for await (const datum of getNextData(data)) {
+        currentBuffer.chunks.push(datum);
+        currentBuffer.length += datum.byteLength;
+        while (currentBuffer.length > partSize) {
+            const dataChunk = currentBuffer.chunks.length > 1 ? Buffer.concat(currentBuffer.chunks) : currentBuffer.chunks[0];
+            yield {
+                partNumber,
+                data: dataChunk.subarray(0, partSize),
+            };
+            currentBuffer.chunks = [dataChunk.subarray(partSize)];
+            currentBuffer.length = currentBuffer.chunks[0].byteLength;
+            partNumber += 1;
+        }
+    }
+    yield {
+        partNumber,
+        data: currentBuffer.chunks.length !== 1 ? Buffer.concat(currentBuffer.chunks) : currentBuffer.chunks[0],
+        lastPart: true,
+    };
+}
+
+async function* getChunkUint8Array(data, partSize) {
+    let partNumber = 1;
+    let startByte = 0;
+    let endByte = partSize;
+    while (endByte < data.byteLength) {
+        yield {
+            partNumber,
+            data: data.subarray(startByte, endByte),
+        };
+        partNumber += 1;
+        startByte = endByte;
+        endByte = startByte + partSize;
+    }
+    yield {
+        partNumber,
+        data: data.subarray(startByte),
+        lastPart: true,
+    };
+}
+
+async function* getDataReadable(data) {
+    for await (const chunk of data) {
+        if (Buffer.isBuffer(chunk) || chunk instanceof Uint8Array) {
+            yield chunk;
+        }
+        else {
+            yield Buffer.from(chunk);
+        }
+    }
+}
+
+async function* getDataReadableStream(data) {
+    const reader = data.getReader();
+    try {
+        while (true) {
+            const { done, value } = await reader.read();
+            if (done) {
+                return;
+            }
+            if (Buffer.isBuffer(value) || value instanceof Uint8Array) {
+                yield value;
+            }
+            else {
+                yield Buffer.from(value);
+            }
+        }
+    }
+    catch (e) {
+        throw e;
+    }
+    finally {
+        reader.releaseLock();
+    }
+}
+
+const getChunk = (data, partSize) => {
+    if (data instanceof Uint8Array) {
+        return getChunkUint8Array(data, partSize);
+    }
+    if (data instanceof Readable) {
+        return getChunkStream(data, partSize, getDataReadable);
+    }
+    if (data instanceof String || typeof data === "string") {
+        return getChunkUint8Array(Buffer.from(data), partSize);
+    }
+    if (typeof data.stream === "function") {
+        return getChunkStream(data.stream(), partSize, getDataReadableStream);
+    }
+    if (data instanceof ReadableStream) {
+        return getChunkStream(data, partSize, getDataReadableStream);
+    }
+    throw new Error("Body Data is unsupported format, expected data to be one of: string | Uint8Array | Buffer | Readable | ReadableStream | Blob;.");
+};
+
+class Upload extends EventEmitter {
+    static MIN_PART_SIZE = 1024 * 1024 * 5;
+    MAX_PARTS = 10_000;
+    queueSize = 4;
+    partSize;
+    leavePartsOnError = false;
+    tags = [];
+    client;
+    params;
+    totalBytes;
+    totalBytesSource;
+    bytesUploadedSoFar;
+    abortController;
+    concurrentUploaders = [];
+    createMultiPartPromise;
+    abortMultipartUploadCommand = null;
+    uploadedParts = [];
+    uploadEnqueuedPartsCount = 0;
+    expectedPartsCount;
+    uploadId;
+    uploadEvent;
+    isMultiPart = true;
+    singleUploadResult;
+    sent = false;
+    constructor(options) {
+        super();
+        this.queueSize = options.queueSize || this.queueSize;
+        this.leavePartsOnError = options.leavePartsOnError || this.leavePartsOnError;
+        this.tags = options.tags || this.tags;
+        this.client = options.client;
+        this.params = options.params;
+        if (!this.params) {
+            throw new Error(`InputError: Upload requires params to be passed to upload.`);
+        }
+        this.totalBytes = this.params.ContentLength ?? byteLength(this.params.Body);
+        this.totalBytesSource = byteLengthSource(this.params.Body, this.params.ContentLength);
+        this.bytesUploadedSoFar = 0;
+        this.abortController = options.abortController ?? new AbortController();
+        this.partSize =
+            options.partSize || Math.max(Upload.MIN_PART_SIZE, Math.ceil((this.totalBytes || 0) / this.MAX_PARTS));
+        if (this.totalBytes !== undefined) {
+            this.expectedPartsCount = Math.ceil(this.totalBytes / this.partSize);
+        }
+        this.__validateInput();
+    }
+    async abort() {
+        this.abortController.abort();
+    }
+    async done() {
+        if (this.sent) {
+            throw new Error("@aws-sdk/lib-storage: this instance of Upload has already executed .done(). Create a new instance.");
+        }
+        this.sent = true;
+        return await Promise.race([this.__doMultipartUpload(), this.__abortTimeout(this.abortController.signal)]);
+    }
+    on(event, listener) {
+        this.uploadEvent = event;
+        return super.on(event, listener);
+    }
+    async __uploadUsingPut(dataPart) {
+        this.isMultiPart = false;
+        const params = { ...this.params, Body: dataPart.data };
+        const clientConfig = this.client.config;
+        const requestHandler = clientConfig.requestHandler;
+        const eventEmitter = requestHandler instanceof EventEmitter ? requestHandler : null;
+        const uploadEventListener = (event) => {
+            this.bytesUploadedSoFar = event.loaded;
+            this.totalBytes = event.total;
+            this.__notifyProgress({
+                loaded: this.bytesUploadedSoFar,
+                total: this.totalBytes,
+                part: dataPart.partNumber,
+                Key: this.params.Key,
+                Bucket: this.params.Bucket,
+            });
+        };
+        if (eventEmitter !== null) {
+            eventEmitter.on("xhr.upload.progress", uploadEventListener);
+        }
+        const resolved = await Promise.all([this.client.send(new PutObjectCommand(params)), clientConfig?.endpoint?.()]);
+        const putResult = resolved[0];
+        let endpoint = resolved[1];
+        if (!endpoint) {
+            endpoint = toEndpointV1(await getEndpointFromInstructions(params, PutObjectCommand, {
+                ...clientConfig,
+            }));
+        }
+        if (!endpoint) {
+            throw new Error('Could not resolve endpoint from S3 "client.config.endpoint()" nor EndpointsV2.');
+        }
+        if (eventEmitter !== null) {
+            eventEmitter.off("xhr.upload.progress", uploadEventListener);
+        }
+        const locationKey = this.params
+            .Key.split("/")
+            .map((segment) => extendedEncodeURIComponent(segment))
+            .join("/");
+        const locationBucket = extendedEncodeURIComponent(this.params.Bucket);
+        const Location = (() => {
+            const endpointHostnameIncludesBucket = endpoint.hostname.startsWith(`${locationBucket}.`);
+            const forcePathStyle = this.client.config.forcePathStyle;
+            const optionalPort = endpoint.port ? `:${endpoint.port}` : ``;
+            if (forcePathStyle) {
+                return `${endpoint.protocol}//${endpoint.hostname}${optionalPort}/${locationBucket}/${locationKey}`;
+            }
+            if (endpointHostnameIncludesBucket) {
+                return `${endpoint.protocol}//${endpoint.hostname}${optionalPort}/${locationKey}`;
+            }
+            return `${endpoint.protocol}//${locationBucket}.${endpoint.hostname}${optionalPort}/${locationKey}`;
+        })();
+        this.singleUploadResult = {
+            ...putResult,
+            Bucket: this.params.Bucket,
+            Key: this.params.Key,
+            Location,
+        };
+        const totalSize = byteLength(dataPart.data);
+        this.__notifyProgress({
+            loaded: totalSize,
+            total: totalSize,
+            part: 1,
+            Key: this.params.Key,
+            Bucket: this.params.Bucket,
+        });
+    }
+    async __createMultipartUpload() {
+        const requestChecksumCalculation = await this.client.config.requestChecksumCalculation();
+        if (!this.createMultiPartPromise) {
+            const createCommandParams = { ...this.params, Body: undefined };
+            if (requestChecksumCalculation === "WHEN_SUPPORTED") {
+                createCommandParams.ChecksumAlgorithm = this.params.ChecksumAlgorithm || ChecksumAlgorithm.CRC32;
+            }
+            this.createMultiPartPromise = this.client
+                .send(new CreateMultipartUploadCommand(createCommandParams))
+                .then((createMpuResponse) => {
+                this.abortMultipartUploadCommand = new AbortMultipartUploadCommand({
+                    Bucket: this.params.Bucket,
+                    Key: this.params.Key,
+                    UploadId: createMpuResponse.UploadId,
+                });
+                return createMpuResponse;
+            });
+        }
+        return this.createMultiPartPromise;
+    }
+    async __doConcurrentUpload(dataFeeder) {
+        for await (const dataPart of dataFeeder) {
+            if (this.uploadEnqueuedPartsCount > this.MAX_PARTS) {
+                throw new Error(`Exceeded ${this.MAX_PARTS} parts in multipart upload to Bucket: ${this.params.Bucket} Key: ${this.params.Key}.`);
+            }
+            if (this.abortController.signal.aborted) {
+                return;
+            }
+            if (dataPart.partNumber === 1 && dataPart.lastPart) {
+                return await this.__uploadUsingPut(dataPart);
+            }
+            if (!this.uploadId) {
+                const { UploadId } = await this.__createMultipartUpload();
+                this.uploadId = UploadId;
+                if (this.abortController.signal.aborted) {
+                    return;
+                }
+            }
+            const partSize = byteLength(dataPart.data) || 0;
+            const requestHandler = this.client.config.requestHandler;
+            const eventEmitter = requestHandler instanceof EventEmitter ? requestHandler : null;
+            let lastSeenBytes = 0;
+            const uploadEventListener = (event, request) => {
+                const requestPartSize = Number(request.query["partNumber"]) || -1;
+                if (requestPartSize !== dataPart.partNumber) {
+                    return;
+                }
+                if (event.total && partSize) {
+                    this.bytesUploadedSoFar += event.loaded - lastSeenBytes;
+                    lastSeenBytes = event.loaded;
+                }
+                this.__notifyProgress({
+                    loaded: this.bytesUploadedSoFar,
+                    total: this.totalBytes,
+                    part: dataPart.partNumber,
+                    Key: this.params.Key,
+                    Bucket: this.params.Bucket,
+                });
+            };
+            if (eventEmitter !== null) {
+                eventEmitter.on("xhr.upload.progress", uploadEventListener);
+            }
+            this.uploadEnqueuedPartsCount += 1;
+            this.__validateUploadPart(dataPart);
+            const partResult = await this.client.send(new UploadPartCommand({
+                ...this.params,
+                ContentLength: undefined,
+                UploadId: this.uploadId,
+                Body: dataPart.data,
+                PartNumber: dataPart.partNumber,
+            }));
+            if (eventEmitter !== null) {
+                eventEmitter.off("xhr.upload.progress", uploadEventListener);
+            }
+            if (this.abortController.signal.aborted) {
+                return;
+            }
+            if (!partResult.ETag) {
+                throw new Error(`Part ${dataPart.partNumber} is missing ETag in UploadPart response. Missing Bucket CORS configuration for ETag header?`);
+            }
+            this.uploadedParts.push({
+                PartNumber: dataPart.partNumber,
+                ETag: partResult.ETag,
+                ...(partResult.ChecksumCRC32 && { ChecksumCRC32: partResult.ChecksumCRC32 }),
+                ...(partResult.ChecksumCRC32C && { ChecksumCRC32C: partResult.ChecksumCRC32C }),
+                ...(partResult.ChecksumCRC64NVME && { ChecksumCRC64NVME: partResult.ChecksumCRC64NVME }),
+                ...(partResult.ChecksumSHA1 && { ChecksumSHA1: partResult.ChecksumSHA1 }),
+                ...(partResult.ChecksumSHA256 && { ChecksumSHA256: partResult.ChecksumSHA256 }),
+            });
+            if (eventEmitter === null) {
+                this.bytesUploadedSoFar += partSize;
+            }
+            this.__notifyProgress({
+                loaded: this.bytesUploadedSoFar,
+                total: this.totalBytes,
+                part: dataPart.partNumber,
+                Key: this.params.Key,
+                Bucket: this.params.Bucket,
+            });
+        }
+    }
+    async __doMultipartUpload() {
+        const dataFeeder = getChunk(this.params.Body, this.partSize);
+        const concurrentUploaderFailures = [];
+        for (let index = 0; index < this.queueSize; index++) {
+            const currentUpload = this.__doConcurrentUpload(dataFeeder).catch((err) => {
+                concurrentUploaderFailures.push(err);
+            });
+            this.concurrentUploaders.push(currentUpload);
+        }
+        await Promise.all(this.concurrentUploaders);
+        if (concurrentUploaderFailures.length >= 1) {
+            await this.markUploadAsAborted();
+            throw concurrentUploaderFailures[0];
+        }
+        if (this.abortController.signal.aborted) {
+            await this.markUploadAsAborted();
+            throw Object.assign(new Error("Upload aborted."), { name: "AbortError" });
+        }
+        let result;
+        if (this.isMultiPart) {
+            const { expectedPartsCount, uploadedParts, totalBytes, totalBytesSource } = this;
+            if (totalBytes !== undefined && expectedPartsCount !== undefined && uploadedParts.length !== expectedPartsCount) {
+                await this.markUploadAsAborted();
+                throw new Error(`Expected ${expectedPartsCount} part(s) but uploaded ${uploadedParts.length} part(s).
+The expected part count is based on the byte-count of the input.params.Body,
+which was read from ${totalBytesSource} and is ${totalBytes}.
+If this is not correct, provide an override value by setting a number
+to input.params.ContentLength in bytes.
+`);
+            }
+            this.uploadedParts.sort((a, b) => a.PartNumber - b.PartNumber);
+            const uploadCompleteParams = {
+                ...this.params,
+                Body: undefined,
+                UploadId: this.uploadId,
+                MultipartUpload: {
+                    Parts: this.uploadedParts,
+                },
+            };
+            try {
+                result = await this.client.send(new CompleteMultipartUploadCommand(uploadCompleteParams));
+            }
+            catch (e) {
+                await this.markUploadAsAborted().catch((abortError) => {
+                    if (e instanceof Error && e.cause === undefined) {
+                        e.cause = abortError;
+                    }
+                });
+                throw e;
+            }
+            if (typeof result?.Location === "string" && result.Location.includes("%2F")) {
+                result.Location = result.Location.replace(/%2F/g, "/");
+            }
+        }
+        else {
+            result = this.singleUploadResult;
+        }
+        this.abortMultipartUploadCommand = null;
+        if (this.tags.length) {
+            await this.client.send(new PutObjectTaggingCommand({
+                ...this.params,
+                Tagging: {
+                    TagSet: this.tags,
+                },
+            }));
+        }
+        return result;
+    }
+    async markUploadAsAborted() {
+        if (this.uploadId && !this.leavePartsOnError && null !== this.abortMultipartUploadCommand) {
+            await this.client.send(this.abortMultipartUploadCommand);
+            this.abortMultipartUploadCommand = null;
+        }
+    }
+    __notifyProgress(progress) {
+        if (this.uploadEvent) {
+            this.emit(this.uploadEvent, progress);
+        }
+    }
+    async __abortTimeout(abortSignal) {
+        return new Promise((resolve, reject) => {
+            abortSignal.onabort = () => {
+                const abortError = new Error("Upload aborted.");
+                abortError.name = "AbortError";
+                reject(abortError);
+            };
+        });
+    }
+    __validateUploadPart(dataPart) {
+        const actualPartSize = byteLength(dataPart.data);
+        if (actualPartSize === undefined) {
+            throw new Error(`A dataPart was generated without a measurable data chunk size for part number ${dataPart.partNumber}`);
+        }
+        if (dataPart.partNumber === 1 && dataPart.lastPart) {
+            return;
+        }
+        if (!dataPart.lastPart && actualPartSize !== this.partSize) {
+            throw new Error(`The byte size for part number ${dataPart.partNumber}, size ${actualPartSize} does not match expected size ${this.partSize}`);
+        }
+    }
+    __validateInput() {
+        if (!this.client) {
+            throw new Error(`InputError: Upload requires a AWS client to do uploads with.`);
+        }
+        if (this.partSize < Upload.MIN_PART_SIZE) {
+            throw new Error(`EntityTooSmall: Your proposed upload part size [${this.partSize}] is smaller than the minimum allowed size [${Upload.MIN_PART_SIZE}] (5MB)`);
+        }
+        if (this.queueSize < 1) {
+            throw new Error(`Queue size: Must have at least one uploading queue.`);
+        }
+    }
+}
+
+exports._ = Upload;
 
 
 /***/ }),
@@ -88297,7 +88840,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7678);
+/* harmony import */ var _main__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6002);
 
 await (0,_main__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -88306,7 +88849,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 7678:
+/***/ 6002:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -91565,7 +92108,7 @@ function createClients(region, env = process.env, maxAttempts = 6) {
     const s3Endpoint = env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL;
     return {
         region,
-        s3: new dist_cjs/* S3Client */.YxF({ ...common, forcePathStyle: Boolean(s3Endpoint) }),
+        s3: new dist_cjs.S3Client({ ...common, forcePathStyle: Boolean(s3Endpoint) }),
         dynamodb: new client_dynamodb_dist_cjs/* DynamoDBClient */.MGV(common),
         // CloudFront is a global service signed for us-east-1.
         cloudfront: new client_cloudfront_dist_cjs/* CloudFrontClient */.GHk({ ...common, region: 'us-east-1' }),
@@ -91670,7 +92213,7 @@ async function checkStateLoss(where, clients, allowFreshState) {
     const { bucket, key, table } = where;
     let size;
     try {
-        const head = await clients.s3.send(new dist_cjs/* HeadObjectCommand */.l81({ Bucket: bucket, Key: key }));
+        const head = await clients.s3.send(new dist_cjs.HeadObjectCommand({ Bucket: bucket, Key: key }));
         size = head.ContentLength ?? 0;
     }
     catch (error) {
@@ -91723,7 +92266,7 @@ async function earlierVersions(s3, bucket, key) {
     let versionMarker;
     try {
         for (let page = 0; page < 10; page++) {
-            const out = await s3.send(new dist_cjs/* ListObjectVersionsCommand */.uc$({
+            const out = await s3.send(new dist_cjs.ListObjectVersionsCommand({
                 Bucket: bucket,
                 Prefix: key,
                 ...(keyMarker !== undefined && { KeyMarker: keyMarker }),
@@ -91809,13 +92352,13 @@ const ENTRY_NAMES = new Set([
     'runtime-config.js',
     'runtime-config.json'
 ]);
-const IMMUTABLE_DIRECTORIES = (/* unused pure expression or super */ null && (['assets/', '_next/static/']));
+const IMMUTABLE_DIRECTORIES = ['assets/', '_next/static/'];
 /**
  * True for files that keep their name from build to build and that a page or the browser loads by
  * that name: HTML, service workers, manifests, runtime configuration. They get `no-cache` by
  * default and are uploaded after the other files.
  */
-function cache_control_isEntryFile(relPath) {
+function isEntryFile(relPath) {
     const name = baseName(relPath).toLowerCase();
     if (name.endsWith('.html') || name.endsWith('.htm'))
         return true;
@@ -91826,7 +92369,7 @@ function cache_control_isEntryFile(relPath) {
     return ENTRY_NAMES.has(name);
 }
 /** True for an HTML page (`.html`, `.htm`). */
-function cache_control_isHtml(relPath) {
+function isHtml(relPath) {
     const name = baseName(relPath).toLowerCase();
     return name.endsWith('.html') || name.endsWith('.htm');
 }
@@ -91849,7 +92392,7 @@ function isFingerprinted(relPath) {
 }
 /** The default Cache-Control for a path when no user rule matches (see the module comment). */
 function defaultCacheControl(relPath) {
-    if (cache_control_isEntryFile(relPath))
+    if (isEntryFile(relPath))
         return NO_CACHE;
     if (IMMUTABLE_DIRECTORIES.some(dir => relPath.startsWith(dir)))
         return IMMUTABLE;
@@ -91862,7 +92405,7 @@ function defaultCacheControl(relPath) {
  * invalid glob (unbalanced `[`, `{`, `(`) or an empty value or one with control characters (which
  * could inject headers).
  */
-function cache_control_compileCacheRules(rules) {
+function compileCacheRules(rules) {
     const matchers = rules.map(rule => {
         const pattern = rule.pattern.trim().replace(/^(\.\/|\/)+/, '');
         const value = rule.value.trim();
@@ -91898,13 +92441,13 @@ const compiledCache = new WeakMap();
  * `Cache-Control` header value for a path relative to the build directory: the first matching
  * rule's value, else the default. Raw rule arrays are compiled once and remembered.
  */
-function cache_control_cacheControlFor(relPath, rules = []) {
+function cacheControlFor(relPath, rules = []) {
     let compiled;
     if (isCompiled(rules)) {
         compiled = rules;
     }
     else {
-        compiled = compiledCache.get(rules) ?? cache_control_compileCacheRules(rules);
+        compiled = compiledCache.get(rules) ?? compileCacheRules(rules);
         compiledCache.set(rules, compiled);
     }
     return compiled.match(relPath)?.value ?? defaultCacheControl(relPath);
@@ -91993,16 +92536,16 @@ function isTextualType(type) {
         return true;
     if (base.endsWith('+json') || base.endsWith('+xml'))
         return true;
-    return mime.charset(base) === 'UTF-8';
+    return mime_types.charset(base) === 'UTF-8';
 }
 /** `Content-Type` header value for a path relative to the build directory. */
-function content_type_contentTypeFor(relPath) {
+function contentTypeFor(relPath) {
     // Node's rule: `.htaccess` and `LICENSE` have no extension (mime-types alone would read `json`
     // as the extension of a file named `json`).
-    const ext = posix.extname(relPath).slice(1).toLowerCase();
+    const ext = external_node_path_.posix.extname(relPath).slice(1).toLowerCase();
     if (!ext)
         return DEFAULT_CONTENT_TYPE;
-    const type = OVERRIDES[ext] ?? mime.lookup(ext);
+    const type = OVERRIDES[ext] ?? mime_types.lookup(ext);
     if (!type)
         return DEFAULT_CONTENT_TYPE;
     return isTextualType(type) ? `${type}; charset=utf-8` : type;
@@ -92417,7 +92960,7 @@ function readCacheRules(input) {
         return { pattern, value };
     });
     try {
-        return [...cache_control_compileCacheRules(rules).rules];
+        return [...compileCacheRules(rules).rules];
     }
     catch (error) {
         throw new InputError('cache-control', input('cache-control'), error instanceof Error ? error.message : String(error));
@@ -92684,7 +93227,7 @@ async function ensureBackend(config, clients, log = () => { }) {
 /** true: exists and is ours; false: does not exist. Throws for a bucket owned by someone else. */
 async function bucketExists(s3, bucket, region) {
     try {
-        const head = await s3.send(new dist_cjs/* HeadBucketCommand */.kuI({ Bucket: bucket }));
+        const head = await s3.send(new dist_cjs.HeadBucketCommand({ Bucket: bucket }));
         if (head.BucketRegion && head.BucketRegion !== region)
             throw wrongRegion(bucket, head.BucketRegion, region);
         return true;
@@ -92716,7 +93259,7 @@ function wrongRegion(bucket, actual, wanted) {
 }
 async function createBucket(config, s3, bucket, report, log) {
     try {
-        await retryOn(() => s3.send(new dist_cjs/* CreateBucketCommand */.cZX({
+        await retryOn(() => s3.send(new dist_cjs.CreateBucketCommand({
             Bucket: bucket,
             ObjectOwnership: 'BucketOwnerEnforced',
             ...(config.region !== 'us-east-1' && {
@@ -92756,7 +93299,7 @@ async function createBucket(config, s3, bucket, report, log) {
     const steps = [
         [
             'public access blocked',
-            () => s3.send(new dist_cjs/* PutPublicAccessBlockCommand */.ZXv({
+            () => s3.send(new dist_cjs.PutPublicAccessBlockCommand({
                 Bucket: bucket,
                 PublicAccessBlockConfiguration: {
                     BlockPublicAcls: true,
@@ -92768,21 +93311,21 @@ async function createBucket(config, s3, bucket, report, log) {
         ],
         [
             'object ownership enforced',
-            () => s3.send(new dist_cjs/* PutBucketOwnershipControlsCommand */.o9A({
+            () => s3.send(new dist_cjs.PutBucketOwnershipControlsCommand({
                 Bucket: bucket,
                 OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] }
             }))
         ],
         [
             'versioning enabled',
-            () => s3.send(new dist_cjs/* PutBucketVersioningCommand */.XjQ({
+            () => s3.send(new dist_cjs.PutBucketVersioningCommand({
                 Bucket: bucket,
                 VersioningConfiguration: { Status: 'Enabled' }
             }))
         ],
         [
             config.stateKmsKeyId ? 'encryption (KMS)' : 'encryption (SSE-S3)',
-            () => s3.send(new dist_cjs/* PutBucketEncryptionCommand */.iRK({
+            () => s3.send(new dist_cjs.PutBucketEncryptionCommand({
                 Bucket: bucket,
                 ServerSideEncryptionConfiguration: {
                     Rules: [
@@ -92801,11 +93344,11 @@ async function createBucket(config, s3, bucket, report, log) {
         ],
         [
             'TLS-only bucket policy',
-            () => s3.send(new dist_cjs/* PutBucketPolicyCommand */.BfN({ Bucket: bucket, Policy: JSON.stringify(tls) }))
+            () => s3.send(new dist_cjs.PutBucketPolicyCommand({ Bucket: bucket, Policy: JSON.stringify(tls) }))
         ],
         [
             'tags',
-            () => s3.send(new dist_cjs/* PutBucketTaggingCommand */.yCr({ Bucket: bucket, Tagging: { TagSet: tags(config) } }))
+            () => s3.send(new dist_cjs.PutBucketTaggingCommand({ Bucket: bucket, Tagging: { TagSet: tags(config) } }))
         ]
     ];
     for (const [what, step] of steps) {
@@ -92900,6 +93443,1841 @@ async function waitActive(dynamodb, table, known) {
         await new Promise(resolve => setTimeout(resolve, delay));
         current = await describeTable(dynamodb, table);
     }
+}
+
+;// CONCATENATED MODULE: ./src/report/markdown.ts
+/**
+ * Escaping and layout helpers for GitHub-flavoured markdown (PR comments and job summaries).
+ *
+ * Rule of thumb for anything that comes from Terraform, the repository or the user: put it in a
+ * code span (`codeSpan`), a fenced block (`fencedBlock`) or escape it as text (`escapeText`). Inside
+ * those it cannot break a table, open an HTML comment or tag, close a `<details>` or a code block,
+ * mention someone or make a link.
+ */
+/** Terminal colour codes, C0/C1 controls (except tab and newline) and bidi overrides. */
+const ANSI = /\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[@-Z\\-_]/g;
+const CONTROL = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+/** Normalises line endings to \n and removes terminal escapes and invisible control characters. */
+function cleanText(text) {
+    return text.replace(/\r\n?/g, '\n').replace(ANSI, '').replace(CONTROL, '');
+}
+/** Length of the longest run of `char` in `text`. */
+function longestRun(text, char) {
+    let longest = 0;
+    let current = 0;
+    for (let i = 0; i < text.length; i++) {
+        if (text[i] === char) {
+            current++;
+            if (current > longest)
+                longest = current;
+        }
+        else
+            current = 0;
+    }
+    return longest;
+}
+/**
+ * Inline code. Newlines become spaces, the fence is longer than any backtick run inside, and with
+ * `table: true` every `|` is escaped so it stays inside its cell (GFM drops the backslash again
+ * inside code spans in tables). A backslash right before a pipe would make that escape ambiguous
+ * (cmark-gfm and other GFM parsers split `\\|` differently), so such text becomes an HTML
+ * `<code>` element with its punctuation as numeric character references instead.
+ */
+function codeSpan(text, opts = {}) {
+    const content = cleanText(text).replace(/\n/g, ' ');
+    if (content === '')
+        return opts.table ? '' : '` `';
+    if (!opts.table)
+        return span(content);
+    if (content.includes('\\|'))
+        return `<code>${content.replace(PUNCTUATION, c => `&#${c.charCodeAt(0)};`)}</code>`;
+    return span(content.replace(/\|/g, '\\|'));
+}
+/** ASCII punctuation (markdown syntax, HTML, autolink and mention triggers). */
+const PUNCTUATION = /[!-/:-@[-`{-~]/g;
+function span(content) {
+    const fence = '`'.repeat(longestRun(content, '`') + 1);
+    const pad = content.startsWith('`') || content.endsWith('`') || /^ .* $/.test(content) ? ' ' : '';
+    return `${fence}${pad}${content}${pad}${fence}`;
+}
+const MARKDOWN_PUNCTUATION = /[\\`*_{}[\]()#+\-.!|~:@]/g;
+const HTML_SPECIAL = /[&<>"']/g;
+const HTML_ENTITIES = {
+    '&': '&amp;',
+    '<': '&lt;',
+    '>': '&gt;',
+    '"': '&quot;',
+    "'": '&#39;'
+};
+/** HTML-escapes &, <, >, " and '. */
+function escapeHtml(text) {
+    return text.replace(HTML_SPECIAL, c => HTML_ENTITIES[c] ?? c);
+}
+/**
+ * Plain text for a markdown paragraph or table cell: one line, HTML special characters as
+ * entities, markdown punctuation backslash-escaped (so no emphasis, links, tables or headings).
+ * `@` and `:` are escaped too; GitHub can still link a bare @name, so put user names in code spans.
+ */
+function escapeText(text) {
+    return escapeHtml(cleanText(text)
+        .replace(/\s*\n\s*/g, ' ')
+        .replace(MARKDOWN_PUNCTUATION, '\\$&'));
+}
+/**
+ * A fenced code block whose fence is longer than any backtick run in the text, so no line inside
+ * can close it (`</details>`, `<!--` and the like are inert inside a code block).
+ */
+function fencedBlock(text, info = 'text') {
+    const body = cleanText(text).replace(/\n+$/, '');
+    const fence = '`'.repeat(Math.max(3, longestRun(body, '`') + 1));
+    return `${fence}${info}\n${body}\n${fence}`;
+}
+/** A table row from cells that are already safe for a table (code spans with `table: true`, ...). */
+function tableRow(cells) {
+    return `| ${cells.join(' | ')} |`;
+}
+/** Header and delimiter lines of a table. */
+function tableHeader(headers, align) {
+    const delimiter = headers.map((_, i) => (align?.[i] === 'r' ? '---:' : '---'));
+    return `${tableRow(headers)}\n${tableRow(delimiter)}`;
+}
+/** An http(s) URL safe to put in `[text](url)`, or undefined. */
+function safeUrl(url) {
+    if (!url)
+        return undefined;
+    let parsed;
+    try {
+        parsed = new URL(url);
+    }
+    catch {
+        return undefined;
+    }
+    if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:')
+        return undefined;
+    return parsed.href.replace(/[()<>\s|`]/g, c => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+}
+/** `[text](url)` when the URL is safe, else the text alone; `text` must already be markdown. */
+function markdown_link(text, url) {
+    const href = safeUrl(url);
+    return href ? `[${text}](${href})` : text;
+}
+/** The text cut to `max` characters (whole UTF-16 pairs) with an ellipsis when it was longer. */
+function truncate(text, max) {
+    if (text.length <= max)
+        return text;
+    let end = Math.max(0, max - 1);
+    const code = text.charCodeAt(end - 1);
+    if (code >= 0xd800 && code <= 0xdbff)
+        end--;
+    return `${text.slice(0, end)}…`;
+}
+/** 1234567 -> "1,234,567" */
+function formatCount(n) {
+    return n.toLocaleString('en-US');
+}
+/** "s" when n is not 1. */
+function plural(n, word, pluralWord = `${word}s`) {
+    return `${formatCount(n)} ${n === 1 ? word : pluralWord}`;
+}
+/** 42 -> "42 s", 125 -> "2 min 5 s", 3725 -> "1 h 2 min" */
+function formatDuration(seconds) {
+    if (seconds < 9.95)
+        return `${Math.max(0, seconds).toFixed(1)} s`;
+    const s = Math.max(0, Math.round(seconds));
+    if (s < 60)
+        return `${s} s`;
+    if (s < 3600)
+        return `${Math.floor(s / 60)} min ${s % 60} s`;
+    return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
+}
+/** 2024-05-01T12:03:04.000Z -> "2024-05-01 12:03:04 UTC" */
+function formatTimestamp(date) {
+    if (Number.isNaN(date.getTime()))
+        return 'unknown time';
+    return `${date.toISOString().slice(0, 19).replace('T', ' ')} UTC`;
+}
+
+// EXTERNAL MODULE: external "node:fs/promises"
+var promises_ = __nccwpck_require__(1455);
+;// CONCATENATED MODULE: ./src/frontend/log.ts
+/**
+ * Where the frontend phase writes its log: the step log through @actions/core by default; tests
+ * pass a collecting one.
+ */
+
+const coreLog = {
+    info: message => info(message),
+    notice: message => notice(message),
+    warning: message => core_warning(message),
+    group: (name, fn) => group(name, fn)
+};
+/** 1536 -> "1.5 KiB" */
+function formatBytes(bytes) {
+    const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+    let value = bytes;
+    let unit = 0;
+    while (value >= 1024 && unit < units.length - 1) {
+        value /= 1024;
+        unit++;
+    }
+    return unit === 0 ? `${value} B` : `${value.toFixed(value < 10 ? 2 : 1)} ${units[unit]}`;
+}
+/** Seconds since `start` (a `performance.now()` value), to 0.1 s. */
+function secondsSince(start) {
+    return Math.round((performance.now() - start) / 100) / 10;
+}
+function messageOf(error) {
+    return error instanceof Error ? error.message : String(error);
+}
+
+;// CONCATENATED MODULE: ./src/frontend/build.ts
+/**
+ * The frontend build (SPEC §5): `build-command` run with a shell in the frontend directory, with the
+ * `build-env` variables taken from Terraform outputs; then the build directory found and checked,
+ * and the `config-file` written into it.
+ */
+
+
+
+
+
+
+
+/**
+ * Maps `build-env` lines (`ENV_NAME=output_name`) to the values of the (non-sensitive) Terraform
+ * outputs. Strings are passed as they are, other values as JSON. A missing output is a
+ * DeployError naming the input, the output and the outputs that exist.
+ */
+function mapBuildEnv(mappings, outputs) {
+    const env = {};
+    const values = {};
+    for (const { env: name, output } of mappings) {
+        if (!Object.hasOwn(outputs, output)) {
+            const known = Object.keys(outputs).sort();
+            throw new DeployError(`build-env: ${name}=${output} names the Terraform output "${output}", which does not exist ` +
+                `(non-sensitive outputs: ${known.length ? known.join(', ') : 'none'}); ` +
+                'add the output to the Terraform module or fix the line');
+        }
+        const value = outputs[output];
+        values[name] = value;
+        env[name] = envString(value);
+    }
+    return { env, values };
+}
+function envString(value) {
+    if (typeof value === 'string')
+        return value;
+    if (value === null || value === undefined)
+        return '';
+    if (typeof value === 'number' || typeof value === 'boolean')
+        return String(value);
+    return JSON.stringify(value);
+}
+/** The shell that runs `build-command`: bash when there is one (as `run:` steps), else sh. */
+function buildShell(env = process.env) {
+    const dirs = (env.PATH ?? '').split(external_node_path_.delimiter).filter(Boolean);
+    const names = process.platform === 'win32' ? ['bash.exe', 'bash'] : ['bash'];
+    for (const dir of dirs) {
+        for (const name of names)
+            if ((0,external_node_fs_.existsSync)(external_node_path_.join(dir, name)))
+                return 'bash';
+    }
+    return 'sh';
+}
+/**
+ * Runs `config.buildCommand` in the frontend directory, its output in its own log group. A
+ * non-zero exit is a DeployError (nothing has been uploaded at that point). Returns the seconds
+ * the build took.
+ */
+async function runBuild(config, buildEnv, log) {
+    const cwd = config.frontendDirectory;
+    if (!cwd)
+        throw new Error('runBuild needs a frontend directory');
+    const shown = external_node_path_.relative(config.workspace, cwd) || '.';
+    const env = {};
+    for (const [name, value] of Object.entries(process.env)) {
+        if (value !== undefined)
+            env[name] = value;
+    }
+    Object.assign(env, buildEnv.env);
+    const shell = buildShell();
+    const start = performance.now();
+    const tail = [];
+    const keep = (line) => {
+        if (line.trim() === '')
+            return;
+        tail.push(line);
+        if (tail.length > 20)
+            tail.shift();
+    };
+    const exitCode = await log.group(`Build frontend (${shown})`, async () => {
+        const names = Object.keys(buildEnv.env);
+        log.info(`$ ${config.buildCommand}`);
+        if (names.length)
+            log.info(`(with ${names.join(', ')} from Terraform outputs)`);
+        try {
+            return await exec_exec(shell, ['-c', config.buildCommand], {
+                cwd,
+                env,
+                ignoreReturnCode: true,
+                silent: true,
+                listeners: {
+                    stdline: line => {
+                        log.info(line);
+                        keep(line);
+                    },
+                    errline: line => {
+                        log.info(line);
+                        keep(line);
+                    }
+                }
+            });
+        }
+        catch (error) {
+            throw new DeployError(`build-command could not be started with ${shell} in ${shown}: ${messageOf(error)}`, { cause: error });
+        }
+    });
+    if (exitCode !== 0) {
+        const last = tail.at(-1);
+        throw new DeployError(`build-command failed with exit code ${exitCode} in ${shown}` +
+            (last ? ` (last output: ${JSON.stringify(last.trim().slice(0, 200))})` : '') +
+            '; nothing was uploaded. See the build group in the log.');
+    }
+    const seconds = secondsSince(start);
+    log.info(`Build finished in ${seconds} s`);
+    return seconds;
+}
+/**
+ * The build output directory: `build-directory`, else `dist`, else `build`, in the frontend
+ * directory. It must exist and be a directory, and its real path (symlinks followed, which the
+ * build may have created) must be inside the workspace.
+ */
+async function resolveBuildDirectory(config) {
+    const base = config.frontendDirectory;
+    if (!base)
+        throw new Error('resolveBuildDirectory needs a frontend directory');
+    let dir;
+    if (config.buildDirectory !== undefined) {
+        dir = external_node_path_.resolve(base, config.buildDirectory);
+        if (!(await build_isDirectory(dir))) {
+            throw new DeployError(`build-directory "${config.buildDirectory}" does not exist after the build (looked for ${dir}); ` +
+                'set build-directory to where build-command writes its output');
+        }
+    }
+    else {
+        const found = await firstDirectory([external_node_path_.join(base, 'dist'), external_node_path_.join(base, 'build')]);
+        if (!found) {
+            throw new DeployError(`Neither dist nor build exists in ${base} after the build; ` +
+                'set build-directory to where build-command writes its output');
+        }
+        dir = found;
+    }
+    const [realDir, realWorkspace] = await Promise.all([(0,promises_.realpath)(dir), (0,promises_.realpath)(config.workspace)]);
+    if (!build_isInside(realWorkspace, realDir)) {
+        throw new DeployError(`build-directory: ${dir} resolves to ${realDir}, outside the workspace (a symlink?); ` +
+            'refusing to upload it. Point build-directory at a directory inside the repository checkout.');
+    }
+    return realDir;
+}
+/**
+ * Writes the `build-env` values as JSON (`{"VITE_API_URL": "https://..."}`) to `configFile`
+ * (relative, `/`-separated) inside the build directory, replacing whatever the build put there;
+ * a symlink in its place is removed, not written through. Returns the relative path.
+ */
+async function writeConfigFile(buildDirectory, configFile, values) {
+    const root = await (0,promises_.realpath)(buildDirectory);
+    const target = external_node_path_.resolve(root, ...configFile.split('/'));
+    if (!build_isInside(root, target) || target === root) {
+        throw new DeployError(`config-file "${configFile}" is not a file inside the build output`);
+    }
+    const parent = external_node_path_.dirname(target);
+    await (0,promises_.mkdir)(parent, { recursive: true });
+    if (!build_isInside(root, await (0,promises_.realpath)(parent))) {
+        throw new DeployError(`config-file "${configFile}": its directory leaves the build output (a symlink?); refusing to write it`);
+    }
+    const existing = await (0,promises_.lstat)(target).catch(() => undefined);
+    if (existing?.isDirectory()) {
+        throw new DeployError(`config-file "${configFile}" is a directory in the build output; choose another file name`);
+    }
+    if (existing)
+        await (0,promises_.rm)(target, { force: true });
+    await (0,promises_.writeFile)(target, `${JSON.stringify(values, null, 2)}\n`, { flag: 'wx' });
+    return external_node_path_.relative(root, target).split(external_node_path_.sep).join('/');
+}
+/** The Cache-Control rule for the config file: `no-cache`, after the user's own rules. */
+function configFileRule(configFile) {
+    return { pattern: configFile, value: NO_CACHE };
+}
+async function build_isDirectory(p) {
+    try {
+        return (await (0,promises_.stat)(p)).isDirectory();
+    }
+    catch {
+        return false;
+    }
+}
+async function firstDirectory(candidates) {
+    for (const candidate of candidates)
+        if (await build_isDirectory(candidate))
+            return candidate;
+    return undefined;
+}
+function build_isInside(root, candidate) {
+    const rel = external_node_path_.relative(root, candidate);
+    return rel === '' || (!rel.startsWith(`..${external_node_path_.sep}`) && rel !== '..' && !external_node_path_.isAbsolute(rel));
+}
+
+;// CONCATENATED MODULE: ./src/frontend/cloudfront.ts
+/**
+ * The CloudFront edge: create the invalidation the sync calls for, and optionally wait for it.
+ *
+ * The CallerReference comes from the run id, the attempt and the paths (see `callerReference`):
+ * when a request is retried - by the SDK after a lost answer, or by a retried step of the same run
+ * attempt that uploads the same changes - CloudFront answers with the existing invalidation
+ * instead of creating a second one.
+ */
+
+
+
+
+/** CreateInvalidation; a failure is a DeployError naming the distribution and the fix. */
+async function createInvalidation(cloudfront, distributionId, paths, reference) {
+    try {
+        const result = await cloudfront.send(new client_cloudfront_dist_cjs/* CreateInvalidationCommand */.Yo6({
+            DistributionId: distributionId,
+            InvalidationBatch: {
+                CallerReference: reference,
+                Paths: { Quantity: paths.length, Items: [...paths] }
+            }
+        }));
+        const id = result.Invalidation?.Id;
+        if (!id)
+            throw new Error('CreateInvalidation answered without an invalidation id');
+        return { id, status: result.Invalidation?.Status ?? 'InProgress' };
+    }
+    catch (error) {
+        throw new DeployError(invalidationFailure(distributionId, error), { cause: error });
+    }
+}
+function invalidationFailure(distributionId, error) {
+    const name = awsErrorName(error);
+    const message = messageOf(error).replace(/\.$/, '');
+    const detail = name && name !== 'Error' ? `${name}: ${message}` : message;
+    let fix = '';
+    if (name === 'NoSuchDistribution') {
+        fix = '; check distribution-id or the cloudfront_distribution_id output';
+    }
+    else if (name === 'AccessDenied') {
+        fix = `; the credentials need cloudfront:CreateInvalidation on ${distributionId}`;
+    }
+    else if (name === 'TooManyInvalidationsInProgress') {
+        fix = '; wait for the invalidations in progress to finish, or use invalidate: all';
+    }
+    return `CloudFront invalidation of distribution ${distributionId} failed: ${detail}${fix}`;
+}
+/**
+ * Polls GetInvalidation until it reports `Completed`, with a growing pause and a bound. Neither a
+ * timeout nor a failing poll throws: the invalidation exists and will finish on its own; the
+ * caller turns them into warnings.
+ */
+async function waitForInvalidation(cloudfront, distributionId, id, opts = {}) {
+    const timeoutMs = opts.timeoutMs ?? 15 * 60_000;
+    const maxDelay = opts.maxDelayMs ?? 30_000;
+    let delay = opts.initialDelayMs ?? 5_000;
+    const start = performance.now();
+    const elapsed = () => performance.now() - start;
+    const seconds = () => Math.round(elapsed() / 100) / 10;
+    for (;;) {
+        let status;
+        try {
+            const result = await cloudfront.send(new client_cloudfront_dist_cjs/* GetInvalidationCommand */.Wwh({ DistributionId: distributionId, Id: id }));
+            status = result.Invalidation?.Status;
+        }
+        catch (error) {
+            return {
+                status: 'unknown',
+                seconds: seconds(),
+                reason: `GetInvalidation failed: ${awsErrorName(error) || messageOf(error)}`
+            };
+        }
+        if (status === 'Completed')
+            return { status: 'Completed', seconds: seconds() };
+        const left = timeoutMs - elapsed();
+        if (left <= 0) {
+            return {
+                status: 'timed out',
+                seconds: seconds(),
+                reason: `still ${status ?? 'in progress'} after ${timeoutMs / 1000} s`
+            };
+        }
+        await new Promise(resolve => setTimeout(resolve, Math.min(delay, left)));
+        delay = Math.min(maxDelay, Math.round(delay * 1.5));
+    }
+}
+
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
+;// CONCATENATED MODULE: ./src/frontend/invalidation.ts
+/**
+ * CloudFront invalidation paths for a sync (SPEC §5).
+ *
+ * URL paths: the distribution serves the site prefix as its root. Without a `site-prefix` the
+ * bucket root is the site root (the common setup); with one, the distribution's origin path is the
+ * prefix (`/site`), so `site/app.js` is served as `/app.js`. The prefix is therefore stripped from
+ * every key. (A distribution that serves the whole bucket and the site under `/site/` would need
+ * the prefix kept; that setup is not supported by `invalidate: changed` - use `all`.)
+ *
+ * Every changed or deleted key becomes its URL path; an `index.html` also becomes its directory
+ * path with and without the trailing slash (`x/index.html` -> `/x/index.html`, `/x/`, `/x`; the root
+ * `index.html` -> `/index.html`, `/`). Characters CloudFront wants encoded (non-ASCII, controls,
+ * and RFC 1738's unsafe characters, plus `?` which would start a query) are percent-encoded as
+ * UTF-8; nothing else is, as CloudFront asks. A `*` inside a key cannot be sent (wildcards only at
+ * the end), so such a key is invalidated by a wildcard ending where its `*` is.
+ *
+ * Limits: CloudFront allows 3,000 file paths and 15 wildcard paths in progress per distribution.
+ * Up to {@link DEFAULT_COLLAPSE_ABOVE} paths are sent as they are (exact, and cheap: the first
+ * 1,000 paths a month are free). Above that, directories are collapsed to `/dir/*` greedily - the
+ * directory covering the most paths first, the deeper one on a tie - until the list is short enough
+ * or the wildcard budget is spent; when the file paths still exceed the limit, `/*`.
+ */
+
+
+/** CloudFront: file invalidation paths in progress per distribution. */
+const CLOUDFRONT_MAX_FILE_PATHS = 3000;
+/** CloudFront: wildcard invalidation paths in progress per distribution. */
+const CLOUDFRONT_MAX_WILDCARD_PATHS = 15;
+/** Length limit used for CallerReference (CloudFront's caller references are at most 128). */
+const CALLER_REFERENCE_MAX_LENGTH = 128;
+/** More paths than this are collapsed to directory wildcards. */
+const DEFAULT_COLLAPSE_ABOVE = 100;
+/**
+ * Paths to invalidate after a sync that uploaded `changedKeys` and deleted `deletedKeys` (object
+ * keys, under the prefix). `all` gives `['/*']` (also when nothing changed: that is what the user
+ * asked for); `none`, or `changed` with nothing changed, gives `[]`. The result is sorted, without
+ * duplicates, and within the limits.
+ */
+function invalidationPaths(changedKeys, deletedKeys, opts) {
+    if (opts.mode === 'none')
+        return [];
+    if (opts.mode === 'all')
+        return ['/*'];
+    const prefix = normalizePrefix(opts.prefix);
+    const maxFiles = opts.maxFilePaths ?? CLOUDFRONT_MAX_FILE_PATHS;
+    const maxWildcards = opts.maxWildcards ?? CLOUDFRONT_MAX_WILDCARD_PATHS;
+    const collapseAbove = opts.collapseAbove ?? DEFAULT_COLLAPSE_ABOVE;
+    const paths = new Set();
+    for (const key of [...changedKeys, ...deletedKeys]) {
+        if (!key.startsWith(prefix) || key.length === prefix.length) {
+            throw new Error(`Key "${key}" is not under the site prefix "${prefix}"`);
+        }
+        for (const p of urlPathsForRelPath(key.slice(prefix.length)))
+            paths.add(p);
+    }
+    if (paths.size === 0)
+        return [];
+    // S3 keys are at most 1,024 bytes, so even fully encoded (3,073 characters) a path stays
+    // within CloudFront's 4,000-character limit.
+    let wildcards = new Set([...paths].filter(isWildcard));
+    if (wildcards.has('/*'))
+        return ['/*'];
+    let files = [...paths].filter(p => !isWildcard(p) && !coveredBy(p, wildcards));
+    const fits = () => files.length <= maxFiles && wildcards.size <= maxWildcards;
+    const shortEnough = () => files.length + wildcards.size <= collapseAbove;
+    while (!(fits() && shortEnough())) {
+        const best = bestDirectory(files);
+        if (!best || best.count < 2)
+            break;
+        const wildcard = `${best.dir}*`;
+        const next = new Set([...wildcards].filter(w => !w.startsWith(best.dir)));
+        next.add(wildcard);
+        if (next.size > maxWildcards)
+            break;
+        wildcards = next;
+        files = files.filter(p => !p.startsWith(best.dir));
+    }
+    if (!fits())
+        return ['/*'];
+    return [...files, ...wildcards].sort(invalidation_compareStrings);
+}
+/**
+ * The URL paths of one file relative to the site root: its own path, and for an `index.html` its
+ * directory with and without the trailing slash (the root's just `/`).
+ */
+function urlPathsForRelPath(relPath) {
+    const own = toInvalidationPath(`/${relPath}`);
+    const slash = relPath.lastIndexOf('/');
+    const name = relPath.slice(slash + 1);
+    if (name !== 'index.html')
+        return [own];
+    if (slash < 0)
+        return [own, '/'];
+    const dir = toInvalidationPath(`/${relPath.slice(0, slash)}`);
+    if (isWildcard(dir))
+        return [own, dir];
+    return [own, `${dir}/`, dir];
+}
+/**
+ * A CallerReference for CreateInvalidation that is the same for the same run id, attempt and set
+ * of paths (so a retried call does not create a second invalidation) and different otherwise:
+ * `<runId>-<attempt>-<sha256 of the sorted paths, 32 hex>`, at most 128 characters.
+ */
+function callerReference(runId, attempt, paths) {
+    const digest = (0,external_node_crypto_.createHash)('sha256')
+        .update([...new Set(paths)].sort(invalidation_compareStrings).join('\n'))
+        .digest('hex')
+        .slice(0, 32);
+    const clean = (value) => String(value).replace(/[^A-Za-z0-9._-]/g, '_') || '0';
+    const head = `${clean(runId)}-${clean(attempt)}`;
+    const room = CALLER_REFERENCE_MAX_LENGTH - digest.length - 1;
+    return `${head.length > room ? head.slice(0, room) : head}-${digest}`;
+}
+/**
+ * Percent-encodes what CloudFront wants encoded in an invalidation path: non-ASCII (as UTF-8),
+ * control characters, space, RFC 1738's unsafe `<>"#%{}|\^~[]\``, and `?`. A `*` before the end
+ * cuts the path there (a wildcard covering the file).
+ */
+function toInvalidationPath(urlPath) {
+    let out = '';
+    for (const char of urlPath) {
+        if (char === '*')
+            return `${out}*`;
+        out += needsEncoding(char) ? encodeUtf8(char) : char;
+    }
+    return out;
+}
+function needsEncoding(char) {
+    const code = char.codePointAt(0) ?? 0;
+    return code <= 0x20 || code >= 0x7f || '<>"#%{}|\\^~[]`?'.includes(char);
+}
+function encodeUtf8(char) {
+    return [...Buffer.from(char, 'utf8')]
+        .map(byte => `%${byte.toString(16).toUpperCase().padStart(2, '0')}`)
+        .join('');
+}
+function isWildcard(path) {
+    return path.endsWith('*');
+}
+function coveredBy(path, wildcards) {
+    for (const w of wildcards)
+        if (path.startsWith(w.slice(0, -1)))
+            return true;
+    return false;
+}
+/** The directory (`/a/b/`, never the root) under which most paths lie; deeper wins a tie. */
+function bestDirectory(paths) {
+    const counts = new Map();
+    for (const p of paths) {
+        for (let i = p.indexOf('/', 1); i > 0; i = p.indexOf('/', i + 1)) {
+            const dir = p.slice(0, i + 1);
+            counts.set(dir, (counts.get(dir) ?? 0) + 1);
+        }
+    }
+    let best;
+    for (const [dir, count] of counts) {
+        if (!best ||
+            count > best.count ||
+            (count === best.count && dir.length > best.dir.length) ||
+            (count === best.count && dir.length === best.dir.length && dir < best.dir)) {
+            best = { dir, count };
+        }
+    }
+    return best;
+}
+function invalidation_compareStrings(a, b) {
+    return a < b ? -1 : a > b ? 1 : 0;
+}
+
+;// CONCATENATED MODULE: ./src/frontend/local-files.ts
+/**
+ * The build output as a list of files with their content hashes.
+ *
+ * Every file is read once, as a stream, feeding MD5 and SHA-256 (and, for files at or above the
+ * multipart threshold, the per-part MD5s of S3's multipart ETag) from the same chunks; a bounded
+ * number of files is read at a time. Symbolic links are followed when their real path is inside the
+ * build directory and refused when it is not, so nothing outside the build directory can be
+ * uploaded (SPEC §5). A link cycle, a dangling link, or anything that is neither a file nor a
+ * directory (a socket, a FIFO) is an error too.
+ */
+
+
+
+
+const MiB = 1024 * 1024;
+/**
+ * Part size of our multipart uploads: 8 MiB, the AWS CLI's `multipart_chunksize` default. Pass it
+ * to lib-storage's `Upload` as `partSize` so the ETags of our uploads are the ones computed here.
+ */
+const MULTIPART_PART_SIZE = 8 * MiB;
+/**
+ * Files of at least this size get a {@link LocalFile.multipartEtag}. It equals the part size
+ * (the AWS CLI's `multipart_threshold` default): lib-storage switches to multipart above one part,
+ * the AWS CLI from exactly one part, and the sync planner accepts either ETag form.
+ */
+const MULTIPART_THRESHOLD = MULTIPART_PART_SIZE;
+/** Files up to this size are read with one call instead of a stream. */
+const SMALL_FILE_SIZE = MiB;
+/** Files hashed at the same time by default. */
+const DEFAULT_SCAN_CONCURRENCY = 16;
+/** An error about the build directory's content (escaping symlink, loop, special file). */
+class BuildDirectoryError extends Error {
+    name = 'BuildDirectoryError';
+}
+/**
+ * Lists every file under `dir` with size and hashes, sorted by `relPath` (plain string order).
+ * Throws {@link BuildDirectoryError} for a symlink leaving the build directory, a symlink loop, a
+ * dangling symlink or a special file.
+ */
+async function scanBuildDirectory(dir, opts = {}) {
+    const concurrency = Math.max(1, Math.floor(opts.concurrency ?? DEFAULT_SCAN_CONCURRENCY));
+    let root;
+    try {
+        root = await (0,promises_.realpath)(dir);
+    }
+    catch (error) {
+        throw new BuildDirectoryError(`Build directory ${dir} cannot be read: ${local_files_messageOf(error)}`);
+    }
+    if (!(await (0,promises_.stat)(root)).isDirectory()) {
+        throw new BuildDirectoryError(`Build directory ${dir} is not a directory`);
+    }
+    const found = [];
+    await walk(root, '', [root]);
+    found.sort((a, b) => local_files_compareStrings(a.relPath, b.relPath));
+    return mapLimit(found, concurrency, async (file) => ({
+        relPath: file.relPath,
+        absPath: file.absPath,
+        ...(await hashFile(file.absPath, file.relPath))
+    }));
+    async function walk(realDir, relDir, ancestors) {
+        const entries = await (0,promises_.readdir)(realDir, { withFileTypes: true });
+        for (const entry of entries) {
+            const absPath = external_node_path_.join(realDir, entry.name);
+            const relPath = relDir ? `${relDir}/${entry.name}` : entry.name;
+            if (entry.isDirectory()) {
+                await walk(absPath, relPath, [...ancestors, absPath]);
+            }
+            else if (entry.isFile()) {
+                found.push({ relPath, absPath });
+            }
+            else if (entry.isSymbolicLink()) {
+                await followLink(absPath, relPath, ancestors);
+            }
+            else {
+                throw new BuildDirectoryError(`${external_node_path_.join(dir, relPath)} is neither a file nor a directory; remove it from the build output`);
+            }
+        }
+    }
+    async function followLink(linkPath, relPath, ancestors) {
+        const shown = external_node_path_.join(dir, relPath);
+        const written = await (0,promises_.readlink)(linkPath);
+        let target;
+        try {
+            target = await (0,promises_.realpath)(linkPath);
+        }
+        catch (error) {
+            throw new BuildDirectoryError(`Symlink ${shown} -> ${written} cannot be followed: ${local_files_messageOf(error)}`);
+        }
+        if (!local_files_isInside(root, target)) {
+            throw new BuildDirectoryError(`Symlink ${shown} -> ${written} points outside the build directory (to ${target}); ` +
+                'refusing to upload it. Copy the file into the build output instead of linking it.');
+        }
+        const info = await (0,promises_.stat)(target);
+        if (info.isDirectory()) {
+            if (ancestors.includes(target)) {
+                throw new BuildDirectoryError(`Symlink ${shown} -> ${written} points to a directory containing it (a loop)`);
+            }
+            await walk(target, relPath, [...ancestors, target]);
+        }
+        else if (info.isFile()) {
+            found.push({ relPath, absPath: target });
+        }
+        else {
+            throw new BuildDirectoryError(`Symlink ${shown} -> ${written} points to something that is neither a file nor a directory`);
+        }
+    }
+}
+/**
+ * S3 multipart ETag of a file's content for a part size: the MD5 of the concatenated binary MD5s of
+ * the parts, then `-` and the number of parts (an empty file counts as one empty part).
+ */
+async function multipartEtag(absPath, partSize = MULTIPART_PART_SIZE) {
+    const parts = new PartHasher(partSize);
+    for await (const chunk of createReadStream(absPath, { highWaterMark: MiB })) {
+        parts.update(chunk);
+    }
+    return parts.etag();
+}
+/** {@link multipartEtag} for content in memory. */
+function multipartEtagOf(data, partSize = MULTIPART_PART_SIZE) {
+    const parts = new PartHasher(partSize);
+    parts.update(data);
+    return parts.etag();
+}
+/** Splits a byte stream into parts of `partSize` and keeps each part's MD5. */
+class PartHasher {
+    partSize;
+    current = (0,external_node_crypto_.createHash)('md5');
+    filled = 0;
+    digests = [];
+    constructor(partSize) {
+        this.partSize = partSize;
+        if (!Number.isInteger(partSize) || partSize <= 0) {
+            throw new RangeError(`Multipart part size must be a positive integer, got ${partSize}`);
+        }
+    }
+    update(chunk) {
+        let offset = 0;
+        while (offset < chunk.length) {
+            const take = Math.min(this.partSize - this.filled, chunk.length - offset);
+            this.current.update(chunk.subarray(offset, offset + take));
+            this.filled += take;
+            offset += take;
+            if (this.filled === this.partSize) {
+                this.digests.push(this.current.digest());
+                this.current = (0,external_node_crypto_.createHash)('md5');
+                this.filled = 0;
+            }
+        }
+    }
+    etag() {
+        const digests = [...this.digests];
+        if (this.filled > 0 || digests.length === 0)
+            digests.push(this.current.digest());
+        return `${(0,external_node_crypto_.createHash)('md5').update(Buffer.concat(digests)).digest('hex')}-${digests.length}`;
+    }
+}
+async function hashFile(absPath, relPath) {
+    const handle = await (0,promises_.open)(absPath, 'r');
+    try {
+        const info = await handle.stat();
+        if (!info.isFile())
+            throw new BuildDirectoryError(`${relPath} is not a regular file`);
+        const md5 = (0,external_node_crypto_.createHash)('md5');
+        const sha256 = (0,external_node_crypto_.createHash)('sha256');
+        const parts = info.size >= MULTIPART_THRESHOLD ? new PartHasher(MULTIPART_PART_SIZE) : undefined;
+        let size = 0;
+        const feed = (chunk) => {
+            md5.update(chunk);
+            sha256.update(chunk);
+            parts?.update(chunk);
+            size += chunk.length;
+        };
+        if (info.size <= SMALL_FILE_SIZE) {
+            // Most of a build is small files: one read is much cheaper than setting up a stream.
+            // One byte more than expected, so a file that grew is noticed below.
+            const buffer = Buffer.allocUnsafe(info.size + 1);
+            let filled = 0;
+            for (;;) {
+                const wanted = buffer.length - filled;
+                const { bytesRead } = await handle.read(buffer, filled, wanted, filled);
+                filled += bytesRead;
+                // A short read of a regular file is its end; it saves a read per file.
+                if (bytesRead < wanted || filled === buffer.length)
+                    break;
+            }
+            feed(buffer.subarray(0, filled));
+        }
+        else {
+            for await (const data of handle.createReadStream({ autoClose: false, highWaterMark: MiB })) {
+                feed(data);
+            }
+        }
+        if (size !== info.size) {
+            throw new BuildDirectoryError(`${relPath} changed while it was being read (${info.size} bytes, then ${size}); ` +
+                'is the build still running?');
+        }
+        const result = { size, md5: md5.digest('hex'), sha256: sha256.digest('hex') };
+        return parts ? { ...result, multipartEtag: parts.etag() } : result;
+    }
+    finally {
+        await handle.close();
+    }
+}
+function local_files_isInside(root, target) {
+    const rel = external_node_path_.relative(root, target);
+    return !(rel === '..' || rel.startsWith(`..${external_node_path_.sep}`) || external_node_path_.isAbsolute(rel));
+}
+function local_files_compareStrings(a, b) {
+    return a < b ? -1 : a > b ? 1 : 0;
+}
+function local_files_messageOf(error) {
+    return error instanceof Error ? error.message : String(error);
+}
+async function mapLimit(items, limit, fn) {
+    const results = new Array(items.length);
+    let next = 0;
+    async function worker() {
+        while (next < items.length) {
+            const index = next++;
+            results[index] = await fn(items[index]);
+        }
+    }
+    await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+    return results;
+}
+
+// EXTERNAL MODULE: ./node_modules/@aws-sdk/lib-storage/dist-cjs/index.js
+var lib_storage_dist_cjs = __nccwpck_require__(2358);
+;// CONCATENATED MODULE: ./node_modules/yocto-queue/index.js
+/*
+How it works:
+`this.#head` is an instance of `Node` which keeps track of its current value and nests another instance of `Node` that keeps the value that comes after it. When a value is provided to `.enqueue()`, the code needs to iterate through `this.#head`, going deeper and deeper to find the last value. However, iterating through every single item is slow. This problem is solved by saving a reference to the last value as `this.#tail` so that it can reference it to add a new value.
+*/
+
+class Node {
+	value;
+	next;
+
+	constructor(value) {
+		this.value = value;
+	}
+}
+
+class Queue {
+	#head;
+	#tail;
+	#size;
+
+	constructor() {
+		this.clear();
+	}
+
+	enqueue(value) {
+		const node = new Node(value);
+
+		if (this.#head) {
+			this.#tail.next = node;
+			this.#tail = node;
+		} else {
+			this.#head = node;
+			this.#tail = node;
+		}
+
+		this.#size++;
+	}
+
+	dequeue() {
+		const current = this.#head;
+		if (!current) {
+			return;
+		}
+
+		this.#head = this.#head.next;
+		this.#size--;
+
+		// Clean up tail reference when queue becomes empty
+		if (!this.#head) {
+			this.#tail = undefined;
+		}
+
+		return current.value;
+	}
+
+	peek() {
+		if (!this.#head) {
+			return;
+		}
+
+		return this.#head.value;
+
+		// TODO: Node.js 18.
+		// return this.#head?.value;
+	}
+
+	clear() {
+		this.#head = undefined;
+		this.#tail = undefined;
+		this.#size = 0;
+	}
+
+	get size() {
+		return this.#size;
+	}
+
+	* [Symbol.iterator]() {
+		let current = this.#head;
+
+		while (current) {
+			yield current.value;
+			current = current.next;
+		}
+	}
+
+	* drain() {
+		while (this.#head) {
+			yield this.dequeue();
+		}
+	}
+}
+
+;// CONCATENATED MODULE: ./node_modules/p-limit/index.js
+
+
+function pLimit(concurrency) {
+	let rejectOnClear = false;
+
+	if (typeof concurrency === 'object') {
+		({concurrency, rejectOnClear = false} = concurrency);
+	}
+
+	validateConcurrency(concurrency);
+
+	if (typeof rejectOnClear !== 'boolean') {
+		throw new TypeError('Expected `rejectOnClear` to be a boolean');
+	}
+
+	const queue = new Queue();
+	let activeCount = 0;
+
+	const resumeNext = () => {
+		// Process the next queued function if we're under the concurrency limit
+		if (activeCount < concurrency && queue.size > 0) {
+			activeCount++;
+			queue.dequeue().run();
+		}
+	};
+
+	const next = () => {
+		activeCount--;
+		resumeNext();
+	};
+
+	const run = async (function_, resolve, arguments_) => {
+		// Execute the function and capture the result promise
+		const result = (async () => function_(...arguments_))();
+
+		// Resolve immediately with the promise (don't wait for completion)
+		resolve(result);
+
+		// Wait for the function to complete (success or failure)
+		// We catch errors here to prevent unhandled rejections,
+		// but the original promise rejection is preserved for the caller
+		try {
+			await result;
+		} catch {}
+
+		// Decrement active count and process next queued function
+		next();
+	};
+
+	const enqueue = (function_, resolve, reject, arguments_) => {
+		const queueItem = {reject};
+
+		// Queue the internal resolve function instead of the run function
+		// to preserve the asynchronous execution context.
+		new Promise(internalResolve => { // eslint-disable-line promise/param-names
+			queueItem.run = internalResolve;
+			queue.enqueue(queueItem);
+		}).then(run.bind(undefined, function_, resolve, arguments_)); // eslint-disable-line promise/prefer-await-to-then
+
+		// Start processing immediately if we haven't reached the concurrency limit
+		if (activeCount < concurrency) {
+			resumeNext();
+		}
+	};
+
+	const generator = (function_, ...arguments_) => new Promise((resolve, reject) => {
+		enqueue(function_, resolve, reject, arguments_);
+	});
+
+	Object.defineProperties(generator, {
+		activeCount: {
+			get: () => activeCount,
+		},
+		pendingCount: {
+			get: () => queue.size,
+		},
+		clearQueue: {
+			value() {
+				if (!rejectOnClear) {
+					queue.clear();
+					return;
+				}
+
+				const abortError = AbortSignal.abort().reason;
+
+				while (queue.size > 0) {
+					queue.dequeue().reject(abortError);
+				}
+			},
+		},
+		concurrency: {
+			get: () => concurrency,
+
+			set(newConcurrency) {
+				validateConcurrency(newConcurrency);
+				concurrency = newConcurrency;
+
+				queueMicrotask(() => {
+					// eslint-disable-next-line no-unmodified-loop-condition
+					while (activeCount < concurrency && queue.size > 0) {
+						resumeNext();
+					}
+				});
+			},
+		},
+		map: {
+			async value(iterable, function_) {
+				const promises = [];
+
+				try {
+					Array.from(iterable, (value, index) => {
+						const promise = generator(function_, value, index);
+						promises.push(promise);
+						return promise;
+					});
+				} catch (error) {
+					// The iterable threw, so `Promise.all` never observes the already scheduled promises. Observe them here to avoid unhandled rejections.
+					for (const promise of promises) {
+						promise.catch(() => {}); // eslint-disable-line promise/prefer-await-to-then
+					}
+
+					throw error;
+				}
+
+				return Promise.all(promises);
+			},
+		},
+	});
+
+	return generator;
+}
+
+function limitFunction(function_, options) {
+	const limit = pLimit(options);
+
+	const limitedFunction = (...arguments_) => limit(() => function_(...arguments_));
+	Object.defineProperty(limitedFunction, 'clearQueue', {
+		value: limit.clearQueue,
+	});
+
+	return limitedFunction;
+}
+
+function validateConcurrency(concurrency) {
+	if (!((Number.isInteger(concurrency) || concurrency === Number.POSITIVE_INFINITY) && concurrency > 0)) {
+		throw new TypeError('Expected `concurrency` to be a number from 1 and up');
+	}
+}
+
+;// CONCATENATED MODULE: ./src/frontend/s3-sync.ts
+/**
+ * The S3 edge of the sync: list the site objects, HEAD the few the planner asks about, upload with
+ * bounded concurrency, delete in batches. Everything here sends what `sync-plan.ts` decided; no
+ * decision about what to upload or delete is made here, except the defensive check that a
+ * deletion stays under the prefix.
+ *
+ * Retries: the SDK's standard retry strategy (see `createClients`) retries throttling, 5xx and
+ * connection resets with backoff. Bodies are safe to re-send: a file below the multipart threshold
+ * is read into a Buffer (sent again from its start on every attempt), and lib-storage's `Upload`
+ * reads a large file's stream into part Buffers, each of which is retried on its own.
+ */
+
+
+
+
+
+
+
+
+
+
+/**
+ * Uploads in flight at once. Measured with scripts/measure-upload-concurrency.ts (1,500 small
+ * files, stand-ins in a separate process, 2 cores): with no added latency 16 was fastest (~350-410
+ * files/s; 32 and 64 ~270-350, CPU-bound); with 30 ms of latency per request, as to a real S3
+ * region, 32 and 64 were fastest (~240-360 files/s) against 16 (~210-280), 8 (~165) and 4 (~95).
+ * 64 gains nothing over 32 and is past the SDK's default of 50 sockets per client.
+ */
+const DEFAULT_UPLOAD_CONCURRENCY = 32;
+/** HEAD requests in flight at once. */
+const DEFAULT_HEAD_CONCURRENCY = 32;
+/** Multipart uploads in flight at once (each keeps up to 4 parts of 8 MiB in memory). */
+const MULTIPART_CONCURRENCY = 2;
+/** S3's DeleteObjects limit. */
+const DELETE_BATCH_SIZE = 1000;
+/** Every object under `prefix` ('' = the whole bucket), all pages of ListObjectsV2. */
+async function listRemote(s3, bucket, prefix) {
+    const objects = [];
+    try {
+        const pages = (0,dist_cjs.paginateListObjectsV2)({ client: s3, pageSize: 1000 }, { Bucket: bucket, ...(prefix && { Prefix: prefix }) });
+        for await (const page of pages) {
+            for (const item of page.Contents ?? []) {
+                if (item.Key === undefined)
+                    continue;
+                objects.push({ key: item.Key, etag: item.ETag, size: item.Size });
+            }
+        }
+    }
+    catch (error) {
+        throw s3Failure(`list s3://${bucket}/${prefix}`, bucket, error);
+    }
+    return objects;
+}
+/** HEAD each key (bounded concurrency) for the SHA-256 in its metadata; a vanished key has none. */
+async function headObjects(s3, bucket, keys, concurrency = DEFAULT_HEAD_CONCURRENCY) {
+    const limit = pLimit(concurrency);
+    const heads = new Map();
+    await Promise.all(keys.map(key => limit(async () => {
+        try {
+            const head = await s3.send(new dist_cjs.HeadObjectCommand({ Bucket: bucket, Key: key }));
+            heads.set(key, sha256FromMetadata(head.Metadata));
+        }
+        catch (error) {
+            if (awsStatus(error) === 404)
+                heads.set(key, {});
+            else
+                throw s3Failure(`read the metadata of s3://${bucket}/${key}`, bucket, error);
+        }
+    })));
+    return heads;
+}
+/** Counts files and bytes done and logs a progress line every `intervalMs` on long syncs. */
+class Progress {
+    totalFiles;
+    totalBytes;
+    log;
+    filesDone = 0;
+    bytesDone = 0;
+    partial = new Map();
+    start = performance.now();
+    timer;
+    constructor(totalFiles, totalBytes, log, intervalMs = 2000) {
+        this.totalFiles = totalFiles;
+        this.totalBytes = totalBytes;
+        this.log = log;
+        if (totalFiles > 0) {
+            this.timer = setInterval(() => this.log.info(this.line()), intervalMs);
+            this.timer.unref();
+        }
+    }
+    /** Bytes of a large file sent so far (from lib-storage's progress events). */
+    partialBytes(key, loaded) {
+        this.partial.set(key, loaded);
+    }
+    fileDone(key, size) {
+        this.partial.delete(key);
+        this.filesDone++;
+        this.bytesDone += size;
+    }
+    /** `Uploaded 523/1,500 files, 1.2 MiB of 3.4 MiB (35%), 0.8 MiB/s, 350 files/s` */
+    line() {
+        let bytes = this.bytesDone;
+        for (const loaded of this.partial.values())
+            bytes += loaded;
+        const seconds = Math.max((performance.now() - this.start) / 1000, 0.001);
+        const percent = this.totalBytes > 0 ? Math.floor((bytes / this.totalBytes) * 100) : 100;
+        return (`Uploaded ${this.filesDone.toLocaleString('en-US')}/${this.totalFiles.toLocaleString('en-US')} files, ` +
+            `${formatBytes(bytes)} of ${formatBytes(this.totalBytes)} (${percent}%), ` +
+            `${formatBytes(bytes / seconds)}/s, ${Math.round(this.filesDone / seconds)} files/s`);
+    }
+    stop() {
+        if (this.timer)
+            clearInterval(this.timer);
+        this.timer = undefined;
+    }
+}
+/**
+ * Uploads `items` with bounded concurrency. The first failure stops new uploads from starting (the
+ * ones in flight finish) and is returned, not thrown, so the caller can report what was uploaded.
+ */
+async function uploadItems(s3, bucket, items, opts = {}) {
+    const limit = pLimit(opts.concurrency ?? DEFAULT_UPLOAD_CONCURRENCY);
+    const multipart = pLimit(MULTIPART_CONCURRENCY);
+    const outcome = { uploaded: [] };
+    await Promise.all(items.map(item => limit(async () => {
+        if (outcome.failure)
+            return;
+        try {
+            if (item.file.size < MULTIPART_THRESHOLD) {
+                await putSmall(s3, bucket, item);
+            }
+            else {
+                await multipart(() => putLarge(s3, bucket, item, opts.progress));
+            }
+            outcome.uploaded.push(item);
+            opts.progress?.fileDone(item.key, item.file.size);
+        }
+        catch (error) {
+            outcome.failure ??= { item, error };
+        }
+    })));
+    return outcome;
+}
+function objectParams(bucket, item) {
+    return {
+        Bucket: bucket,
+        Key: item.key,
+        ContentType: item.contentType,
+        CacheControl: item.cacheControl,
+        Metadata: { [SHA256_METADATA_KEY]: item.file.sha256 }
+    };
+}
+/**
+ * One PutObject with the whole file in a Buffer. `x-amz-checksum-sha256` is the SHA-256 from the
+ * scan, so S3 refuses a body that differs from what was planned (corruption in transit, or a file
+ * changed since the scan).
+ */
+async function putSmall(s3, bucket, item) {
+    const body = await (0,promises_.readFile)(item.file.absPath);
+    if (body.length !== item.file.size) {
+        throw new Error(`${item.file.relPath} changed since it was scanned (${item.file.size} bytes, now ${body.length})`);
+    }
+    await s3.send(new dist_cjs.PutObjectCommand({
+        ...objectParams(bucket, item),
+        Body: body,
+        ContentLength: body.length,
+        ChecksumSHA256: Buffer.from(item.file.sha256, 'hex').toString('base64')
+    }));
+}
+/**
+ * A multipart upload streamed from the file, parts of MULTIPART_PART_SIZE (so the object's ETag is
+ * the one the scan computed); each part carries the SDK's CRC32 checksum, which S3 verifies.
+ */
+async function putLarge(s3, bucket, item, progress) {
+    const upload = new lib_storage_dist_cjs/* Upload */._({
+        client: s3,
+        params: { ...objectParams(bucket, item), Body: (0,external_node_fs_.createReadStream)(item.file.absPath) },
+        partSize: MULTIPART_PART_SIZE,
+        queueSize: 4,
+        leavePartsOnError: false
+    });
+    if (progress) {
+        upload.on('httpUploadProgress', event => {
+            if (event.loaded !== undefined)
+                progress.partialBytes(item.key, event.loaded);
+        });
+    }
+    await upload.done();
+}
+/**
+ * Deletes `keys` with DeleteObjects, 1,000 a request. Every key is checked to be under `prefix`
+ * first (the planner already guarantees it; a deletion outside the prefix must be impossible).
+ */
+async function deleteKeys(s3, bucket, prefix, keys) {
+    for (const key of keys) {
+        if (!key.startsWith(prefix) || key === prefix || key === '') {
+            throw new DeployError(`Refusing to delete s3://${bucket}/${key}: it is not under site-prefix "${prefix}" (nothing was deleted)`);
+        }
+    }
+    let deleted = 0;
+    for (let i = 0; i < keys.length; i += DELETE_BATCH_SIZE) {
+        const batch = keys.slice(i, i + DELETE_BATCH_SIZE);
+        let errors;
+        try {
+            const result = await s3.send(new dist_cjs.DeleteObjectsCommand({
+                Bucket: bucket,
+                Delete: { Objects: batch.map(Key => ({ Key })), Quiet: true }
+            }));
+            errors = result.Errors ?? [];
+        }
+        catch (error) {
+            throw s3Failure(`delete removed files from s3://${bucket}/${prefix}`, bucket, error);
+        }
+        deleted += batch.length - errors.length;
+        const first = errors[0];
+        if (first) {
+            throw new DeployError(`Could not delete ${errors.length} of ${batch.length} objects from s3://${bucket} ` +
+                `(first: ${first.Key}: ${first.Code ?? 'error'} ${first.Message ?? ''}`.trimEnd() +
+                ')');
+        }
+    }
+    return deleted;
+}
+/** An S3 error as one line naming the bucket and what to check. */
+function s3Failure(what, bucket, error) {
+    const name = awsErrorName(error);
+    const status = awsStatus(error);
+    let fix = '';
+    if (name === 'NoSuchBucket') {
+        fix = `; the bucket does not exist: check site-bucket or the frontend_bucket output`;
+    }
+    else if (name === 'AccessDenied' || status === 403) {
+        fix = `; the credentials may not use bucket ${bucket} (s3:ListBucket, s3:GetObject, s3:PutObject, s3:DeleteObject)`;
+    }
+    const message = messageOf(error).replace(/\.$/, '');
+    const detail = name && name !== 'Error' ? `${name}: ${message}` : message;
+    return new DeployError(`Could not ${what}: ${detail}${fix}`, { cause: error });
+}
+
+;// CONCATENATED MODULE: ./src/frontend/deploy.ts
+
+
+
+
+
+
+
+
+
+
+
+/** A failure after the sync started; `result` says what was done before it. */
+class FrontendError extends DeployError {
+    result;
+    constructor(message, result, options) {
+        super(message, options);
+        this.result = result;
+        this.name = 'FrontendError';
+    }
+}
+/** Lines of per-file detail in the log of a dry run, per list. */
+const DRY_RUN_LIST_LIMIT = 200;
+/**
+ * Runs the frontend phase. `outputs` are the non-sensitive Terraform outputs (name → value). See
+ * the module comment for the failure contract.
+ */
+async function deployFrontend(config, outputs, clients, opts = {}) {
+    const log = opts.log ?? coreLog;
+    const result = {
+        prefix: config.sitePrefix,
+        uploaded: 0,
+        deleted: 0,
+        unchanged: 0,
+        bytesUploaded: 0,
+        syncSeconds: 0,
+        uploadedKeys: [],
+        deletedKeys: [],
+        dryRun: config.dryRun,
+        warnings: []
+    };
+    const warn = (message) => {
+        result.warnings.push(message);
+        log.warning(message);
+    };
+    if (!config.frontendDirectory) {
+        result.skipped = 'no frontend directory; frontend phase skipped';
+        log.notice(`${result.skipped} (set frontend-directory, or add a frontend/ directory)`);
+        return result;
+    }
+    // Everything that can be checked before the build is checked before the build.
+    const bucket = resolveBucket(config, outputs);
+    result.bucket = bucket;
+    const distributionId = resolveDistribution(config, outputs);
+    if (distributionId)
+        result.distributionId = distributionId;
+    const buildEnv = mapBuildEnv(config.buildEnv, outputs);
+    result.buildSeconds = await runBuild(config, buildEnv, log);
+    const buildDirectory = await resolveBuildDirectory(config);
+    const cacheRules = [...config.cacheControl];
+    if (config.configFile !== undefined) {
+        const written = await writeConfigFile(buildDirectory, config.configFile, buildEnv.values);
+        cacheRules.push(configFileRule(written));
+        const names = Object.keys(buildEnv.values);
+        log.info(`Wrote ${written} into the build output (${names.length ? names.join(', ') : 'no build-env values'})`);
+    }
+    const syncStart = performance.now();
+    const target = `s3://${bucket}/${config.sitePrefix}`;
+    let local;
+    try {
+        local = await scanBuildDirectory(buildDirectory);
+    }
+    catch (error) {
+        if (error instanceof BuildDirectoryError)
+            throw new DeployError(error.message, { cause: error });
+        throw error;
+    }
+    const remote = await listRemote(clients.s3, bucket, config.sitePrefix);
+    let plan;
+    const planOptions = {
+        prefix: config.sitePrefix,
+        deleteRemoved: config.deleteRemoved,
+        cacheRules
+    };
+    try {
+        plan = planSync(local, remote, planOptions);
+        if (plan.needsHead.length > 0) {
+            const heads = await headObjects(clients.s3, bucket, plan.needsHead, opts.headConcurrency ?? DEFAULT_HEAD_CONCURRENCY);
+            plan = planSync(local, remote, { ...planOptions, heads });
+        }
+    }
+    catch (error) {
+        if (error instanceof DeployError)
+            throw error;
+        throw new DeployError(messageOf(error), { cause: error });
+    }
+    result.unchanged = plan.unchanged.length;
+    log.info(`${config.dryRun ? 'Dry run: would sync' : 'Syncing'} ${formatCount(local.length)} files to ${target}: ` +
+        `${formatCount(plan.uploads.length)} to upload (${formatBytes(plan.uploadBytes)}), ` +
+        `${formatCount(plan.deletions.length)} to delete, ${formatCount(plan.unchanged.length)} unchanged` +
+        ` (${formatCount(remote.length)} objects listed` +
+        (plan.needsHead.length ? `, metadata read for ${formatCount(plan.needsHead.length)})` : ')'));
+    if (config.dryRun) {
+        logDryRun(plan, log);
+        result.uploaded = plan.uploads.length;
+        result.bytesUploaded = plan.uploadBytes;
+        result.uploadedKeys = plan.uploads.map(u => u.key);
+        result.deleted = plan.deletions.length;
+        result.deletedKeys = [...plan.deletions];
+        result.syncSeconds = secondsSince(syncStart);
+        planInvalidation(config, result, distributionId, log, (paths, reference) => {
+            result.invalidation = { paths, status: 'dry-run', callerReference: reference };
+            log.info(`Dry run: would invalidate ${plural(paths.length, 'path')}: ${preview(paths)}`);
+        });
+        return result;
+    }
+    const progress = new Progress(plan.uploads.length, plan.uploadBytes, log, opts.progressIntervalMs ?? 2000);
+    try {
+        for (const phase of syncPhases(plan)) {
+            if (phase.name === 'deletions') {
+                log.info(`Deleting ${plural(phase.deletions.length, 'removed object')} from ${target}`);
+                try {
+                    result.deleted = await deleteKeys(clients.s3, bucket, config.sitePrefix, phase.deletions);
+                }
+                catch (error) {
+                    throw new FrontendError(`${messageOf(error)} (every file was uploaded)`, finish(result, syncStart), { cause: error });
+                }
+                result.deletedKeys = [...phase.deletions];
+                continue;
+            }
+            const bytes = phase.uploads.reduce((sum, u) => sum + u.file.size, 0);
+            log.info(`Uploading ${plural(phase.uploads.length, phase.name === 'assets' ? 'asset' : 'entry file')} (${formatBytes(bytes)})`);
+            const outcome = await uploadItems(clients.s3, bucket, phase.uploads, {
+                concurrency: opts.uploadConcurrency ?? DEFAULT_UPLOAD_CONCURRENCY,
+                progress
+            });
+            for (const item of outcome.uploaded) {
+                result.uploaded++;
+                result.bytesUploaded += item.file.size;
+                result.uploadedKeys.push(item.key);
+            }
+            if (outcome.failure) {
+                const { item, error } = outcome.failure;
+                throw new FrontendError(`Uploading ${item.file.relPath} to s3://${bucket}/${item.key} failed${attemptsOf(error)}: ` +
+                    `${describeAwsError(error)}. ${formatCount(result.uploaded)} of ` +
+                    `${formatCount(plan.uploads.length)} files were uploaded; nothing was deleted or invalidated. ` +
+                    'A re-run uploads the rest.', finish(result, syncStart), { cause: error });
+            }
+        }
+    }
+    finally {
+        progress.stop();
+    }
+    if (plan.uploads.length > 0)
+        log.info(progress.line());
+    finish(result, syncStart);
+    log.info(`Synced ${target} in ${result.syncSeconds} s: ${formatCount(result.uploaded)} uploaded ` +
+        `(${formatBytes(result.bytesUploaded)}), ${formatCount(result.deleted)} deleted, ` +
+        `${formatCount(result.unchanged)} unchanged`);
+    let pending;
+    planInvalidation(config, result, distributionId, log, (paths, reference) => {
+        pending = { paths, reference };
+    });
+    if (pending && distributionId) {
+        const { paths, reference } = pending;
+        result.invalidation = { paths, status: 'creating', callerReference: reference };
+        try {
+            const created = await createInvalidation(clients.cloudfront, distributionId, paths, reference);
+            result.invalidation.id = created.id;
+            result.invalidation.status = created.status;
+        }
+        catch (error) {
+            result.invalidation.status = 'failed';
+            throw new FrontendError(`${messageOf(error)}. The files are uploaded; a re-run finds nothing to upload and so ` +
+                'invalidates nothing: re-run with invalidate: all, or invalidate the changed paths by hand.', result, { cause: error });
+        }
+        log.info(`CloudFront invalidation ${result.invalidation.id} (${result.invalidation.status}) of ` +
+            `${plural(paths.length, 'path')}: ${preview(paths)}`);
+        if (config.waitForInvalidation) {
+            const id = result.invalidation.id ?? '';
+            log.info(`Waiting for invalidation ${id} to complete`);
+            const waited = await waitForInvalidation(clients.cloudfront, distributionId, id, opts.wait);
+            result.invalidation.waitSeconds = waited.seconds;
+            if (waited.status === 'Completed') {
+                result.invalidation.status = 'Completed';
+                log.info(`Invalidation ${id} completed after ${waited.seconds} s`);
+            }
+            else {
+                result.invalidation.status = waited.status;
+                warn(`wait-for-invalidation: invalidation ${id} ${waited.reason}; it continues on its own`);
+            }
+        }
+    }
+    return result;
+}
+function finish(result, syncStart) {
+    result.syncSeconds = secondsSince(syncStart);
+    return result;
+}
+/**
+ * Decides whether to invalidate and what: calls `create` with the paths and caller reference, or
+ * sets `result.invalidationNote` (and logs a notice) saying why not.
+ */
+function planInvalidation(config, result, distributionId, log, create) {
+    if (!distributionId) {
+        result.invalidationNote =
+            'no distribution-id input and no cloudfront_distribution_id output: no invalidation';
+        log.notice(result.invalidationNote);
+        return;
+    }
+    if (config.invalidate === 'none') {
+        result.invalidationNote = 'invalidate: none';
+        return;
+    }
+    const paths = invalidationPaths(result.uploadedKeys, result.deletedKeys, {
+        prefix: config.sitePrefix,
+        mode: config.invalidate
+    });
+    if (paths.length === 0) {
+        result.invalidationNote = 'nothing changed: no invalidation';
+        return;
+    }
+    const runId = config.context.runId ?? `local-${Date.now()}`;
+    create(paths, callerReference(runId, config.context.runAttempt, paths));
+}
+function resolveBucket(config, outputs) {
+    if (config.siteBucket)
+        return config.siteBucket;
+    const value = outputs.frontend_bucket;
+    if (value === undefined || value === null || value === '') {
+        throw new DeployError('No site bucket: set the site-bucket input, or add a frontend_bucket output to the Terraform module');
+    }
+    const problem = typeof value === 'string' ? bucketNameProblem(value) : 'it is not a string';
+    if (problem) {
+        throw new DeployError(`The Terraform output frontend_bucket (${JSON.stringify(value)?.slice(0, 80)}) is not a bucket name: ${problem}; fix the output or set site-bucket`);
+    }
+    return value;
+}
+function resolveDistribution(config, outputs) {
+    if (config.distributionId)
+        return config.distributionId;
+    const value = outputs.cloudfront_distribution_id;
+    if (value === undefined || value === null || value === '')
+        return undefined;
+    if (typeof value !== 'string' || !/^[A-Z0-9]{8,32}$/.test(value)) {
+        throw new DeployError(`The Terraform output cloudfront_distribution_id (${JSON.stringify(value)?.slice(0, 80)}) is not a CloudFront distribution id; fix the output or set distribution-id`);
+    }
+    return value;
+}
+function logDryRun(plan, log) {
+    const uploads = plan.uploads.slice(0, DRY_RUN_LIST_LIMIT);
+    for (const u of uploads) {
+        log.info(`would upload ${u.key} (${u.reason}, ${u.contentType}, ${u.cacheControl})`);
+    }
+    if (plan.uploads.length > uploads.length) {
+        log.info(`... and ${formatCount(plan.uploads.length - uploads.length)} more uploads`);
+    }
+    const deletions = plan.deletions.slice(0, DRY_RUN_LIST_LIMIT);
+    for (const key of deletions)
+        log.info(`would delete ${key}`);
+    if (plan.deletions.length > deletions.length) {
+        log.info(`... and ${formatCount(plan.deletions.length - deletions.length)} more deletions`);
+    }
+}
+function preview(paths, max = 10) {
+    const shown = paths.slice(0, max).join(' ');
+    return paths.length > max ? `${shown} ... (+${paths.length - max})` : shown;
+}
+function attemptsOf(error) {
+    const attempts = error?.$metadata?.attempts;
+    return attempts && attempts > 1 ? ` after ${attempts} attempts` : '';
+}
+function describeAwsError(error) {
+    const name = awsErrorName(error);
+    const message = messageOf(error);
+    const code = error?.code;
+    const detail = typeof code === 'string' && !message.includes(code) ? ` (${code})` : '';
+    if (!name || name === 'Error' || message.startsWith(name))
+        return `${message}${detail}`;
+    return `${name}: ${message}${detail}`;
+}
+/** The frontend result as a markdown section for the job summary. */
+function renderFrontendSection(result) {
+    const lines = ['### Frontend', ''];
+    if (result.skipped) {
+        lines.push(`Skipped: ${escapeText(result.skipped)}.`);
+        return `${lines.join('\n')}\n`;
+    }
+    if (result.dryRun) {
+        lines.push('**Dry run**: nothing was uploaded, deleted or invalidated; the figures are what a deploy would do.', '');
+    }
+    if (result.bucket) {
+        lines.push(`Site: ${codeSpan(`s3://${result.bucket}/${result.prefix}`)}`, '');
+    }
+    const verb = result.dryRun ? 'To upload' : 'Uploaded';
+    lines.push(tableHeader(['', 'Files', 'Size'], ['l', 'r', 'r']), tableRow([verb, formatCount(result.uploaded), formatBytes(result.bytesUploaded)]), tableRow([result.dryRun ? 'To delete' : 'Deleted', formatCount(result.deleted), '']), tableRow(['Unchanged', formatCount(result.unchanged), '']), '');
+    const times = [];
+    if (result.buildSeconds !== undefined)
+        times.push(`build ${formatDuration(result.buildSeconds)}`);
+    times.push(`sync ${formatDuration(result.syncSeconds)}`);
+    if (result.invalidation?.waitSeconds !== undefined) {
+        times.push(`invalidation wait ${formatDuration(result.invalidation.waitSeconds)}`);
+    }
+    lines.push(`Time: ${times.join(', ')}.`, '');
+    const inv = result.invalidation;
+    if (inv) {
+        const id = inv.id ? ` ${codeSpan(inv.id)}` : '';
+        lines.push(`CloudFront invalidation${id}: ${escapeText(inv.status)}, ${plural(inv.paths.length, 'path')}` +
+            (result.distributionId ? ` on distribution ${codeSpan(result.distributionId)}` : '') +
+            '.', '');
+        lines.push(...detailsList('Invalidation paths', inv.paths));
+    }
+    else if (result.invalidationNote) {
+        lines.push(`CloudFront: ${escapeText(result.invalidationNote)}.`, '');
+    }
+    lines.push(...detailsList(result.dryRun ? 'Files to upload' : 'Uploaded files', result.uploadedKeys));
+    lines.push(...detailsList(result.dryRun ? 'Objects to delete' : 'Deleted objects', result.deletedKeys));
+    if (result.warnings.length) {
+        lines.push('**Warnings**', '', ...result.warnings.map(w => `- ${escapeText(w)}`), '');
+    }
+    return `${lines.join('\n').replace(/\n+$/, '')}\n`;
+}
+function detailsList(title, items, max = 100) {
+    if (items.length === 0)
+        return [];
+    const shown = items.slice(0, max).map(item => `- ${codeSpan(item)}`);
+    if (items.length > max)
+        shown.push(`- … and ${formatCount(items.length - max)} more`);
+    return [
+        '<details>',
+        `<summary>${escapeText(title)} (${formatCount(items.length)})</summary>`,
+        '',
+        ...shown,
+        '',
+        '</details>',
+        ''
+    ];
+}
+
+;// CONCATENATED MODULE: ./src/frontend/health.ts
+/**
+ * Health checks after the deploy (SPEC §5): every `health-check` URL (or `output:<name>`, the URL in
+ * a Terraform output) must answer 2xx within a bounded number of attempts; a fresh CloudFront or
+ * API Gateway deployment can take a moment, so failures are retried with a growing pause.
+ */
+
+
+
+/** Thrown when a health check fails; carries every result for the job summary. */
+class HealthCheckError extends DeployError {
+    results;
+    constructor(message, results) {
+        super(message);
+        this.results = results;
+        this.name = 'HealthCheckError';
+    }
+}
+/**
+ * Checks every `config.healthChecks` target (in parallel) and returns the results. Throws a
+ * DeployError for an `output:` target naming a missing output or one that is not an http(s) URL,
+ * and a {@link HealthCheckError} ("health-check <url> answered 503 (after 6 attempts)") when a URL
+ * does not answer 2xx in time.
+ */
+async function runHealthChecks(config, outputs, opts = {}) {
+    const log = opts.log ?? coreLog;
+    const targets = config.healthChecks.map(target => resolveTarget(target, outputs));
+    if (targets.length === 0)
+        return [];
+    const results = await Promise.all(targets.map(t => check(t.target, t.url, opts, log)));
+    const failed = results.filter(r => !r.ok);
+    const first = failed[0];
+    if (first) {
+        const more = failed.length > 1 ? `; ${failed.length - 1} more health-check URL(s) failed` : '';
+        throw new HealthCheckError(`${describeFailure(first)}${more}`, results);
+    }
+    return results;
+}
+function resolveTarget(target, outputs) {
+    if (target.kind === 'url')
+        return { target: target.url, url: target.url };
+    const shown = `output:${target.output}`;
+    if (!Object.hasOwn(outputs, target.output)) {
+        const known = Object.keys(outputs).sort();
+        throw new DeployError(`health-check: ${shown} names the Terraform output "${target.output}", which does not exist ` +
+            `(non-sensitive outputs: ${known.length ? known.join(', ') : 'none'})`);
+    }
+    const value = outputs[target.output];
+    let url;
+    try {
+        url = typeof value === 'string' ? new URL(value) : undefined;
+    }
+    catch {
+        url = undefined;
+    }
+    if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+        throw new DeployError(`health-check: the Terraform output "${target.output}" is ${JSON.stringify(value)?.slice(0, 120)}, not an http(s) URL`);
+    }
+    return { target: shown, url: String(value) };
+}
+async function check(target, url, opts, log) {
+    const attempts = Math.max(1, Math.floor(opts.attempts ?? 6));
+    const maxDelay = opts.maxDelayMs ?? 15_000;
+    const timeoutMs = opts.timeoutMs ?? 10_000;
+    let delay = opts.delayMs ?? 1_000;
+    const start = performance.now();
+    const result = { target, url, ok: false, attempts: 0, seconds: 0 };
+    for (let attempt = 1; attempt <= attempts; attempt++) {
+        result.attempts = attempt;
+        delete result.status;
+        delete result.error;
+        try {
+            const response = await fetch(url, {
+                redirect: 'follow',
+                signal: AbortSignal.timeout(timeoutMs),
+                headers: { 'user-agent': 'revive-deploy health-check' }
+            });
+            result.status = response.status;
+            await response.body?.cancel().catch(() => undefined);
+            if (response.ok) {
+                result.ok = true;
+                break;
+            }
+        }
+        catch (error) {
+            result.error = fetchError(error, timeoutMs);
+        }
+        if (attempt < attempts) {
+            const got = result.status !== undefined ? `answered ${result.status}` : result.error;
+            log.info(`health-check ${url} ${got} (attempt ${attempt} of ${attempts}); retrying in ${delay / 1000} s`);
+            await new Promise(resolve => setTimeout(resolve, delay));
+            delay = Math.min(maxDelay, delay * 2);
+        }
+    }
+    result.seconds = Math.round((performance.now() - start) / 100) / 10;
+    if (result.ok) {
+        log.info(`health-check ${url} answered ${result.status} (attempt ${result.attempts})`);
+    }
+    return result;
+}
+function fetchError(error, timeoutMs) {
+    if (error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')) {
+        return `gave no answer within ${timeoutMs / 1000} s`;
+    }
+    const cause = error?.cause;
+    if (cause && typeof cause.code === 'string')
+        return `could not be reached (${cause.code})`;
+    if (cause && typeof cause.message === 'string')
+        return `could not be reached (${cause.message})`;
+    return `could not be reached (${messageOf(error)})`;
+}
+function describeFailure(result) {
+    const after = `(after ${result.attempts} attempt${result.attempts === 1 ? '' : 's'})`;
+    if (result.status !== undefined) {
+        return `health-check ${result.url} answered ${result.status} ${after}`;
+    }
+    return `health-check ${result.url} ${result.error ?? 'failed'} ${after}`;
+}
+/** The health checks as a markdown section for the job summary. */
+function renderHealthSection(results) {
+    if (results.length === 0)
+        return '';
+    const lines = [
+        '### Health checks',
+        '',
+        tableHeader(['URL', 'Result', 'Attempts', 'Time'], ['l', 'l', 'r', 'r'])
+    ];
+    for (const r of results) {
+        const url = r.target === r.url ? r.url : `${r.target} → ${r.url}`;
+        const outcome = r.status !== undefined
+            ? `${r.ok ? '✅' : '❌'} ${r.status}`
+            : `❌ ${escapeText(r.error ?? 'failed')}`;
+        lines.push(tableRow([
+            codeSpan(url, { table: true }),
+            outcome,
+            String(r.attempts),
+            formatDuration(r.seconds)
+        ]));
+    }
+    return `${lines.join('\n')}\n`;
 }
 
 ;// CONCATENATED MODULE: ./node_modules/@actions/github/lib/context.js
@@ -98079,160 +100457,6 @@ function commentWarning(error) {
     return `${base}: ${errorMessage(error)}. The job summary has the report.`;
 }
 
-;// CONCATENATED MODULE: ./src/report/markdown.ts
-/**
- * Escaping and layout helpers for GitHub-flavoured markdown (PR comments and job summaries).
- *
- * Rule of thumb for anything that comes from Terraform, the repository or the user: put it in a
- * code span (`codeSpan`), a fenced block (`fencedBlock`) or escape it as text (`escapeText`). Inside
- * those it cannot break a table, open an HTML comment or tag, close a `<details>` or a code block,
- * mention someone or make a link.
- */
-/** Terminal colour codes, C0/C1 controls (except tab and newline) and bidi overrides. */
-const ANSI = /\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[@-Z\\-_]/g;
-const CONTROL = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
-/** Normalises line endings to \n and removes terminal escapes and invisible control characters. */
-function cleanText(text) {
-    return text.replace(/\r\n?/g, '\n').replace(ANSI, '').replace(CONTROL, '');
-}
-/** Length of the longest run of `char` in `text`. */
-function longestRun(text, char) {
-    let longest = 0;
-    let current = 0;
-    for (let i = 0; i < text.length; i++) {
-        if (text[i] === char) {
-            current++;
-            if (current > longest)
-                longest = current;
-        }
-        else
-            current = 0;
-    }
-    return longest;
-}
-/**
- * Inline code. Newlines become spaces, the fence is longer than any backtick run inside, and with
- * `table: true` every `|` is escaped so it stays inside its cell (GFM drops the backslash again
- * inside code spans in tables). A backslash right before a pipe would make that escape ambiguous
- * (cmark-gfm and other GFM parsers split `\\|` differently), so such text becomes an HTML
- * `<code>` element with its punctuation as numeric character references instead.
- */
-function codeSpan(text, opts = {}) {
-    const content = cleanText(text).replace(/\n/g, ' ');
-    if (content === '')
-        return opts.table ? '' : '` `';
-    if (!opts.table)
-        return span(content);
-    if (content.includes('\\|'))
-        return `<code>${content.replace(PUNCTUATION, c => `&#${c.charCodeAt(0)};`)}</code>`;
-    return span(content.replace(/\|/g, '\\|'));
-}
-/** ASCII punctuation (markdown syntax, HTML, autolink and mention triggers). */
-const PUNCTUATION = /[!-/:-@[-`{-~]/g;
-function span(content) {
-    const fence = '`'.repeat(longestRun(content, '`') + 1);
-    const pad = content.startsWith('`') || content.endsWith('`') || /^ .* $/.test(content) ? ' ' : '';
-    return `${fence}${pad}${content}${pad}${fence}`;
-}
-const MARKDOWN_PUNCTUATION = /[\\`*_{}[\]()#+\-.!|~:@]/g;
-const HTML_SPECIAL = /[&<>"']/g;
-const HTML_ENTITIES = {
-    '&': '&amp;',
-    '<': '&lt;',
-    '>': '&gt;',
-    '"': '&quot;',
-    "'": '&#39;'
-};
-/** HTML-escapes &, <, >, " and '. */
-function escapeHtml(text) {
-    return text.replace(HTML_SPECIAL, c => HTML_ENTITIES[c] ?? c);
-}
-/**
- * Plain text for a markdown paragraph or table cell: one line, HTML special characters as
- * entities, markdown punctuation backslash-escaped (so no emphasis, links, tables or headings).
- * `@` and `:` are escaped too; GitHub can still link a bare @name, so put user names in code spans.
- */
-function escapeText(text) {
-    return escapeHtml(cleanText(text)
-        .replace(/\s*\n\s*/g, ' ')
-        .replace(MARKDOWN_PUNCTUATION, '\\$&'));
-}
-/**
- * A fenced code block whose fence is longer than any backtick run in the text, so no line inside
- * can close it (`</details>`, `<!--` and the like are inert inside a code block).
- */
-function fencedBlock(text, info = 'text') {
-    const body = cleanText(text).replace(/\n+$/, '');
-    const fence = '`'.repeat(Math.max(3, longestRun(body, '`') + 1));
-    return `${fence}${info}\n${body}\n${fence}`;
-}
-/** A table row from cells that are already safe for a table (code spans with `table: true`, ...). */
-function tableRow(cells) {
-    return `| ${cells.join(' | ')} |`;
-}
-/** Header and delimiter lines of a table. */
-function tableHeader(headers, align) {
-    const delimiter = headers.map((_, i) => (align?.[i] === 'r' ? '---:' : '---'));
-    return `${tableRow(headers)}\n${tableRow(delimiter)}`;
-}
-/** An http(s) URL safe to put in `[text](url)`, or undefined. */
-function safeUrl(url) {
-    if (!url)
-        return undefined;
-    let parsed;
-    try {
-        parsed = new URL(url);
-    }
-    catch {
-        return undefined;
-    }
-    if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:')
-        return undefined;
-    return parsed.href.replace(/[()<>\s|`]/g, c => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
-}
-/** `[text](url)` when the URL is safe, else the text alone; `text` must already be markdown. */
-function markdown_link(text, url) {
-    const href = safeUrl(url);
-    return href ? `[${text}](${href})` : text;
-}
-/** The text cut to `max` characters (whole UTF-16 pairs) with an ellipsis when it was longer. */
-function truncate(text, max) {
-    if (text.length <= max)
-        return text;
-    let end = Math.max(0, max - 1);
-    const code = text.charCodeAt(end - 1);
-    if (code >= 0xd800 && code <= 0xdbff)
-        end--;
-    return `${text.slice(0, end)}…`;
-}
-/** 1234567 -> "1,234,567" */
-function formatCount(n) {
-    return n.toLocaleString('en-US');
-}
-/** "s" when n is not 1. */
-function plural(n, word, pluralWord = `${word}s`) {
-    return `${formatCount(n)} ${n === 1 ? word : pluralWord}`;
-}
-/** 42 -> "42 s", 125 -> "2 min 5 s", 3725 -> "1 h 2 min" */
-function formatDuration(seconds) {
-    if (seconds < 9.95)
-        return `${Math.max(0, seconds).toFixed(1)} s`;
-    const s = Math.max(0, Math.round(seconds));
-    if (s < 60)
-        return `${s} s`;
-    if (s < 3600)
-        return `${Math.floor(s / 60)} min ${s % 60} s`;
-    return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
-}
-/** 2024-05-01T12:03:04.000Z -> "2024-05-01 12:03:04 UTC" */
-function formatTimestamp(date) {
-    if (Number.isNaN(date.getTime()))
-        return 'unknown time';
-    return `${date.toISOString().slice(0, 19).replace('T', ' ')} UTC`;
-}
-
-// EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __nccwpck_require__(7598);
 ;// CONCATENATED MODULE: ./src/terraform/plan.ts
 /**
  * Terraform's JSON plan (`terraform show -json <planfile>`) turned into a small typed summary:
@@ -99551,8 +101775,8 @@ function _readLinuxVersionFile() {
     return _internal.readLinuxVersionFile();
 }
 //# sourceMappingURL=manifest.js.map
-;// CONCATENATED MODULE: external "stream"
-const external_stream_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("stream");
+// EXTERNAL MODULE: external "stream"
+var external_stream_ = __nccwpck_require__(2203);
 // EXTERNAL MODULE: external "util"
 var external_util_ = __nccwpck_require__(9023);
 ;// CONCATENATED MODULE: ./node_modules/@actions/tool-cache/lib/retry-helper.js
@@ -99708,7 +101932,7 @@ function downloadToolAttempt(url, dest, auth, headers) {
             throw err;
         }
         // Download the response body
-        const pipeline = external_util_.promisify(external_stream_namespaceObject.pipeline);
+        const pipeline = external_util_.promisify(external_stream_.pipeline);
         const responseMessageFactory = _getGlobal('TEST_DOWNLOAD_TOOL_RESPONSE_MESSAGE_FACTORY', () => response.message);
         const readStream = responseMessageFactory();
         let succeeded = false;
@@ -101203,6 +103427,8 @@ class Terraform {
 
 
 
+
+
 /**
  * The deploy, as a table of contents: read inputs → state backend → terraform (init, guard, plan,
  * apply) → frontend (build, sync, invalidate) → health checks → report (job summary, PR comment).
@@ -101261,15 +103487,67 @@ async function deploy(config, report) {
     }
     else {
         const plan = await report.phase('Terraform plan', () => planStack(terraform, report));
-        if (config.mode === 'plan' || config.dryRun) {
+        if (config.mode === 'plan') {
             report.skip('Terraform apply');
-            if (config.dryRun)
-                notice(`Dry run: planned only (${planSummaryLine(plan.summary)}); nothing applied.`);
             return;
         }
-        outputs = await report.phase('Terraform apply', () => applyPlan(terraform, plan, report));
+        if (config.dryRun) {
+            report.skip('Terraform apply');
+            notice(`Dry run: planned only (${planSummaryLine(plan.summary)}); nothing applied.`);
+            // The sync is computed against the outputs the stack has now.
+            if (config.mode === 'deploy')
+                outputs = await terraform.outputs();
+        }
+        else {
+            outputs = await report.phase('Terraform apply', () => applyPlan(terraform, plan, report));
+        }
     }
-    setOutput('terraform-outputs', JSON.stringify(outputs.nonSensitive));
+    if (outputs)
+        setOutput('terraform-outputs', JSON.stringify(outputs.nonSensitive));
+    if (outputs && (config.mode === 'deploy' || config.mode === 'frontend')) {
+        await report.phase('Frontend', () => frontend(config, clients, outputs.nonSensitive, report));
+    }
+    if (outputs && !config.dryRun && config.healthChecks.length > 0) {
+        await report.phase('Health checks', () => healthChecks(config, outputs.nonSensitive, report));
+    }
+}
+async function frontend(config, clients, outputs, report) {
+    const publish = (result) => {
+        setOutput('uploaded', String(result.uploaded));
+        setOutput('deleted', String(result.deleted));
+        setOutput('unchanged', String(result.unchanged));
+        setOutput('invalidation-id', result.invalidation?.id ?? '');
+        report.addSection('Frontend', renderFrontendSection(result));
+    };
+    try {
+        const result = await deployFrontend(config, outputs, clients);
+        if (result.skipped)
+            notice(`Frontend: ${result.skipped}`);
+        for (const warning of result.warnings)
+            core_warning(warning);
+        publish(result);
+    }
+    catch (error) {
+        if (error instanceof FrontendError)
+            publish(error.result);
+        else if (config.dryRun) {
+            // A dry run on a stack that does not exist yet cannot know its bucket: say so, fail nothing.
+            notice(`Dry run: the frontend sync could not be computed: ${errorMessage(error)}`);
+            return;
+        }
+        throw error;
+    }
+}
+async function healthChecks(config, outputs, report) {
+    try {
+        const results = await runHealthChecks(config, outputs);
+        report.addSection('Health checks', renderHealthSection(results));
+    }
+    catch (error) {
+        if (error instanceof HealthCheckError)
+            report.addSection('Health checks', renderHealthSection(error.results));
+        throw error;
+    }
 }
 async function stateBackend(config, clients) {
     return group('State backend', async () => {
@@ -101381,6 +103659,13 @@ function logConfig(config) {
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("assert");
+
+/***/ }),
+
+/***/ 181:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("buffer");
 
 /***/ }),
 
@@ -101605,6 +103890,13 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:zlib");
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("path");
+
+/***/ }),
+
+/***/ 2203:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("stream");
 
 /***/ }),
 

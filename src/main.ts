@@ -3,6 +3,13 @@ import { checkStateLoss } from './backend/guard'
 import { ensureBackend, type BackendReport } from './backend/backend'
 import { createClients, type AwsClients } from './aws/clients'
 import { errorMessage } from './errors'
+import {
+  deployFrontend,
+  FrontendError,
+  renderFrontendSection,
+  type FrontendResult
+} from './frontend/deploy'
+import { HealthCheckError, renderHealthSection, runHealthChecks } from './frontend/health'
 import { inputsFromEnv, readConfig, type Config } from './inputs'
 import { backendSection, RunReport } from './report/publish'
 import { locateTerraform } from './terraform/install'
@@ -78,15 +85,71 @@ async function deploy(config: Config, report: RunReport): Promise<void> {
     outputs = await report.phase('Terraform outputs', () => terraform.outputs())
   } else {
     const plan = await report.phase('Terraform plan', () => planStack(terraform, report))
-    if (config.mode === 'plan' || config.dryRun) {
+    if (config.mode === 'plan') {
       report.skip('Terraform apply')
-      if (config.dryRun)
-        core.notice(`Dry run: planned only (${planSummaryLine(plan.summary)}); nothing applied.`)
       return
     }
-    outputs = await report.phase('Terraform apply', () => applyPlan(terraform, plan, report))
+    if (config.dryRun) {
+      report.skip('Terraform apply')
+      core.notice(`Dry run: planned only (${planSummaryLine(plan.summary)}); nothing applied.`)
+      // The sync is computed against the outputs the stack has now.
+      if (config.mode === 'deploy') outputs = await terraform.outputs()
+    } else {
+      outputs = await report.phase('Terraform apply', () => applyPlan(terraform, plan, report))
+    }
   }
-  core.setOutput('terraform-outputs', JSON.stringify(outputs.nonSensitive))
+  if (outputs) core.setOutput('terraform-outputs', JSON.stringify(outputs.nonSensitive))
+
+  if (outputs && (config.mode === 'deploy' || config.mode === 'frontend')) {
+    await report.phase('Frontend', () => frontend(config, clients, outputs.nonSensitive, report))
+  }
+  if (outputs && !config.dryRun && config.healthChecks.length > 0) {
+    await report.phase('Health checks', () => healthChecks(config, outputs.nonSensitive, report))
+  }
+}
+
+async function frontend(
+  config: Config,
+  clients: AwsClients,
+  outputs: Record<string, unknown>,
+  report: RunReport
+): Promise<void> {
+  const publish = (result: FrontendResult): void => {
+    core.setOutput('uploaded', String(result.uploaded))
+    core.setOutput('deleted', String(result.deleted))
+    core.setOutput('unchanged', String(result.unchanged))
+    core.setOutput('invalidation-id', result.invalidation?.id ?? '')
+    report.addSection('Frontend', renderFrontendSection(result))
+  }
+  try {
+    const result = await deployFrontend(config, outputs, clients)
+    if (result.skipped) core.notice(`Frontend: ${result.skipped}`)
+    for (const warning of result.warnings) core.warning(warning)
+    publish(result)
+  } catch (error) {
+    if (error instanceof FrontendError) publish(error.result)
+    else if (config.dryRun) {
+      // A dry run on a stack that does not exist yet cannot know its bucket: say so, fail nothing.
+      core.notice(`Dry run: the frontend sync could not be computed: ${errorMessage(error)}`)
+      return
+    }
+    throw error
+  }
+}
+
+async function healthChecks(
+  config: Config,
+  outputs: Record<string, unknown>,
+  report: RunReport
+): Promise<void> {
+  try {
+    const results = await runHealthChecks(config, outputs)
+    report.addSection('Health checks', renderHealthSection(results))
+  } catch (error) {
+    if (error instanceof HealthCheckError)
+      report.addSection('Health checks', renderHealthSection(error.results))
+    throw error
+  }
 }
 
 async function stateBackend(config: Config, clients: AwsClients): Promise<BackendReport> {

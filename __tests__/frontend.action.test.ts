@@ -1,0 +1,112 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
+import * as fs from 'node:fs'
+import * as path from 'node:path'
+import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3'
+import { byAction, explain, makeWorkspace, startTestbed, type Testbed } from './helpers/testbed'
+
+// The whole deploy through the bundled action: Terraform, then the frontend build, the sync by
+// content and the invalidation, then the health check.
+const SITE_BUCKET = 'app-site'
+const DISTRIBUTION = 'EAPPDIST0001'
+
+function siteFiles(workspace: string, files: Record<string, string>): void {
+  for (const [rel, content] of Object.entries(files)) {
+    const file = path.join(workspace, 'frontend', 'src', rel)
+    fs.mkdirSync(path.dirname(file), { recursive: true })
+    fs.writeFileSync(file, content)
+  }
+}
+
+describe('deploy with a frontend', () => {
+  let bed: Testbed
+  let workspace: string
+  const inputs = {
+    mode: 'deploy',
+    'build-command':
+      'rm -rf dist && mkdir -p dist && cp -R src/. dist/ && printf "%s" "$API_URL" > dist/api.txt',
+    'build-env': 'API_URL=api_url',
+    'config-file': 'config.json'
+  }
+  beforeAll(async () => {
+    bed = await startTestbed('eu-west-1')
+    await bed.s3().send(new CreateBucketCommand({ Bucket: SITE_BUCKET }))
+    bed.standins.cloud.addDistribution(DISTRIBUTION)
+    workspace = makeWorkspace('app')
+    siteFiles(workspace, {
+      'index.html':
+        '<!doctype html><title>shop</title><script src="/assets/app.1a2b3c4d.js"></script>',
+      'assets/app.1a2b3c4d.js': 'console.log("shop")',
+      'assets/style.9f8e7d6c.css': 'body{margin:0}',
+      'about/index.html': '<h1>about</h1>',
+      'logo.svg': '<svg xmlns="http://www.w3.org/2000/svg"/>'
+    })
+  })
+  afterAll(async () => bed.stop())
+
+  it('applies, builds with the outputs, uploads everything and invalidates', async () => {
+    const run = await bed.run(workspace, inputs)
+    expect([run.exitCode, explain(run)]).toEqual([0, explain(run)])
+    expect(run.outputs.uploaded).toBe('7') // 5 files, api.txt, config.json
+    expect(run.outputs.deleted).toBe('0')
+    expect(run.outputs['invalidation-id']).not.toBe('')
+    const s3 = bed.s3()
+    const api = await s3.send(new GetObjectCommand({ Bucket: SITE_BUCKET, Key: 'api.txt' }))
+    expect(await api.Body?.transformToString()).toBe('https://api.example.test/1.0.0')
+    const config = await s3.send(new GetObjectCommand({ Bucket: SITE_BUCKET, Key: 'config.json' }))
+    expect(JSON.parse((await config.Body?.transformToString()) ?? '{}')).toEqual({
+      API_URL: 'https://api.example.test/1.0.0'
+    })
+    expect(config.CacheControl).toBe('no-cache')
+    const html = await s3.send(new HeadObjectCommand({ Bucket: SITE_BUCKET, Key: 'index.html' }))
+    expect(html.ContentType).toBe('text/html; charset=utf-8')
+    expect(html.CacheControl).toBe('no-cache')
+    const js = await s3.send(
+      new HeadObjectCommand({ Bucket: SITE_BUCKET, Key: 'assets/app.1a2b3c4d.js' })
+    )
+    expect(js.CacheControl).toBe('public, max-age=31536000, immutable')
+    expect(run.summary).toMatch(/#### Frontend/)
+  })
+
+  it('a redeploy with nothing changed uploads nothing and invalidates nothing', async () => {
+    bed.standins.s3.clearRequests()
+    bed.standins.cloud.clearRequests()
+    const run = await bed.run(workspace, inputs)
+    expect(run.exitCode).toBe(0)
+    expect([run.outputs.uploaded, run.outputs.deleted, run.outputs.unchanged]).toEqual([
+      '0',
+      '0',
+      '7'
+    ])
+    expect(run.outputs['invalidation-id']).toBe('')
+    const siteCalls = byAction(bed.standins.s3.requests).filter(r =>
+      r.path.startsWith(`/${SITE_BUCKET}`)
+    )
+    expect(siteCalls.map(r => r.operation)).toEqual(['ListObjectsV2'])
+    expect(bed.standins.cloud.requests.filter(r => r.service === 'cloudfront')).toEqual([])
+  })
+
+  it('frontend mode after a one-file change: one upload, one path', async () => {
+    siteFiles(workspace, { 'about/index.html': '<h1>about us</h1>' })
+    const run = await bed.run(
+      workspace,
+      { ...inputs, mode: 'frontend' },
+      { event: { name: 'workflow_dispatch', payload: {} } }
+    )
+    expect([run.exitCode, explain(run)]).toEqual([0, explain(run)])
+    expect(run.outputs.uploaded).toBe('1')
+    expect(run.log).not.toContain('terraform plan')
+    const id = run.outputs['invalidation-id'] ?? ''
+    const paths = bed.standins.cloud.invalidations(DISTRIBUTION).find(i => i.id === id)?.paths
+    expect(paths?.sort()).toEqual(['/about', '/about/', '/about/index.html'])
+  })
+
+  it('a failing health check fails the step and says which URL answered what', async () => {
+    const run = await bed.run(workspace, {
+      ...inputs,
+      'health-check': `${bed.standins.github.url}/no-such-page`
+    })
+    expect(run.exitCode).toBe(1)
+    expect(run.errors.at(-1)).toMatch(/health-check .*no-such-page.* answered 40\d/)
+    expect(run.summary).toMatch(/Health checks/)
+  }, 180_000)
+})
