@@ -88840,7 +88840,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6002);
+/* harmony import */ var _main__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(190);
 
 await (0,_main__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -88849,7 +88849,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 6002:
+/***/ 190:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -100456,6 +100456,182 @@ function commentWarning(error) {
     }
     return `${base}: ${errorMessage(error)}. The job summary has the report.`;
 }
+/**
+ * The pull request a commit came from (GET /repos/{owner}/{repo}/commits/{sha}/pulls): the merged
+ * one whose merge commit it is, else the first merged one, else the first listed.
+ */
+async function pullRequestForCommit(octokit, repository, sha) {
+    const { data } = await octokit.rest.repos.listPullRequestsAssociatedWithCommit({
+        ...repository,
+        commit_sha: sha,
+        per_page: 100
+    });
+    const merged = data.filter(pr => pr.merged_at !== null);
+    const pick = merged.find(pr => pr.merge_commit_sha === sha) ?? merged[0] ?? data[0];
+    return pick ? { ...repository, number: pick.number } : undefined;
+}
+
+// EXTERNAL MODULE: external "node:zlib"
+var external_node_zlib_ = __nccwpck_require__(8522);
+;// CONCATENATED MODULE: ./src/terraform/fingerprint.ts
+/**
+ * "Apply only what was reviewed": a fingerprint of a plan's effect, taken from Terraform's JSON plan
+ * (never from its text, so formatting, ordering and Terraform's layout cannot change it).
+ *
+ * The effect is one entry per resource change that is not a no-op and per output change: the
+ * address, the actions, and the known planned values with sensitive values replaced by a hash of
+ * them (so the fingerprint, which is kept in the PR comment, shows no secret) and unknown values
+ * marked as unknown. Entries are sorted; the fingerprint is their sha256 plus, when it fits, a short
+ * hash per entry, so a difference can be named resource by resource.
+ */
+
+
+const isObject = (v) => typeof v === 'object' && v !== null && !Array.isArray(v);
+const sha = (text) => (0,external_node_crypto_.createHash)('sha256').update(text).digest('hex');
+/** The value with unknown parts marked and sensitive parts replaced by their hash. */
+function known(value, unknownMask, sensitiveMask) {
+    if (unknownMask === true)
+        return '(known after apply)';
+    if (sensitiveMask === true)
+        return `(sensitive ${sha(JSON.stringify(value ?? null)).slice(0, 16)})`;
+    if (Array.isArray(value)) {
+        return value.map((v, i) => known(v, Array.isArray(unknownMask) ? unknownMask[i] : undefined, Array.isArray(sensitiveMask) ? sensitiveMask[i] : undefined));
+    }
+    if (isObject(value)) {
+        const out = {};
+        for (const k of Object.keys(value).sort()) {
+            out[k] = known(value[k], isObject(unknownMask) ? unknownMask[k] : undefined, isObject(sensitiveMask) ? sensitiveMask[k] : undefined);
+        }
+        // Attributes that are entirely unknown are absent from `after` and marked in after_unknown.
+        if (isObject(unknownMask)) {
+            for (const k of Object.keys(unknownMask).sort())
+                if (!(k in out) && unknownMask[k] === true)
+                    out[k] = '(known after apply)';
+        }
+        return out;
+    }
+    if (value === undefined)
+        return null;
+    return value;
+}
+/** One entry per change: `resource <address> <actions>` / `output <name> <action>` → planned values. */
+function planEntries(showJson) {
+    const doc = typeof showJson === 'string' ? JSON.parse(showJson) : showJson;
+    if (!isObject(doc))
+        throw new Error('not a Terraform JSON plan');
+    const entries = new Map();
+    for (const rc of Array.isArray(doc.resource_changes) ? doc.resource_changes : []) {
+        if (!isObject(rc) || !isObject(rc.change))
+            continue;
+        const actions = Array.isArray(rc.change.actions) ? rc.change.actions.map(String) : [];
+        if (actions.length === 1 && (actions[0] === 'no-op' || actions[0] === 'read'))
+            continue;
+        const deposed = typeof rc.deposed === 'string' ? ` deposed` : '';
+        const id = `resource ${String(rc.address)} ${actions.join(',')}${deposed}`;
+        const values = known(rc.change.after, rc.change.after_unknown, rc.change.after_sensitive);
+        entries.set(id, JSON.stringify(values));
+    }
+    const outputs = isObject(doc.output_changes) ? doc.output_changes : {};
+    for (const name of Object.keys(outputs).sort()) {
+        const change = outputs[name];
+        if (!isObject(change))
+            continue;
+        const actions = Array.isArray(change.actions) ? change.actions.map(String) : [];
+        if (actions.length === 1 && actions[0] === 'no-op')
+            continue;
+        const values = known(change.after, change.after_unknown, change.after_sensitive);
+        entries.set(`output ${name} ${actions.join(',')}`, JSON.stringify(values));
+    }
+    return entries;
+}
+/** Entry lists kept in the comment up to this many characters (encoded); beyond, the digest only. */
+const MAX_ENTRIES_CHARS = 12_000;
+function planFingerprint(showJson, stack) {
+    const entries = planEntries(showJson);
+    const ids = [...entries.keys()].sort();
+    const hash = (0,external_node_crypto_.createHash)('sha256').update(`stack ${stack.workingDirectory}\n${stack.stateKey}\n`);
+    const short = {};
+    for (const id of ids) {
+        const value = entries.get(id) ?? '';
+        hash.update(`${id}\n${value}\n`);
+        short[id] = sha(value).slice(0, 12);
+    }
+    return { digest: hash.digest('hex'), entries: short };
+}
+const LINE_PREFIX = '<!-- revive-deploy:reviewed-plan ';
+const LINE_SUFFIX = ' -->';
+/**
+ * The fingerprint as a hidden HTML comment line for the PR comment. The payload is base64url of
+ * gzipped JSON, so it cannot contain `--` or `>` and cannot end the comment early.
+ */
+function fingerprintLine(fp) {
+    const encode = (value) => (0,external_node_zlib_.gzipSync)(JSON.stringify(value)).toString('base64url');
+    let payload = encode(fp);
+    if (payload.length > MAX_ENTRIES_CHARS)
+        payload = encode({ digest: fp.digest });
+    return `${LINE_PREFIX}${payload}${LINE_SUFFIX}`;
+}
+/** The fingerprint kept in a comment body by {@link fingerprintLine} (only on its second line). */
+function readFingerprint(body) {
+    const second = body.split('\n', 2)[1] ?? '';
+    if (!second.startsWith(LINE_PREFIX) || !second.endsWith(LINE_SUFFIX))
+        return undefined;
+    const payload = second.slice(LINE_PREFIX.length, -LINE_SUFFIX.length);
+    if (!/^[A-Za-z0-9_-]+$/.test(payload))
+        return undefined;
+    try {
+        const parsed = JSON.parse((0,external_node_zlib_.gunzipSync)(Buffer.from(payload, 'base64url')).toString('utf8'));
+        if (!isObject(parsed) ||
+            typeof parsed.digest !== 'string' ||
+            !/^[0-9a-f]{64}$/.test(parsed.digest))
+            return undefined;
+        const fp = { digest: parsed.digest };
+        if (isObject(parsed.entries)) {
+            fp.entries = Object.fromEntries(Object.entries(parsed.entries).map(([k, v]) => [k, String(v)]));
+        }
+        return fp;
+    }
+    catch {
+        return undefined;
+    }
+}
+function compareFingerprints(reviewed, current) {
+    const same = reviewed.digest === current.digest;
+    if (!reviewed.entries || !current.entries) {
+        return { same, added: [], removed: [], changed: [], digestOnly: !same };
+    }
+    const a = reviewed.entries;
+    const b = current.entries;
+    const added = Object.keys(b)
+        .filter(id => !(id in a))
+        .sort();
+    const removed = Object.keys(a)
+        .filter(id => !(id in b))
+        .sort();
+    const changed = Object.keys(b)
+        .filter(id => id in a && a[id] !== b[id])
+        .sort();
+    return { same, added, removed, changed, digestOnly: false };
+}
+/** A readable difference, e.g. "now also: resource x update; no longer: ...; other values: ...". */
+function describeDifference(diff, limit = 10) {
+    if (diff.same)
+        return 'the same effect';
+    if (diff.digestOnly)
+        return 'the plan differs (the reviewed plan was too large to compare resource by resource)';
+    const list = (ids) => {
+        const shown = ids.slice(0, limit).join('; ');
+        return ids.length > limit ? `${shown}; and ${ids.length - limit} more` : shown;
+    };
+    const parts = [];
+    if (diff.added.length > 0)
+        parts.push(`planned now but not reviewed: ${list(diff.added)}`);
+    if (diff.removed.length > 0)
+        parts.push(`reviewed but not planned now: ${list(diff.removed)}`);
+    if (diff.changed.length > 0)
+        parts.push(`planned with other values than reviewed: ${list(diff.changed)}`);
+    return parts.join('. ') || 'the plan differs';
+}
 
 ;// CONCATENATED MODULE: ./src/terraform/plan.ts
 /**
@@ -100480,7 +100656,7 @@ class PlanFormatError extends Error {
     }
 }
 const EXPECTED = 'expected the output of `terraform show -json <planfile>` (a JSON object with format_version 1.x and planned_values)';
-function isObject(value) {
+function plan_isObject(value) {
     return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 function fail(message) {
@@ -100497,7 +100673,7 @@ function summarizePlan(showJson) {
             fail(`the text is not JSON (${error instanceof Error ? error.message : String(error)})`);
         }
     }
-    if (!isObject(doc))
+    if (!plan_isObject(doc))
         fail(`got ${describe(doc)}`);
     const version = doc['format_version'];
     if (typeof version !== 'string')
@@ -100595,13 +100771,13 @@ function readResourceChanges(doc, key) {
     for (let i = 0; i < list.length; i++) {
         const where = `${key}[${i}]`;
         const item = list[i];
-        if (!isObject(item))
+        if (!plan_isObject(item))
             fail(`${where} is ${describe(item)}`);
         const address = item['address'];
         if (typeof address !== 'string' || address === '')
             fail(`${where}.address is missing`);
         const change = item['change'];
-        if (!isObject(change))
+        if (!plan_isObject(change))
             fail(`${where}.change is missing`);
         const parsed = parseActions(change['actions'], `${where}.change.actions`);
         const rc = {
@@ -100627,7 +100803,7 @@ function readResourceChanges(doc, key) {
         if (typeof previous === 'string' && previous !== '' && previous !== address) {
             rc.previousAddress = previous;
         }
-        if (isObject(change['importing']))
+        if (plan_isObject(change['importing']))
             rc.importing = true;
         const deposed = item['deposed'];
         if (typeof deposed === 'string' && deposed !== '')
@@ -100696,14 +100872,14 @@ function readOutputChanges(value, findSecrets) {
     let secrets;
     if (value === undefined || value === null)
         return [];
-    if (!isObject(value))
+    if (!plan_isObject(value))
         fail(`output_changes is ${describe(value)}, not an object`);
     const names = Object.keys(value).sort();
     const result = [];
     for (const name of names) {
         const change = value[name];
         const where = `output_changes[${JSON.stringify(name)}]`;
-        if (!isObject(change))
+        if (!plan_isObject(change))
             fail(`${where} is ${describe(change)}`);
         const { action } = parseActions(change['actions'], `${where}.actions`);
         if (action === 'no-op')
@@ -100744,7 +100920,7 @@ function anyTrue(mask) {
         return true;
     if (Array.isArray(mask))
         return mask.some(anyTrue);
-    if (isObject(mask))
+    if (plan_isObject(mask))
         return Object.values(mask).some(anyTrue);
     return false;
 }
@@ -100761,8 +100937,8 @@ function withPlaceholders(value, mask, placeholder) {
         }
         return result;
     }
-    if (isObject(mask)) {
-        const obj = isObject(value) ? value : {};
+    if (plan_isObject(mask)) {
+        const obj = plan_isObject(value) ? value : {};
         const result = {};
         for (const key of new Set([...Object.keys(obj), ...Object.keys(mask)])) {
             const v = withPlaceholders(obj[key], mask[key], placeholder);
@@ -100869,7 +101045,7 @@ function sensitiveStrings(showJson) {
         }
     }
     const found = new Set();
-    if (!isObject(doc))
+    if (!plan_isObject(doc))
         return [];
     const add = (value) => {
         if (typeof value === 'string') {
@@ -100881,7 +101057,7 @@ function sensitiveStrings(showJson) {
         }
         else if (Array.isArray(value))
             value.forEach(add);
-        else if (isObject(value))
+        else if (plan_isObject(value))
             Object.values(value).forEach(add);
     };
     /** the leaves of value that mask marks true */
@@ -100892,8 +101068,8 @@ function sensitiveStrings(showJson) {
             const items = Array.isArray(value) ? value : [];
             mask.forEach((m, i) => masked(items[i], m));
         }
-        else if (isObject(mask)) {
-            const obj = isObject(value) ? value : {};
+        else if (plan_isObject(mask)) {
+            const obj = plan_isObject(value) ? value : {};
             for (const key of Object.keys(mask))
                 masked(obj[key], mask[key]);
         }
@@ -100903,7 +101079,7 @@ function sensitiveStrings(showJson) {
         if (!Array.isArray(list))
             continue;
         for (const item of list) {
-            if (!isObject(item) || !isObject(item['change']))
+            if (!plan_isObject(item) || !plan_isObject(item['change']))
                 continue;
             const change = item['change'];
             masked(change['before'], change['before_sensitive']);
@@ -100911,31 +101087,31 @@ function sensitiveStrings(showJson) {
         }
     }
     const outputs = doc['output_changes'];
-    if (isObject(outputs)) {
+    if (plan_isObject(outputs)) {
         for (const change of Object.values(outputs)) {
-            if (!isObject(change))
+            if (!plan_isObject(change))
                 continue;
             masked(change['before'], change['before_sensitive']);
             masked(change['after'], change['after_sensitive']);
         }
     }
     const stateValues = (values) => {
-        if (!isObject(values))
+        if (!plan_isObject(values))
             return;
         const outs = values['outputs'];
-        if (isObject(outs)) {
+        if (plan_isObject(outs)) {
             for (const out of Object.values(outs)) {
-                if (isObject(out) && out['sensitive'] === true)
+                if (plan_isObject(out) && out['sensitive'] === true)
                     add(out['value']);
             }
         }
         const walkModule = (mod) => {
-            if (!isObject(mod))
+            if (!plan_isObject(mod))
                 return;
             const resources = mod['resources'];
             if (Array.isArray(resources)) {
                 for (const r of resources) {
-                    if (isObject(r))
+                    if (plan_isObject(r))
                         masked(r['values'], r['sensitive_values']);
                 }
             }
@@ -100946,16 +101122,16 @@ function sensitiveStrings(showJson) {
         walkModule(values['root_module']);
     };
     stateValues(doc['planned_values']);
-    if (isObject(doc['prior_state']))
+    if (plan_isObject(doc['prior_state']))
         stateValues(doc['prior_state']['values']);
     const config = doc['configuration'];
     const variables = doc['variables'];
-    if (isObject(config) && isObject(config['root_module']) && isObject(variables)) {
+    if (plan_isObject(config) && plan_isObject(config['root_module']) && plan_isObject(variables)) {
         const declared = config['root_module']['variables'];
-        if (isObject(declared)) {
+        if (plan_isObject(declared)) {
             for (const [name, decl] of Object.entries(declared)) {
                 const given = variables[name];
-                if (isObject(decl) && decl['sensitive'] === true && isObject(given))
+                if (plan_isObject(decl) && decl['sensitive'] === true && plan_isObject(given))
                     add(given['value']);
             }
         }
@@ -101520,6 +101696,7 @@ function planDetails(planText, budget, fullPlanAt, omitted) {
 
 
 
+
 /** GitHub's limit for one step's job summary is 1 MiB; stay well inside it. */
 const SUMMARY_LIMIT = 512 * 1024;
 /**
@@ -101535,6 +101712,10 @@ class RunReport {
     note;
     /** Strings that must never appear (sensitive plan values); blanked out of everything rendered. */
     secrets = [];
+    /** The plan fingerprint kept hidden in the PR comment (the reviewed plan; see require-reviewed-plan). */
+    fingerprint;
+    /** On push: the merged pull request whose comment this run updates (apply outcome or refusal). */
+    reviewPr;
     phases = [];
     sections = [];
     constructor(config) {
@@ -101617,18 +101798,33 @@ class RunReport {
      */
     async writeComment() {
         const { context } = this.config;
-        if (context.pullRequest === undefined || !context.repository || this.config.comment === 'never')
+        if (this.config.comment === 'never' || !context.repository)
+            return undefined;
+        const pr = context.pullRequest !== undefined
+            ? { ...context.repository, number: context.pullRequest }
+            : this.reviewPr;
+        if (!pr)
             return undefined;
         const changed = this.summary?.hasChanges ?? false;
         const failed = this.planError !== undefined || this.apply?.status === 'failed';
-        const create = this.config.comment === 'always' || changed || failed;
-        if (!create && this.note === undefined)
+        // A push run only updates the comment the pull request already has.
+        const create = pr === this.reviewPr ? false : this.config.comment === 'always' || changed || failed;
+        if (!create && !changed && !failed && this.note === undefined)
             this.note = 'No changes now.';
-        const body = renderReport(this.summary, this.context(), { includeMarker: true });
+        const hidden = this.fingerprint ? `${fingerprintLine(this.fingerprint)}\n` : '';
+        const rendered = renderReport(this.summary, this.context(), {
+            includeMarker: true,
+            maxLength: GITHUB_COMMENT_LIMIT - hidden.length
+        });
+        // The fingerprint goes right after the marker line, where readFingerprint looks for it.
+        const at = rendered.indexOf('\n');
+        const body = at < 0
+            ? `${rendered}\n${hidden}`
+            : `${rendered.slice(0, at + 1)}${hidden}${rendered.slice(at + 1)}`;
         const outcome = await upsertComment({
             ...(this.config.githubToken !== undefined && { token: this.config.githubToken }),
             apiUrl: context.apiUrl,
-            pr: { ...context.repository, number: context.pullRequest }
+            pr
         }, existing => findsMarker(existing, this.stack), body, create);
         if (outcome.status === 'failed')
             core_warning(outcome.warning);
@@ -101640,6 +101836,20 @@ class RunReport {
         }
         return outcome;
     }
+}
+/** The Terraform outputs after apply; sensitive ones are named, never shown. */
+function outputsSection(all) {
+    const names = Object.keys(all).sort();
+    if (names.length === 0)
+        return 'No outputs.';
+    const rows = names.map(name => {
+        const output = all[name];
+        const value = output?.sensitive
+            ? '(sensitive)'
+            : codeSpan(truncate(JSON.stringify(output?.value ?? null), 200), { table: true });
+        return tableRow([codeSpan(name, { table: true }), value]);
+    });
+    return [tableHeader(['Output', 'Value']), ...rows].join('\n');
 }
 /** The backend step's section of the report. */
 function backendSection(report) {
@@ -103321,6 +103531,7 @@ class Terraform {
             changes: result.exitCode === 2,
             summary,
             text: redact(text.stdout, secrets),
+            json: json.stdout,
             planFile: this.planFile,
             log: redact(result.output, secrets),
             secrets
@@ -103429,6 +103640,9 @@ class Terraform {
 
 
 
+
+
+
 /**
  * The deploy, as a table of contents: read inputs → state backend → terraform (init, guard, plan,
  * apply) → frontend (build, sync, invalidate) → health checks → report (job summary, PR comment).
@@ -103486,7 +103700,7 @@ async function deploy(config, report) {
         outputs = await report.phase('Terraform outputs', () => terraform.outputs());
     }
     else {
-        const plan = await report.phase('Terraform plan', () => planStack(terraform, report));
+        const plan = await report.phase('Terraform plan', () => planStack(config, terraform, report));
         if (config.mode === 'plan') {
             report.skip('Terraform apply');
             return;
@@ -103499,7 +103713,11 @@ async function deploy(config, report) {
                 outputs = await terraform.outputs();
         }
         else {
-            outputs = await report.phase('Terraform apply', () => applyPlan(terraform, plan, report));
+            if (config.requireReviewedPlan && plan.changes) {
+                await report.phase('Reviewed plan', () => checkReviewedPlan(config, plan, report));
+            }
+            outputs = await report.phase('Terraform apply', () => applyPlan(config, terraform, plan, report));
+            report.addSection('Outputs', outputsSection(outputs.all));
         }
     }
     if (outputs)
@@ -103569,12 +103787,15 @@ async function stateGuard(config, clients, backend) {
         info(`No state yet at s3://${backend.bucket}/${backend.key}: a new stack`);
     }
 }
-async function planStack(terraform, report) {
+async function planStack(config, terraform, report) {
     try {
         const plan = await terraform.plan();
         report.secrets.push(...plan.secrets);
         report.summary = plan.summary;
         report.planText = plan.text;
+        // On a pull request, the comment keeps the fingerprint of the plan the reviewers see.
+        if (config.context.pullRequest !== undefined)
+            report.fingerprint = fingerprintOf(config, plan);
         const s = plan.summary;
         setOutput('changes', String(plan.changes));
         setOutput('to-add', String(s.add));
@@ -103592,7 +103813,7 @@ async function planStack(terraform, report) {
 }
 /** Plans to try when another run applied between our plan and our apply (a stale saved plan). */
 const STALE_PLAN_ATTEMPTS = 3;
-async function applyPlan(terraform, first, report) {
+async function applyPlan(config, terraform, first, report) {
     const started = Date.now();
     let plan = first;
     for (let attempt = 1;; attempt++) {
@@ -103611,7 +103832,9 @@ async function applyPlan(terraform, first, report) {
                 // Another run applied after this plan was made: Terraform refuses the saved plan, rightly.
                 // Plan again against the new state and apply that (often it has nothing left to do).
                 info('The state changed since this plan was made (another run applied); planning again');
-                plan = await planStack(terraform, report);
+                plan = await planStack(config, terraform, report);
+                if (config.requireReviewedPlan && plan.changes)
+                    await checkReviewedPlan(config, plan, report);
                 continue;
             }
             report.apply = {
@@ -103622,6 +103845,57 @@ async function applyPlan(terraform, first, report) {
             throw error;
         }
     }
+}
+function fingerprintOf(config, plan) {
+    return planFingerprint(plan.json, {
+        workingDirectory: config.workingDirectoryInput,
+        stateKey: config.stateKey
+    });
+}
+/**
+ * require-reviewed-plan: apply only when this plan's effect equals the one shown on the pull request
+ * the commit came from. Otherwise nothing is applied, the step fails with the difference, and the
+ * pull request's comment says the plan changed after review.
+ */
+async function checkReviewedPlan(config, plan, report) {
+    const { context } = config;
+    const refuse = (message) => {
+        throw new DeployError(`require-reviewed-plan: ${message} Nothing was applied.`);
+    };
+    if (!config.githubToken)
+        return refuse('no github-token to find the reviewed plan with.');
+    if (!context.repository || !context.sha)
+        return refuse('GITHUB_REPOSITORY and GITHUB_SHA are needed to find the pull request.');
+    const octokit = githubClient(config.githubToken, context.apiUrl);
+    let pr;
+    try {
+        pr = await pullRequestForCommit(octokit, context.repository, context.sha);
+    }
+    catch (error) {
+        return refuse(`could not look up the pull request of commit ${context.sha.slice(0, 7)} (${errorMessage(error)}).`);
+    }
+    if (!pr) {
+        return refuse(`no pull request is associated with commit ${context.sha.slice(0, 7)}${context.eventName === 'workflow_dispatch' ? ' (a workflow_dispatch run of a commit that did not come from a pull request)' : ''}, so there is no reviewed plan. Merge through a pull request, or run with require-reviewed-plan: false.`);
+    }
+    const current = fingerprintOf(config, plan);
+    const login = await tokenLogin(octokit);
+    const comment = await findComment(octokit, pr, login, body => findsMarker(body, report.stack));
+    const reviewed = comment ? readFingerprint(comment.body) : undefined;
+    report.reviewPr = pr;
+    if (!reviewed) {
+        report.note = `Not applied: no reviewed plan was found on this pull request for this stack.`;
+        return refuse(`pull request #${pr.number} has no reviewed plan for this stack (working directory ${config.workingDirectoryInput}, state key ${config.stateKey}); its plan comment is missing${config.comment === 'never' ? ' (comment: never posts none)' : ''}.`);
+    }
+    const difference = compareFingerprints(reviewed, current);
+    if (!difference.same) {
+        report.fingerprint = reviewed;
+        const what = describeDifference(difference);
+        report.note = `Plan changed after review: the plan at merge time differs from the one reviewed here, so nothing was applied (${what}). Plan again and review the new plan.`;
+        return refuse(`the plan changed after review of pull request #${pr.number}: ${what}.`);
+    }
+    report.fingerprint = current;
+    report.note = `Applied after merge: the plan matched the one reviewed here${context.runUrl ? ` ([run](${context.runUrl}))` : ''}.`;
+    info(`The plan matches the one reviewed on pull request #${pr.number}`);
 }
 function isStalePlan(error) {
     return (error instanceof TerraformError &&

@@ -2,7 +2,7 @@ import * as core from '@actions/core'
 import { checkStateLoss } from './backend/guard'
 import { ensureBackend, type BackendReport } from './backend/backend'
 import { createClients, type AwsClients } from './aws/clients'
-import { errorMessage } from './errors'
+import { DeployError, errorMessage } from './errors'
 import {
   deployFrontend,
   FrontendError,
@@ -11,7 +11,22 @@ import {
 } from './frontend/deploy'
 import { HealthCheckError, renderHealthSection, runHealthChecks } from './frontend/health'
 import { inputsFromEnv, readConfig, type Config } from './inputs'
-import { backendSection, RunReport } from './report/publish'
+import {
+  findComment,
+  githubClient,
+  pullRequestForCommit,
+  tokenLogin,
+  type PullRequestRef
+} from './report/comment'
+import { backendSection, outputsSection, RunReport } from './report/publish'
+import { findsMarker } from './report/render'
+import {
+  compareFingerprints,
+  describeDifference,
+  planFingerprint,
+  readFingerprint,
+  type Fingerprint
+} from './terraform/fingerprint'
 import { locateTerraform } from './terraform/install'
 import { planSummaryLine } from './terraform/plan'
 import {
@@ -84,7 +99,7 @@ async function deploy(config: Config, report: RunReport): Promise<void> {
   if (config.mode === 'frontend') {
     outputs = await report.phase('Terraform outputs', () => terraform.outputs())
   } else {
-    const plan = await report.phase('Terraform plan', () => planStack(terraform, report))
+    const plan = await report.phase('Terraform plan', () => planStack(config, terraform, report))
     if (config.mode === 'plan') {
       report.skip('Terraform apply')
       return
@@ -95,7 +110,13 @@ async function deploy(config: Config, report: RunReport): Promise<void> {
       // The sync is computed against the outputs the stack has now.
       if (config.mode === 'deploy') outputs = await terraform.outputs()
     } else {
-      outputs = await report.phase('Terraform apply', () => applyPlan(terraform, plan, report))
+      if (config.requireReviewedPlan && plan.changes) {
+        await report.phase('Reviewed plan', () => checkReviewedPlan(config, plan, report))
+      }
+      outputs = await report.phase('Terraform apply', () =>
+        applyPlan(config, terraform, plan, report)
+      )
+      report.addSection('Outputs', outputsSection(outputs.all))
     }
   }
   if (outputs) core.setOutput('terraform-outputs', JSON.stringify(outputs.nonSensitive))
@@ -182,12 +203,18 @@ async function stateGuard(
   }
 }
 
-async function planStack(terraform: Terraform, report: RunReport): Promise<PlanResult> {
+async function planStack(
+  config: Config,
+  terraform: Terraform,
+  report: RunReport
+): Promise<PlanResult> {
   try {
     const plan = await terraform.plan()
     report.secrets.push(...plan.secrets)
     report.summary = plan.summary
     report.planText = plan.text
+    // On a pull request, the comment keeps the fingerprint of the plan the reviewers see.
+    if (config.context.pullRequest !== undefined) report.fingerprint = fingerprintOf(config, plan)
     const s = plan.summary
     core.setOutput('changes', String(plan.changes))
     core.setOutput('to-add', String(s.add))
@@ -207,6 +234,7 @@ async function planStack(terraform: Terraform, report: RunReport): Promise<PlanR
 const STALE_PLAN_ATTEMPTS = 3
 
 async function applyPlan(
+  config: Config,
   terraform: Terraform,
   first: PlanResult,
   report: RunReport
@@ -230,7 +258,9 @@ async function applyPlan(
         core.info(
           'The state changed since this plan was made (another run applied); planning again'
         )
-        plan = await planStack(terraform, report)
+        plan = await planStack(config, terraform, report)
+        if (config.requireReviewedPlan && plan.changes)
+          await checkReviewedPlan(config, plan, report)
         continue
       }
       report.apply = {
@@ -241,6 +271,67 @@ async function applyPlan(
       throw error
     }
   }
+}
+
+function fingerprintOf(config: Config, plan: PlanResult): Fingerprint {
+  return planFingerprint(plan.json, {
+    workingDirectory: config.workingDirectoryInput,
+    stateKey: config.stateKey
+  })
+}
+
+/**
+ * require-reviewed-plan: apply only when this plan's effect equals the one shown on the pull request
+ * the commit came from. Otherwise nothing is applied, the step fails with the difference, and the
+ * pull request's comment says the plan changed after review.
+ */
+async function checkReviewedPlan(
+  config: Config,
+  plan: PlanResult,
+  report: RunReport
+): Promise<void> {
+  const { context } = config
+  const refuse = (message: string): never => {
+    throw new DeployError(`require-reviewed-plan: ${message} Nothing was applied.`)
+  }
+  if (!config.githubToken) return refuse('no github-token to find the reviewed plan with.')
+  if (!context.repository || !context.sha)
+    return refuse('GITHUB_REPOSITORY and GITHUB_SHA are needed to find the pull request.')
+  const octokit = githubClient(config.githubToken, context.apiUrl)
+  let pr: PullRequestRef | undefined
+  try {
+    pr = await pullRequestForCommit(octokit, context.repository, context.sha)
+  } catch (error) {
+    return refuse(
+      `could not look up the pull request of commit ${context.sha.slice(0, 7)} (${errorMessage(error)}).`
+    )
+  }
+  if (!pr) {
+    return refuse(
+      `no pull request is associated with commit ${context.sha.slice(0, 7)}${context.eventName === 'workflow_dispatch' ? ' (a workflow_dispatch run of a commit that did not come from a pull request)' : ''}, so there is no reviewed plan. Merge through a pull request, or run with require-reviewed-plan: false.`
+    )
+  }
+  const current = fingerprintOf(config, plan)
+  const login = await tokenLogin(octokit)
+  const comment = await findComment(octokit, pr, login, body => findsMarker(body, report.stack))
+  const reviewed = comment ? readFingerprint(comment.body) : undefined
+  report.reviewPr = pr
+  if (!reviewed) {
+    report.note = `Not applied: no reviewed plan was found on this pull request for this stack.`
+    return refuse(
+      `pull request #${pr.number} has no reviewed plan for this stack (working directory ${config.workingDirectoryInput}, state key ${config.stateKey}); its plan comment is missing${config.comment === 'never' ? ' (comment: never posts none)' : ''}.`
+    )
+  }
+  const difference = compareFingerprints(reviewed, current)
+  if (!difference.same) {
+    report.fingerprint = reviewed
+    const what = describeDifference(difference)
+    report.note = `Plan changed after review: the plan at merge time differs from the one reviewed here, so nothing was applied (${what}). Plan again and review the new plan.`
+    return refuse(`the plan changed after review of pull request #${pr.number}: ${what}.`)
+  }
+  report.fingerprint = current
+  report.note = `Applied after merge: the plan matched the one reviewed here${context.runUrl ? ` ([run](${context.runUrl}))` : ''}.`
+  core.info(`The plan matches the one reviewed on pull request #${pr.number}`)
 }
 
 function isStalePlan(error: unknown): boolean {

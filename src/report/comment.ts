@@ -127,3 +127,22 @@ function commentWarning(error: unknown): string {
   }
   return `${base}: ${errorMessage(error)}. The job summary has the report.`
 }
+
+/**
+ * The pull request a commit came from (GET /repos/{owner}/{repo}/commits/{sha}/pulls): the merged
+ * one whose merge commit it is, else the first merged one, else the first listed.
+ */
+export async function pullRequestForCommit(
+  octokit: GitHubClient,
+  repository: { owner: string; repo: string },
+  sha: string
+): Promise<PullRequestRef | undefined> {
+  const { data } = await octokit.rest.repos.listPullRequestsAssociatedWithCommit({
+    ...repository,
+    commit_sha: sha,
+    per_page: 100
+  })
+  const merged = data.filter(pr => pr.merged_at !== null)
+  const pick = merged.find(pr => pr.merge_commit_sha === sha) ?? merged[0] ?? data[0]
+  return pick ? { ...repository, number: pick.number } : undefined
+}

@@ -2,10 +2,12 @@ import * as core from '@actions/core'
 import type { BackendReport } from '../backend/backend'
 import type { Config } from '../inputs'
 import type { PlanSummary } from '../terraform/plan'
-import { upsertComment, type CommentOutcome } from './comment'
-import { codeSpan, escapeText, formatDuration, tableHeader, tableRow } from './markdown'
+import { fingerprintLine, type Fingerprint } from '../terraform/fingerprint'
+import { upsertComment, type CommentOutcome, type PullRequestRef } from './comment'
+import { codeSpan, escapeText, formatDuration, tableHeader, tableRow, truncate } from './markdown'
 import {
   findsMarker,
+  GITHUB_COMMENT_LIMIT,
   renderReport,
   type ApplyOutcome,
   type ReportContext,
@@ -33,6 +35,10 @@ export class RunReport {
   note?: string
   /** Strings that must never appear (sensitive plan values); blanked out of everything rendered. */
   secrets: string[] = []
+  /** The plan fingerprint kept hidden in the PR comment (the reviewed plan; see require-reviewed-plan). */
+  fingerprint?: Fingerprint
+  /** On push: the merged pull request whose comment this run updates (apply outcome or refusal). */
+  reviewPr?: PullRequestRef
   readonly phases: PhaseTiming[] = []
   private readonly sections: Array<{ title: string; markdown: string }> = []
 
@@ -115,18 +121,34 @@ export class RunReport {
    */
   async writeComment(): Promise<CommentOutcome | undefined> {
     const { context } = this.config
-    if (context.pullRequest === undefined || !context.repository || this.config.comment === 'never')
-      return undefined
+    if (this.config.comment === 'never' || !context.repository) return undefined
+    const pr =
+      context.pullRequest !== undefined
+        ? { ...context.repository, number: context.pullRequest }
+        : this.reviewPr
+    if (!pr) return undefined
     const changed = this.summary?.hasChanges ?? false
     const failed = this.planError !== undefined || this.apply?.status === 'failed'
-    const create = this.config.comment === 'always' || changed || failed
-    if (!create && this.note === undefined) this.note = 'No changes now.'
-    const body = renderReport(this.summary, this.context(), { includeMarker: true })
+    // A push run only updates the comment the pull request already has.
+    const create =
+      pr === this.reviewPr ? false : this.config.comment === 'always' || changed || failed
+    if (!create && !changed && !failed && this.note === undefined) this.note = 'No changes now.'
+    const hidden = this.fingerprint ? `${fingerprintLine(this.fingerprint)}\n` : ''
+    const rendered = renderReport(this.summary, this.context(), {
+      includeMarker: true,
+      maxLength: GITHUB_COMMENT_LIMIT - hidden.length
+    })
+    // The fingerprint goes right after the marker line, where readFingerprint looks for it.
+    const at = rendered.indexOf('\n')
+    const body =
+      at < 0
+        ? `${rendered}\n${hidden}`
+        : `${rendered.slice(0, at + 1)}${hidden}${rendered.slice(at + 1)}`
     const outcome = await upsertComment(
       {
         ...(this.config.githubToken !== undefined && { token: this.config.githubToken }),
         apiUrl: context.apiUrl,
-        pr: { ...context.repository, number: context.pullRequest }
+        pr
       },
       existing => findsMarker(existing, this.stack),
       body,
@@ -141,6 +163,22 @@ export class RunReport {
     }
     return outcome
   }
+}
+
+/** The Terraform outputs after apply; sensitive ones are named, never shown. */
+export function outputsSection(
+  all: Record<string, { value: unknown; sensitive: boolean }>
+): string {
+  const names = Object.keys(all).sort()
+  if (names.length === 0) return 'No outputs.'
+  const rows = names.map(name => {
+    const output = all[name]
+    const value = output?.sensitive
+      ? '(sensitive)'
+      : codeSpan(truncate(JSON.stringify(output?.value ?? null), 200), { table: true })
+    return tableRow([codeSpan(name, { table: true }), value])
+  })
+  return [tableHeader(['Output', 'Value']), ...rows].join('\n')
 }
 
 /** The backend step's section of the report. */

@@ -61,6 +61,8 @@ export interface PlanResult {
   summary: PlanSummary
   /** `terraform show -no-color <planfile>`: the plan as people read it. */
   text: string
+  /** `terraform show -json <planfile>`: the plan as data (sensitive values included: never print it). */
+  json: string
   planFile: string
   /** What `terraform plan` printed (sensitive strings of the plan blanked out). */
   log: string
@@ -279,6 +281,7 @@ export class Terraform {
       changes: result.exitCode === 2,
       summary,
       text: redact(text.stdout, secrets),
+      json: json.stdout,
       planFile: this.planFile,
       log: redact(result.output, secrets),
       secrets

@@ -1,0 +1,201 @@
+/**
+ * "Apply only what was reviewed": a fingerprint of a plan's effect, taken from Terraform's JSON plan
+ * (never from its text, so formatting, ordering and Terraform's layout cannot change it).
+ *
+ * The effect is one entry per resource change that is not a no-op and per output change: the
+ * address, the actions, and the known planned values with sensitive values replaced by a hash of
+ * them (so the fingerprint, which is kept in the PR comment, shows no secret) and unknown values
+ * marked as unknown. Entries are sorted; the fingerprint is their sha256 plus, when it fits, a short
+ * hash per entry, so a difference can be named resource by resource.
+ */
+import { createHash } from 'node:crypto'
+import { gunzipSync, gzipSync } from 'node:zlib'
+
+export interface StackKey {
+  workingDirectory: string
+  stateKey: string
+}
+
+export interface Fingerprint {
+  /** sha256 of the stack identity and every entry. */
+  digest: string
+  /** `address actions` → short hash of that change's planned values; absent when too large to keep. */
+  entries?: Record<string, string>
+}
+
+export interface FingerprintDifference {
+  same: boolean
+  /** Changes planned now that the reviewed plan did not have. */
+  added: string[]
+  /** Changes the reviewed plan had that are not planned now. */
+  removed: string[]
+  /** Same address and actions, other planned values. */
+  changed: string[]
+  /** The reviewed fingerprint kept no entries: only the digest could be compared. */
+  digestOnly: boolean
+}
+
+type Json = null | boolean | number | string | Json[] | { [key: string]: Json }
+
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v)
+
+const sha = (text: string): string => createHash('sha256').update(text).digest('hex')
+
+/** The value with unknown parts marked and sensitive parts replaced by their hash. */
+function known(value: unknown, unknownMask: unknown, sensitiveMask: unknown): Json {
+  if (unknownMask === true) return '(known after apply)'
+  if (sensitiveMask === true)
+    return `(sensitive ${sha(JSON.stringify(value ?? null)).slice(0, 16)})`
+  if (Array.isArray(value)) {
+    return value.map((v, i) =>
+      known(
+        v,
+        Array.isArray(unknownMask) ? unknownMask[i] : undefined,
+        Array.isArray(sensitiveMask) ? sensitiveMask[i] : undefined
+      )
+    )
+  }
+  if (isObject(value)) {
+    const out: Record<string, Json> = {}
+    for (const k of Object.keys(value).sort()) {
+      out[k] = known(
+        value[k],
+        isObject(unknownMask) ? unknownMask[k] : undefined,
+        isObject(sensitiveMask) ? sensitiveMask[k] : undefined
+      )
+    }
+    // Attributes that are entirely unknown are absent from `after` and marked in after_unknown.
+    if (isObject(unknownMask)) {
+      for (const k of Object.keys(unknownMask).sort())
+        if (!(k in out) && unknownMask[k] === true) out[k] = '(known after apply)'
+    }
+    return out
+  }
+  if (value === undefined) return null
+  return value as Json
+}
+
+/** One entry per change: `resource <address> <actions>` / `output <name> <action>` → planned values. */
+export function planEntries(showJson: unknown): Map<string, string> {
+  const doc: unknown = typeof showJson === 'string' ? JSON.parse(showJson) : showJson
+  if (!isObject(doc)) throw new Error('not a Terraform JSON plan')
+  const entries = new Map<string, string>()
+  for (const rc of Array.isArray(doc.resource_changes) ? doc.resource_changes : []) {
+    if (!isObject(rc) || !isObject(rc.change)) continue
+    const actions = Array.isArray(rc.change.actions) ? rc.change.actions.map(String) : []
+    if (actions.length === 1 && (actions[0] === 'no-op' || actions[0] === 'read')) continue
+    const deposed = typeof rc.deposed === 'string' ? ` deposed` : ''
+    const id = `resource ${String(rc.address)} ${actions.join(',')}${deposed}`
+    const values = known(rc.change.after, rc.change.after_unknown, rc.change.after_sensitive)
+    entries.set(id, JSON.stringify(values))
+  }
+  const outputs = isObject(doc.output_changes) ? doc.output_changes : {}
+  for (const name of Object.keys(outputs).sort()) {
+    const change = outputs[name]
+    if (!isObject(change)) continue
+    const actions = Array.isArray(change.actions) ? change.actions.map(String) : []
+    if (actions.length === 1 && actions[0] === 'no-op') continue
+    const values = known(change.after, change.after_unknown, change.after_sensitive)
+    entries.set(`output ${name} ${actions.join(',')}`, JSON.stringify(values))
+  }
+  return entries
+}
+
+/** Entry lists kept in the comment up to this many characters (encoded); beyond, the digest only. */
+const MAX_ENTRIES_CHARS = 12_000
+
+export function planFingerprint(showJson: unknown, stack: StackKey): Fingerprint {
+  const entries = planEntries(showJson)
+  const ids = [...entries.keys()].sort()
+  const hash = createHash('sha256').update(`stack ${stack.workingDirectory}\n${stack.stateKey}\n`)
+  const short: Record<string, string> = {}
+  for (const id of ids) {
+    const value = entries.get(id) ?? ''
+    hash.update(`${id}\n${value}\n`)
+    short[id] = sha(value).slice(0, 12)
+  }
+  return { digest: hash.digest('hex'), entries: short }
+}
+
+const LINE_PREFIX = '<!-- revive-deploy:reviewed-plan '
+const LINE_SUFFIX = ' -->'
+
+/**
+ * The fingerprint as a hidden HTML comment line for the PR comment. The payload is base64url of
+ * gzipped JSON, so it cannot contain `--` or `>` and cannot end the comment early.
+ */
+export function fingerprintLine(fp: Fingerprint): string {
+  const encode = (value: Fingerprint): string =>
+    gzipSync(JSON.stringify(value)).toString('base64url')
+  let payload = encode(fp)
+  if (payload.length > MAX_ENTRIES_CHARS) payload = encode({ digest: fp.digest })
+  return `${LINE_PREFIX}${payload}${LINE_SUFFIX}`
+}
+
+/** The fingerprint kept in a comment body by {@link fingerprintLine} (only on its second line). */
+export function readFingerprint(body: string): Fingerprint | undefined {
+  const second = body.split('\n', 2)[1] ?? ''
+  if (!second.startsWith(LINE_PREFIX) || !second.endsWith(LINE_SUFFIX)) return undefined
+  const payload = second.slice(LINE_PREFIX.length, -LINE_SUFFIX.length)
+  if (!/^[A-Za-z0-9_-]+$/.test(payload)) return undefined
+  try {
+    const parsed: unknown = JSON.parse(
+      gunzipSync(Buffer.from(payload, 'base64url')).toString('utf8')
+    )
+    if (
+      !isObject(parsed) ||
+      typeof parsed.digest !== 'string' ||
+      !/^[0-9a-f]{64}$/.test(parsed.digest)
+    )
+      return undefined
+    const fp: Fingerprint = { digest: parsed.digest }
+    if (isObject(parsed.entries)) {
+      fp.entries = Object.fromEntries(
+        Object.entries(parsed.entries).map(([k, v]) => [k, String(v)])
+      )
+    }
+    return fp
+  } catch {
+    return undefined
+  }
+}
+
+export function compareFingerprints(
+  reviewed: Fingerprint,
+  current: Fingerprint
+): FingerprintDifference {
+  const same = reviewed.digest === current.digest
+  if (!reviewed.entries || !current.entries) {
+    return { same, added: [], removed: [], changed: [], digestOnly: !same }
+  }
+  const a = reviewed.entries
+  const b = current.entries
+  const added = Object.keys(b)
+    .filter(id => !(id in a))
+    .sort()
+  const removed = Object.keys(a)
+    .filter(id => !(id in b))
+    .sort()
+  const changed = Object.keys(b)
+    .filter(id => id in a && a[id] !== b[id])
+    .sort()
+  return { same, added, removed, changed, digestOnly: false }
+}
+
+/** A readable difference, e.g. "now also: resource x update; no longer: ...; other values: ...". */
+export function describeDifference(diff: FingerprintDifference, limit = 10): string {
+  if (diff.same) return 'the same effect'
+  if (diff.digestOnly)
+    return 'the plan differs (the reviewed plan was too large to compare resource by resource)'
+  const list = (ids: string[]): string => {
+    const shown = ids.slice(0, limit).join('; ')
+    return ids.length > limit ? `${shown}; and ${ids.length - limit} more` : shown
+  }
+  const parts: string[] = []
+  if (diff.added.length > 0) parts.push(`planned now but not reviewed: ${list(diff.added)}`)
+  if (diff.removed.length > 0) parts.push(`reviewed but not planned now: ${list(diff.removed)}`)
+  if (diff.changed.length > 0)
+    parts.push(`planned with other values than reviewed: ${list(diff.changed)}`)
+  return parts.join('. ') || 'the plan differs'
+}
