@@ -1,0 +1,162 @@
+import { describe, expect, it } from '@jest/globals'
+import { spawn } from 'node:child_process'
+import * as fs from 'node:fs'
+import * as os from 'node:os'
+import * as path from 'node:path'
+import { repoRoot } from '../standins/run-action'
+
+// `npm run demo` as a person runs it after `npm ci`: a child process with a plain environment (no
+// NODE_OPTIONS: the script adds the OpenSSL legacy provider itself), judged by its exit code and the
+// table it prints.
+
+interface Result {
+  code: number | null
+  stdout: string
+  stderr: string
+}
+
+function run(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<Result> {
+  const child = spawn(command, args, { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] })
+  let stdout = ''
+  let stderr = ''
+  child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c))
+  child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c))
+  return new Promise((resolve, reject) => {
+    child.on('error', reject)
+    child.on('close', code => resolve({ code, stdout, stderr }))
+  })
+}
+
+function plainEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', ...extra }
+  delete env.NODE_OPTIONS
+  return env
+}
+
+interface Row {
+  run: string
+  event: string
+  mode: string
+  resources: number
+  changes: string
+  uploaded: string
+  deleted: string
+  paths: string
+  seconds: number
+}
+
+/** The rows of the summary table (the last `|` table the demo prints). */
+function summaryTable(stdout: string): Row[] {
+  const after = stdout.slice(stdout.lastIndexOf('\nSummary\n'))
+  const lines = after.split('\n').filter(l => l.startsWith('|'))
+  const [header, , ...body] = lines
+  expect(header?.split('|').map(c => c.trim())).toEqual([
+    '',
+    'run',
+    'event',
+    'mode',
+    'resources in state',
+    'changes',
+    'uploaded',
+    'deleted',
+    'invalidated paths',
+    'seconds',
+    ''
+  ])
+  return body.map(line => {
+    const c = line
+      .split('|')
+      .slice(1, -1)
+      .map(cell => cell.trim())
+    return {
+      run: c[0] ?? '',
+      event: c[1] ?? '',
+      mode: c[2] ?? '',
+      resources: Number(c[3]),
+      changes: c[4] ?? '',
+      uploaded: c[5] ?? '',
+      deleted: c[6] ?? '',
+      paths: c[7] ?? '',
+      seconds: Number(c[8])
+    }
+  })
+}
+
+describe('npm run demo', () => {
+  it('runs the four deploys and prints the expected figures, leaving nothing behind', async () => {
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'demo-test-'))
+    try {
+      const result = await run('npm', ['run', 'demo'], plainEnv({ TMPDIR: tmp }))
+      const explain = `exit ${result.code}\n${result.stdout.slice(-4000)}\n${result.stderr.slice(-2000)}`
+      expect([result.code, explain]).toEqual([0, explain])
+
+      const rows = summaryTable(result.stdout)
+      expect(rows.map(r => [r.run, r.event, r.mode])).toEqual([
+        ['1', 'pull_request', 'plan'],
+        ['2', 'push', 'deploy'],
+        ['3', 'push', 'deploy'],
+        ['4', 'workflow_dispatch', 'frontend']
+      ])
+      const [plan, deploy, again, frontend] = rows as [Row, Row, Row, Row]
+
+      // The pull request planned the whole stack and applied nothing.
+      expect(plan.resources).toBe(0)
+      const planned = Number(/^(\d+) to add$/.exec(plan.changes)?.[1])
+      expect(planned).toBeGreaterThan(0)
+      // The first deploy created exactly what was planned; later runs keep the same N (no duplicates).
+      expect(deploy.changes).toBe(`${planned} to add`)
+      expect(deploy.resources).toBe(planned)
+      expect(again.resources).toBe(planned)
+      expect(frontend.resources).toBe(planned)
+      expect(Number(deploy.uploaded)).toBeGreaterThan(0)
+      expect(Number(deploy.paths)).toBeGreaterThan(0)
+      // Nothing changed: nothing planned, uploaded, deleted or invalidated.
+      expect([again.changes, again.uploaded, again.deleted, again.paths]).toEqual([
+        'none',
+        '0',
+        '0',
+        '0'
+      ])
+      // One changed file: one upload, one invalidated path.
+      expect([frontend.changes, frontend.uploaded, frontend.deleted, frontend.paths]).toEqual([
+        'not planned',
+        '1',
+        '0',
+        '1'
+      ])
+      for (const r of rows) expect(r.seconds).toBeGreaterThan(0)
+
+      // The PR comment, as a reviewer sees it, with the plan's counts.
+      expect(result.stdout).toContain('Comment by github-actions[bot] on acme/revive-demo#7')
+      expect(result.stdout).toMatch(
+        new RegExp(
+          `│ \\*\\*Plan: ${planned} to add, 0 to change, 0 to destroy, 0 to replace\\.\\*\\*`
+        )
+      )
+      expect(result.stdout).toMatch(/All as expected/)
+      // Workspace and runner directories were all under TMPDIR, and are gone (tsx keeps its own
+      // compile cache there, tsx-<uid>).
+      expect(fs.readdirSync(tmp).filter(name => !name.startsWith('tsx-'))).toEqual([])
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true })
+    }
+  }, 300_000)
+
+  it('says clearly that terraform is missing from PATH, and fails', async () => {
+    const emptyPath = fs.mkdtempSync(path.join(os.tmpdir(), 'demo-path-'))
+    try {
+      const tsx = path.join(repoRoot, 'node_modules', 'tsx', 'dist', 'cli.mjs')
+      const result = await run(
+        process.execPath,
+        [tsx, 'scripts/demo.ts'],
+        plainEnv({ PATH: emptyPath })
+      )
+      expect(result.code).toBe(1)
+      expect(result.stderr).toMatch(/Cannot run the demo: terraform is not on PATH/)
+      expect(result.stderr).toMatch(/developer\.hashicorp\.com\/terraform\/install/)
+      expect(result.stdout).not.toMatch(/Run 1\/4/)
+    } finally {
+      fs.rmSync(emptyPath, { recursive: true, force: true })
+    }
+  })
+})
