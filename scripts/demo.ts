@@ -5,7 +5,8 @@
 // and runs the committed bundle (dist/index.js) four times the way the GitHub runner does:
 //
 //   1. pull_request       plan: creates the state backend, plans, posts the PR comment (printed here)
-//   2. push               deploy: applies, builds the frontend, syncs it, invalidates CloudFront
+//   2. push               deploy of the merge: checks the plan equals the reviewed one
+//                         (require-reviewed-plan), applies, builds, syncs, invalidates CloudFront
 //   3. push               deploy again: no changes, nothing uploaded, no invalidation
 //   4. workflow_dispatch  frontend mode after a one-file change: one upload, one invalidated path
 //
@@ -24,6 +25,7 @@ import { repoRoot, runAction, type ActionRun } from '../standins/run-action'
 const REGION = 'us-east-1'
 const REPOSITORY = 'acme/revive-demo'
 const PR_NUMBER = 7
+const PR_TITLE = 'Add the callbacks stack'
 const SITE_BUCKET = 'revive-demo-site' // terraform/demo's frontend_bucket output
 const DISTRIBUTION = 'EDEMO1234567' // terraform/demo's cloudfront_distribution_id output
 const CHANGED_FILE = 'public/robots.txt' // run 4's one-file change, relative to the frontend
@@ -92,7 +94,10 @@ interface RunSpec {
   title: string
   event: { name: string; payload: Record<string, unknown> }
   inputs: Record<string, string>
-  before?: (workspace: string) => string | undefined
+  /** GITHUB_SHA of the run. */
+  sha: string
+  /** Called before the run; returns a line saying what it did. */
+  before?: (workspace: string, si: StandIns) => string | undefined
 }
 
 interface RunRow {
@@ -110,34 +115,47 @@ interface RunRow {
   errors: string[]
 }
 
+const PR_HEAD = 'c0ffee0000000000000000000000000000000001'
+const MERGE_COMMIT = 'c0ffee0000000000000000000000000000000002'
+const LATER_COMMIT = 'c0ffee0000000000000000000000000000000003'
+
 const runs: RunSpec[] = [
   {
-    title: 'a pull request: plan and comment',
+    title: `pull request #${PR_NUMBER}: plan and comment`,
     event: {
       name: 'pull_request',
-      payload: {
-        number: PR_NUMBER,
-        pull_request: {
-          number: PR_NUMBER,
-          head: { sha: 'c0ffee0000000000000000000000000000000001' }
-        }
-      }
+      payload: { number: PR_NUMBER, pull_request: { number: PR_NUMBER, head: { sha: PR_HEAD } } }
     },
+    sha: PR_HEAD,
     inputs: {}
   },
   {
-    title: 'push to main: apply, build, sync, invalidate',
-    event: { name: 'push', payload: {} },
-    inputs: {}
+    title: `push to main (merge of #${PR_NUMBER}): apply what was reviewed, build, sync, invalidate`,
+    event: { name: 'push', payload: { after: MERGE_COMMIT } },
+    sha: MERGE_COMMIT,
+    // Apply only when the plan at merge time equals the one the pull request's comment showed.
+    inputs: { 'require-reviewed-plan': 'true' },
+    before: (_workspace, si) => {
+      si.github.addPullRequest(REPOSITORY, {
+        number: PR_NUMBER,
+        title: PR_TITLE,
+        headSha: PR_HEAD,
+        merged: true,
+        mergeCommitSha: MERGE_COMMIT
+      })
+      return `pull request #${PR_NUMBER} merged as ${MERGE_COMMIT.slice(0, 7)}`
+    }
   },
   {
     title: 'push to main again, nothing changed',
-    event: { name: 'push', payload: {} },
-    inputs: {}
+    event: { name: 'push', payload: { after: LATER_COMMIT } },
+    sha: LATER_COMMIT,
+    inputs: { 'require-reviewed-plan': 'true' }
   },
   {
     title: `workflow_dispatch, mode frontend, after changing ${CHANGED_FILE}`,
     event: { name: 'workflow_dispatch', payload: { inputs: { mode: 'frontend' } } },
+    sha: LATER_COMMIT,
     inputs: { mode: 'frontend' },
     before: workspace => {
       const file = path.join(workspace, 'frontend', CHANGED_FILE)
@@ -225,11 +243,7 @@ async function main(): Promise<number> {
     })
     await s3.send(new CreateBucketCommand({ Bucket: SITE_BUCKET }))
     si.cloud.addDistribution(DISTRIBUTION)
-    si.github.addPullRequest(REPOSITORY, {
-      number: PR_NUMBER,
-      title: 'Add the callbacks stack',
-      headSha: 'c0ffee0000000000000000000000000000000001'
-    })
+    si.github.addPullRequest(REPOSITORY, { number: PR_NUMBER, title: PR_TITLE, headSha: PR_HEAD })
     console.log(
       dim(
         `Created site bucket ${SITE_BUCKET} and registered distribution ${DISTRIBUTION} in the stand-ins: ` +
@@ -245,7 +259,7 @@ async function main(): Promise<number> {
     for (const [index, spec] of runs.entries()) {
       const n = index + 1
       console.log(`\n${bold(`Run ${n}/${runs.length}: ${spec.title}`)}`)
-      const change = spec.before?.(workspace)
+      const change = spec.before?.(workspace, si)
       if (change) console.log(`  ${change}`)
       let pending = ''
       const run = await runAction({
@@ -261,7 +275,7 @@ async function main(): Promise<number> {
           ...si.env,
           GITHUB_REPOSITORY: REPOSITORY,
           GITHUB_RUN_ID: String(4200 + n),
-          GITHUB_SHA: `c0ffee${String(n).padStart(34, '0')}`,
+          GITHUB_SHA: spec.sha,
           GITHUB_REF:
             spec.event.name === 'pull_request' ? `refs/pull/${PR_NUMBER}/merge` : 'refs/heads/main',
           GITHUB_ACTOR: 'octocat',
@@ -291,6 +305,7 @@ async function main(): Promise<number> {
         break
       }
       if (n === 1) printComment(si)
+      if (n === 2) printCommentNote(si)
     }
 
     console.log(`\n${bold('Summary')}`)
@@ -426,6 +441,19 @@ function printComment(si: StandIns): void {
     shown.push(line)
   }
   for (const line of shown) console.log(`  │ ${line}`)
+}
+
+/** After the merge: what the pull request's comment says now. */
+function printCommentNote(si: StandIns): void {
+  const comment = si.github.comments(REPOSITORY, PR_NUMBER).at(-1)
+  const lines = (comment?.body ?? '')
+    .replace(/<!--[\s\S]*?-->\n?/g, '')
+    .split('\n')
+    .filter((line, i) => (i === 0 ? /^### / : /^(> |\*\*Apply)/).test(line))
+    .map(line => line.replace(/^> /, '').replace(/\*\*/g, ''))
+  if (lines.length === 0) return
+  console.log(`\n  ${bold(`The comment on ${REPOSITORY}#${PR_NUMBER} now says:`)}`)
+  for (const line of lines) console.log(`  │ ${line}`)
 }
 
 function renderTable(rows: RunRow[]): string {
