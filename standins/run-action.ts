@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process'
+import { spawn, type ChildProcess } from 'node:child_process'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
@@ -25,6 +25,12 @@ export interface RunActionOptions {
   timeoutMs?: number
   /** Called with each chunk of output as it arrives. */
   onOutput?: (chunk: string) => void
+  /**
+   * Called with the child once it started. The child leads its own process group, so a test can
+   * stop the action and the Terraform it runs at once, as a runner that dies would
+   * (`process.kill(-child.pid, 'SIGKILL')`).
+   */
+  onSpawn?: (child: ChildProcess) => void
 }
 
 export interface ActionRun {

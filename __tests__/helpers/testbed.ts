@@ -129,3 +129,26 @@ export const WRITE_OPERATION =
 export function explain(run: ActionRun): string {
   return `exit ${run.exitCode}\nerrors: ${run.errors.join(' | ')}\n--- log tail ---\n${run.log.split('\n').slice(-60).join('\n')}`
 }
+
+/** Write frontend source files under <workspace>/frontend/src. */
+export function writeSite(workspace: string, files: Record<string, string>): void {
+  for (const [rel, content] of Object.entries(files)) {
+    const file = path.join(workspace, 'frontend', 'src', rel)
+    fs.mkdirSync(path.dirname(file), { recursive: true })
+    fs.writeFileSync(file, content)
+  }
+}
+
+/** A small site: HTML entry points, fingerprinted assets, an image. */
+export const SMALL_SITE: Record<string, string> = {
+  'index.html': '<!doctype html><title>shop</title><script src="/assets/app.1a2b3c4d.js"></script>',
+  'assets/app.1a2b3c4d.js': 'console.log("shop")',
+  'assets/style.9f8e7d6c.css': 'body{margin:0}',
+  'about/index.html': '<h1>about</h1>',
+  'logo.svg': '<svg xmlns="http://www.w3.org/2000/svg"/>'
+}
+
+/** Inputs for a deploy whose "build" copies frontend/src to frontend/dist (no network needed). */
+export const COPY_BUILD = {
+  'build-command': 'rm -rf dist && mkdir -p dist && cp -R src/. dist/'
+}
