@@ -7,7 +7,9 @@
  * - bucket configuration (versioning, encryption, public access block, policy, ownership
  *   controls, tagging);
  * - object versions for buckets that have had versioning on;
- * - conditional PutObject (If-None-Match / If-Match) and multipart ETags of the form `<md5>-<n>`.
+ * - conditional PutObject (If-None-Match / If-Match) and multipart ETags of the form `<md5>-<n>`;
+ * - ListObjectsV2 / ListObjects in S3's order (UTF-8 bytes) with our own pagination (s3-list.ts):
+ *   s3rver lists in directory-walk order, which breaks pages over 1,000 keys.
  *
  * Path-style addressing only (`http://127.0.0.1:PORT/bucket/key`): the SDK uses it by itself for
  * an IP endpoint; Terraform needs `use_path_style=true`.
@@ -15,7 +17,7 @@
 import http from 'node:http'
 import fs from 'node:fs'
 import path from 'node:path'
-import { createCipheriv, createHash, randomBytes } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import S3rver from 's3rver'
 import {
   RequestLog,
@@ -30,7 +32,6 @@ import {
   resetConnection,
   send,
   signingRegion,
-  unescapeXml,
   xmlAll,
   xmlFields,
   xmlText,
@@ -62,6 +63,13 @@ import {
   type BucketDefaults
 } from './s3-config'
 import { decodeS3Body } from './s3-body'
+import {
+  ObjectIndex,
+  compareKeys,
+  listObjectsXml,
+  s3UrlEncode,
+  type ObjectSummary
+} from './s3-list'
 
 export { S3Error } from './s3-config'
 export type { BucketConfig, BucketDefaults } from './s3-config'
@@ -249,19 +257,6 @@ function newVersionId(): string {
   return randomBytes(24).toString('base64url')
 }
 
-/** Fail fast when s3rver's list continuation tokens (DES) cannot work in this process. */
-function assertLegacyOpenSsl(): void {
-  try {
-    createCipheriv('des', Buffer.alloc(8), Buffer.alloc(8)).final()
-  } catch {
-    throw new Error(
-      "The S3 stand-in needs Node's legacy OpenSSL provider for s3rver's list continuation tokens " +
-        "(listings over 1,000 keys): run with NODE_OPTIONS='--openssl-legacy-provider' " +
-        '(npm test sets it).'
-    )
-  }
-}
-
 export class S3StandIn implements StandIn {
   url = ''
   private readonly log = new RequestLog()
@@ -279,6 +274,8 @@ export class S3StandIn implements StandIn {
   private readonly accountId: string
   private readonly defaults: BucketDefaults
   private readonly locks = new Map<string, Promise<unknown>>()
+  /** Current keys per bucket in S3 order, kept up to date by every write and delete below. */
+  private readonly objects: ObjectIndex
   private state: State = { buckets: {}, versions: {} }
 
   constructor(options: S3StandInOptions = {}) {
@@ -290,11 +287,11 @@ export class S3StandIn implements StandIn {
     this.accountId = options.accountId ?? '123456789012'
     this.ownerId = createHash('sha256').update(`account:${this.accountId}`).digest('hex')
     this.defaults = options.bucketDefaults ?? 'aws'
+    this.objects = new ObjectIndex(path.join(this.dataDir, 's3rver'))
     this.server = createServer((req, res) => this.handle(req, res))
   }
 
   async start(): Promise<this> {
-    assertLegacyOpenSsl()
     const s3rverDir = path.join(this.dataDir, 's3rver')
     fs.mkdirSync(s3rverDir, { recursive: true })
     fs.mkdirSync(this.versionDir, { recursive: true })
@@ -403,6 +400,7 @@ export class S3StandIn implements StandIn {
         }
         this.addVersion(b, key, current, {})
       }
+      this.objects.refresh(bucket, key)
     }
   }
 
@@ -614,6 +612,13 @@ export class S3StandIn implements StandIn {
         delete c.tags
         this.save()
         return this.ok(ctx, 204)
+      case 'ListObjects':
+      case 'ListObjectsV2':
+        return this.ok(
+          ctx,
+          200,
+          XML_DECL + listObjectsXml(this.objects, bucket, ctx.q, this.ownerXml())
+        )
       case 'ListObjectVersions':
         return this.listObjectVersions(ctx, b)
       case 'DeleteObjects':
@@ -644,6 +649,11 @@ export class S3StandIn implements StandIn {
   /** A configuration body: decoded from aws-chunked and checksum-verified like any other. */
   private configBody(ctx: Ctx): string {
     return decodeS3Body(ctx.req.headers, ctx.raw).body.toString('utf8')
+  }
+
+  /** The bucket owner as listings show it (canonical user id; AWS no longer sends DisplayName). */
+  private ownerXml(): string {
+    return `<Owner><ID>${this.ownerId}</ID></Owner>`
   }
 
   // ---------------------------------------------------------------- buckets
@@ -705,6 +715,7 @@ export class S3StandIn implements StandIn {
     }
     this.save()
     const up = await this.forward('PUT', `/${encodeURIComponent(bucket)}`, {}, Buffer.alloc(0))
+    this.objects.drop(bucket)
     if (up.status !== 200) {
       delete this.state.buckets[bucket]
       this.save()
@@ -727,6 +738,7 @@ export class S3StandIn implements StandIn {
     }
     const up = await this.forward('DELETE', `/${encodeURIComponent(b.name)}`, {}, Buffer.alloc(0))
     if (up.status === 204) {
+      this.objects.drop(b.name)
       delete this.state.buckets[b.name]
       delete this.state.versions[b.name]
       this.save()
@@ -769,6 +781,7 @@ export class S3StandIn implements StandIn {
           extra['x-amz-version-id'] = this.addVersion(b, key, current, checksums).versionId
         }
       }
+      this.objects.refresh(b.name, key)
       this.relay(ctx, up, extra)
     })
   }
@@ -903,16 +916,15 @@ export class S3StandIn implements StandIn {
     key: string,
     versionId: string | undefined
   ): Promise<{ versionId?: string; deleteMarker?: boolean; deleteMarkerVersionId?: string }> {
-    const objectPath = `/${encodeURIComponent(b.name)}/${encodeKey(key)}`
     if (!b.tracked) {
-      await this.forward('DELETE', objectPath, {})
+      await this.deleteCurrent(b.name, key)
       return versionId === undefined ? {} : { versionId }
     }
     return this.withLock(b.name, key, async () => {
       const byKey = (this.state.versions[b.name] ??= {})
       const list = (byKey[key] ??= [])
       if (versionId === undefined) {
-        await this.forward('DELETE', objectPath, {})
+        await this.deleteCurrent(b.name, key)
         const id = b.config.versioning === 'Enabled' ? newVersionId() : 'null'
         if (id === 'null') this.dropVersion(list, 'null')
         list.unshift({
@@ -930,7 +942,7 @@ export class S3StandIn implements StandIn {
       const removed = list[index] as StoredVersion
       this.dropVersion(list, versionId)
       if (index === 0) {
-        if (!removed.deleteMarker) await this.forward('DELETE', objectPath, {})
+        if (!removed.deleteMarker) await this.deleteCurrent(b.name, key)
         const next = list[0]
         if (next && !next.deleteMarker) await this.restoreCurrent(b.name, key, next)
       }
@@ -997,33 +1009,30 @@ export class S3StandIn implements StandIn {
         }
       )
     const urlEncode = q.get('encoding-type') === 'url'
-    const enc = (s: string): string => (urlEncode ? encodeURIComponent(s) : s)
+    const enc = (s: string): string => (urlEncode ? s3UrlEncode(s) : s)
 
     let entries: Array<{ key: string; v: StoredVersion; latest: boolean }>
     if (b.tracked) {
       entries = Object.entries(this.state.versions[b.name] ?? {})
         .filter(([key]) => key.startsWith(prefix))
-        .sort(([a], [c]) => (a < c ? -1 : a > c ? 1 : 0))
+        .sort(([a], [c]) => compareKeys(a, c))
         .flatMap(([key, list]) => list.map((v, i) => ({ key, v, latest: i === 0 })))
     } else {
-      entries = (await this.listCurrent(b.name, prefix)).map(o => ({
+      entries = this.objects.objects(b.name, prefix).map(o => ({
         key: o.key,
-        v: o,
+        v: this.nullVersion(o),
         latest: true
       }))
     }
 
     let start = 0
     if (keyMarker !== '') {
+      const after = (): number => entries.findIndex(e => compareKeys(e.key, keyMarker) > 0)
       if (versionIdMarker !== '') {
         const i = entries.findIndex(e => e.key === keyMarker && e.v.versionId === versionIdMarker)
-        start = i >= 0 ? i + 1 : entries.findIndex(e => e.key > keyMarker)
+        start = i >= 0 ? i + 1 : after()
       } else {
-        start = entries.findIndex(
-          e =>
-            e.key > keyMarker &&
-            !(delimiter && keyMarker.endsWith(delimiter) && e.key.startsWith(keyMarker))
-        )
+        start = after()
       }
       if (start < 0) start = entries.length
     }
@@ -1034,7 +1043,7 @@ export class S3StandIn implements StandIn {
     let truncated = false
     let nextKey = ''
     let nextVersion = ''
-    const owner = `<Owner><ID>${this.ownerId}</ID></Owner>`
+    const owner = this.ownerXml()
     for (let i = start; i < entries.length; i++) {
       const e = entries[i] as (typeof entries)[number]
       const rest = e.key.slice(prefix.length)
@@ -1042,6 +1051,8 @@ export class S3StandIn implements StandIn {
       if (d >= 0) {
         const cp = prefix + rest.slice(0, d + delimiter.length)
         if (prefixes[prefixes.length - 1] === cp) continue
+        // A common prefix at or before the key marker was on an earlier page (as in ListObjects).
+        if (keyMarker !== '' && compareKeys(cp, keyMarker) <= 0) continue
         if (count === maxKeys) {
           truncated = true
           break
@@ -1098,7 +1109,7 @@ export class S3StandIn implements StandIn {
   /** When versioning is first turned on, the objects already there become 'null' versions. */
   private async startTracking(b: BucketState): Promise<void> {
     const byKey = (this.state.versions[b.name] ??= {})
-    for (const o of await this.listCurrent(b.name, '')) {
+    for (const o of this.objects.objects(b.name, '')) {
       const current = await this.fetchCurrent(b.name, o.key)
       if (!current) continue
       byKey[o.key] = [this.makeVersion('null', current, {})]
@@ -1165,6 +1176,13 @@ export class S3StandIn implements StandIn {
     const etag = v.etag?.replace(/"/g, '')
     if (etag && this.s3rver)
       fs.writeFileSync(`${this.s3rver.store.getResourcePath(bucket, key, 'object')}.md5`, etag)
+    this.objects.refresh(bucket, key)
+  }
+
+  /** Remove the current object from s3rver (and from the listing index). */
+  private async deleteCurrent(bucket: string, key: string): Promise<void> {
+    await this.forward('DELETE', `/${encodeURIComponent(bucket)}/${encodeKey(key)}`, {})
+    this.objects.refresh(bucket, key)
   }
 
   private async fetchCurrent(bucket: string, key: string): Promise<Upstream | undefined> {
@@ -1172,35 +1190,16 @@ export class S3StandIn implements StandIn {
     return up.status === 200 ? up : undefined
   }
 
-  /** Every current object under a prefix, from s3rver's marker-paged ListObjects (v1). */
-  private async listCurrent(
-    bucket: string,
-    prefix: string
-  ): Promise<Array<StoredVersion & { key: string }>> {
-    const out: Array<StoredVersion & { key: string }> = []
-    let marker = ''
-    for (;;) {
-      const qs = new URLSearchParams({ prefix, marker, 'max-keys': '1000' })
-      const up = await this.forward('GET', `/${encodeURIComponent(bucket)}?${qs.toString()}`, {})
-      const xml = up.body.toString('utf8')
-      for (const c of xmlAll(xml, 'Contents')) {
-        const key = xmlText(c, 'Key') ?? ''
-        const v: StoredVersion & { key: string } = {
-          key,
-          versionId: 'null',
-          deleteMarker: false,
-          lastModified: new Date(xmlText(c, 'LastModified') ?? 0).toISOString(),
-          size: Number(xmlText(c, 'Size') ?? 0),
-          headers: {}
-        }
-        const etag = xmlText(c, 'ETag')
-        if (etag !== undefined) v.etag = unescapeXml(etag)
-        out.push(v)
-        marker = key
-      }
-      if (xmlText(xml, 'IsTruncated') !== 'true') break
+  /** A current object of a bucket that never had versioning on, as its 'null' version. */
+  private nullVersion(o: ObjectSummary): StoredVersion {
+    return {
+      versionId: 'null',
+      deleteMarker: false,
+      lastModified: o.lastModified,
+      etag: o.etag,
+      size: o.size,
+      headers: {}
     }
-    return out
   }
 
   private async withLock<T>(bucket: string, key: string, fn: () => Promise<T>): Promise<T> {
