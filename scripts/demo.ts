@@ -13,14 +13,13 @@
 // Then a table of what each run did, checked against what must hold; the exit code is 0 only when
 // every run succeeded and every figure is as expected. Everything it started or created is removed
 // at the end, also on failure or Ctrl-C. `--verbose` streams the action's full log.
-import { spawn } from 'node:child_process'
-import { createCipheriv } from 'node:crypto'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
 import { CreateBucketCommand, GetObjectCommand, S3Client } from '@aws-sdk/client-s3'
 import { DEFAULT_GITHUB_TOKEN, startStandIns, type StandIns } from '../standins/index'
 import { repoRoot, runAction, type ActionRun } from '../standins/run-action'
+import { withLegacyOpenSsl } from './legacy-openssl'
 
 const REGION = 'us-east-1'
 const REPOSITORY = 'acme/revive-demo'
@@ -38,27 +37,6 @@ const dim = (s: string): string => (color ? `\x1b[2m${s}\x1b[0m` : s)
 class DemoError extends Error {}
 
 // ------------------------------------------------------------------------------------ preflight
-
-/** s3rver's list continuation tokens use DES, which Node 17+ has only with the legacy provider. */
-function hasLegacyProvider(): boolean {
-  try {
-    createCipheriv('des', Buffer.alloc(8), Buffer.alloc(8)).final()
-    return true
-  } catch {
-    return false
-  }
-}
-
-/** Run this script again in a Node with the legacy OpenSSL provider; resolves to its exit code. */
-function reexecWithLegacyProvider(): Promise<number> {
-  const nodeOptions = `${process.env.NODE_OPTIONS ?? ''} --openssl-legacy-provider`.trim()
-  const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
-    stdio: 'inherit',
-    env: { ...process.env, NODE_OPTIONS: nodeOptions }
-  })
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => undefined)
-  return new Promise(resolve => child.on('close', code => resolve(code ?? 1)))
-}
 
 /** The first `terraform` executable on PATH, if any. */
 function terraformOnPath(): string | undefined {
@@ -189,22 +167,22 @@ async function main(): Promise<number> {
   process.env.TMPDIR = root
   let standins: StandIns | undefined
   let s3: S3Client | undefined
-  let cleaned = false
-  const cleanup = async (): Promise<void> => {
-    if (cleaned) return
-    cleaned = true
-    s3?.destroy()
-    await standins?.stop().catch(() => undefined)
-    if (previousTmpdir === undefined) delete process.env.TMPDIR
-    else process.env.TMPDIR = previousTmpdir
-    fs.rmSync(root, { recursive: true, force: true })
-  }
+  let cleaning: Promise<void> | undefined
+  // Once, however often it is asked for (the end of main, a signal, a second Ctrl-C).
+  const cleanup = (): Promise<void> =>
+    (cleaning ??= (async () => {
+      s3?.destroy()
+      await standins?.stop().catch(() => undefined)
+      if (previousTmpdir === undefined) delete process.env.TMPDIR
+      else process.env.TMPDIR = previousTmpdir
+      fs.rmSync(root, { recursive: true, force: true })
+    })())
   const onSignal = (signal: NodeJS.Signals): void => {
     console.error(`\n${signal}: cleaning up`)
     void cleanup().finally(() => process.exit(130))
   }
-  process.once('SIGINT', onSignal)
-  process.once('SIGTERM', onSignal)
+  process.on('SIGINT', onSignal)
+  process.on('SIGTERM', onSignal)
 
   try {
     console.log(
@@ -537,19 +515,16 @@ function checkFigures(rows: RunRow[]): string[] {
 
 // ------------------------------------------------------------------------------------ entry
 
+await withLegacyOpenSsl()
 let exitCode: number
-if (!hasLegacyProvider()) {
-  exitCode = await reexecWithLegacyProvider()
-} else {
-  try {
-    exitCode = await main()
-  } catch (error) {
-    console.error(
-      error instanceof DemoError
-        ? `Cannot run the demo: ${error.message}`
-        : `\nThe demo FAILED: ${(error as Error).stack ?? String(error)}`
-    )
-    exitCode = 1
-  }
+try {
+  exitCode = await main()
+} catch (error) {
+  console.error(
+    error instanceof DemoError
+      ? `Cannot run the demo: ${error.message}`
+      : `\nThe demo FAILED: ${(error as Error).stack ?? String(error)}`
+  )
+  exitCode = 1
 }
 process.exit(exitCode)
