@@ -6,8 +6,7 @@ import * as path from 'node:path'
 import { repoRoot } from '../standins/run-action'
 
 // `npm run demo` as a person runs it after `npm ci`: a child process with a plain environment (no
-// NODE_OPTIONS: the script adds the OpenSSL legacy provider itself), judged by its exit code and the
-// table it prints.
+// NODE_OPTIONS, which `npm test` sets for jest), judged by its exit code and the table it prints.
 
 interface Result {
   code: number | null

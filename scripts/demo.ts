@@ -19,7 +19,6 @@ import * as path from 'node:path'
 import { CreateBucketCommand, GetObjectCommand, S3Client } from '@aws-sdk/client-s3'
 import { DEFAULT_GITHUB_TOKEN, startStandIns, type StandIns } from '../standins/index'
 import { repoRoot, runAction, type ActionRun } from '../standins/run-action'
-import { withLegacyOpenSsl } from './legacy-openssl'
 
 const REGION = 'us-east-1'
 const REPOSITORY = 'acme/revive-demo'
@@ -515,7 +514,6 @@ function checkFigures(rows: RunRow[]): string[] {
 
 // ------------------------------------------------------------------------------------ entry
 
-await withLegacyOpenSsl()
 let exitCode: number
 try {
   exitCode = await main()

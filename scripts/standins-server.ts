@@ -20,9 +20,6 @@ import * as path from 'node:path'
 import { parseArgs } from 'node:util'
 import { CreateBucketCommand, S3Client, type BucketLocationConstraint } from '@aws-sdk/client-s3'
 import { startStandIns } from '../standins/index'
-import { withLegacyOpenSsl } from './legacy-openssl'
-
-await withLegacyOpenSsl()
 
 const { values } = parseArgs({
   options: {
