@@ -283,8 +283,10 @@ describe('syncing a generated site (successive deploys)', () => {
     const keys = await allKeys(PREFIX)
     for (const key of removedKeys) expect(keys).not.toContain(key)
     expect(keys).toHaveLength(site.length)
-    // (Read one by one: s3rver lists in directory order, so a whole-bucket listing over 1,000
-    // keys can skip `site-old.txt`, which sorts before `site/` in S3's byte order.)
+    // The whole bucket (over 1,000 keys): `site-old.txt` sorts just before `site/`.
+    const everything = await allKeys()
+    expect(everything).toEqual(expect.arrayContaining(['other/keep.txt', 'site-old.txt']))
+    expect(everything).toHaveLength(site.length + 2)
     for (const Key of ['other/keep.txt', 'site-old.txt']) {
       expect(await body(Key)).toEqual(Buffer.from(`keep ${Key}`))
     }
