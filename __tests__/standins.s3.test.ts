@@ -1214,6 +1214,8 @@ describe('data directory', () => {
         expect((await c2.send(new HeadBucketCommand({ Bucket: 'kept' }))).BucketRegion).toBe(
           'eu-west-1'
         )
+        const listed = await c2.send(new ListObjectsV2Command({ Bucket: 'kept' }))
+        expect(listed.Contents?.map(o => [o.Key, o.Size])).toEqual([['k', 3]])
         const versions = await c2.send(new ListObjectVersionsCommand({ Bucket: 'kept' }))
         expect(versions.Versions).toHaveLength(2)
         const oldest = versions.Versions?.[1]?.VersionId
