@@ -14,7 +14,7 @@ import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-s
 import { STANDIN_CREDENTIALS, startStandIns, type StandIns } from '../standins/index'
 
 const run = promisify(execFile)
-const FIXTURE = path.join(import.meta.dirname, 'fixtures', 'terraform', 'lock-stack')
+const FIXTURE = path.join(process.cwd(), '__tests__', 'fixtures', 'terraform', 'lock-stack')
 const REGION = 'eu-west-1'
 const BUCKET = 'demo-terraform-state-123456789012'
 const TABLE = 'demo-terraform-locks'
