@@ -18,7 +18,7 @@ import {
 } from '@aws-sdk/client-s3'
 import { Upload } from '@aws-sdk/lib-storage'
 import pLimit from 'p-limit'
-import { createReadStream } from 'node:fs'
+import { createReadStream, readFileSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { awsErrorName, awsStatus } from '../aws/clients'
 import { DeployError } from '../errors'
@@ -44,6 +44,8 @@ export const DEFAULT_UPLOAD_CONCURRENCY = 32
 export const DEFAULT_HEAD_CONCURRENCY = 32
 /** Multipart uploads in flight at once (each keeps up to 4 parts of 8 MiB in memory). */
 export const MULTIPART_CONCURRENCY = 2
+/** Upload bodies up to this size are read with a blocking call (see putSmall). */
+export const SYNC_READ_MAX_BYTES = 1024 * 1024
 /** S3's DeleteObjects limit. */
 export const DELETE_BATCH_SIZE = 1000
 
@@ -208,7 +210,12 @@ function objectParams(bucket: string, item: UploadItem) {
  * changed since the scan).
  */
 async function putSmall(s3: S3Client, bucket: string, item: UploadItem): Promise<void> {
-  const body = await readFile(item.file.absPath)
+  // Most bodies are small: one blocking read costs a fraction of the CPU of fs/promises' open,
+  // fstat, read and close round trips, and holds the event loop for microseconds.
+  const body =
+    item.file.size <= SYNC_READ_MAX_BYTES
+      ? readFileSync(item.file.absPath)
+      : await readFile(item.file.absPath)
   if (body.length !== item.file.size) {
     throw new Error(
       `${item.file.relPath} changed since it was scanned (${item.file.size} bytes, now ${body.length})`
