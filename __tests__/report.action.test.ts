@@ -100,8 +100,9 @@ describe('pull-request comment and job summary', () => {
     const first = await bed.run(workspace, inputs, prEvent(pr))
     expect([first.exitCode, explain(first)]).toEqual([0, explain(first)])
     const body = ours(pr)[0]?.body ?? ''
-    const [markerLine, ...rest] = body.split('\n')
+    const [markerLine, fingerprintLine, ...rest] = body.split('\n')
     expect(markerLine).toMatch(/^<!-- revive-deploy:stack=[0-9a-f]{16} -->$/)
+    expect(fingerprintLine).toMatch(/^<!-- revive-deploy:reviewed-plan [A-Za-z0-9_-]+ -->$/)
     // Outside code (fenced blocks and code spans, where GitHub shows text literally) nothing may
     // open a comment, a script or close the plan's <details>.
     const outsideCode = stripCode(rest.join('\n'))

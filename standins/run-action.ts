@@ -143,8 +143,10 @@ export async function runAction(options: RunActionOptions): Promise<ActionRun> {
   const child = spawn(node, [entry], {
     cwd: options.workspace,
     env,
-    stdio: ['ignore', 'pipe', 'pipe']
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: options.onSpawn !== undefined
   })
+  options.onSpawn?.(child)
   let log = ''
   let stdout = ''
   let stderr = ''
