@@ -1,0 +1,263 @@
+/**
+ * The measured side of the benchmarks, bundled with ncc like dist/index.js (bench/lib/client-build.ts)
+ * and started as a fresh process per measurement, so its wall time has what the action's has:
+ * Node's start, loading one bundled file, creating the SDK clients, then the work.
+ *
+ *   node client.js sync    '<json SyncArgs>'    deployFrontend with a Config read from inputs
+ *   node client.js report  '<json ReportArgs>'  plan JSON + plan text -> PR comment markdown
+ *   node client.js backend '<json BackendArgs>' ensureBackend + the state-loss guard
+ *   node client.js phases  '<json PhasesArgs>'  the sync's scan, listing and plan timed one by one
+ *
+ * Prints one line of JSON (the figures) last on stdout.
+ */
+import * as fs from 'node:fs'
+import { createClients } from '../src/aws/clients'
+import { checkStateLoss } from '../src/backend/guard'
+import { ensureBackend } from '../src/backend/backend'
+import { deployFrontend } from '../src/frontend/deploy'
+import { scanBuildDirectory } from '../src/frontend/local-files'
+import { listRemote } from '../src/frontend/s3-sync'
+import { planSync } from '../src/frontend/sync-plan'
+import type { FrontendLog } from '../src/frontend/log'
+import { readConfig } from '../src/inputs'
+import { renderReport, type ReportContext } from '../src/report/render'
+import { redact, sensitiveStrings, summarizePlan } from '../src/terraform/plan'
+
+/** Milliseconds from process start until the bundle was loaded and this line ran. */
+const loadedMs = performance.now()
+
+/** The environment (endpoints, credentials, GITHUB_*) is the process's own, as in the action. */
+export interface SyncArgs {
+  /** Every input, defaults included (as the runner passes them). */
+  inputs: Record<string, string>
+}
+
+export interface SyncFigures {
+  loadedMs: number
+  /** deployFrontend, from its call to its return. */
+  deployMs: number
+  buildSeconds: number
+  uploaded: number
+  deleted: number
+  unchanged: number
+  bytesUploaded: number
+  uploadedKeys: string[]
+  deletedKeys: string[]
+  logLines: string[]
+}
+
+export interface ReportArgs {
+  planJsonFile: string
+  planTextFile: string
+  /**
+   * Parse the JSON once and hand the object to sensitiveStrings and summarizePlan (both accept
+   * it), instead of the text to each as Terraform.plan() does now: the proposed fix, measured.
+   */
+  parseOnce?: boolean
+}
+
+export interface ReportFigures {
+  loadedMs: number
+  /** RSS after the bundle was loaded and the inputs read, before the report step. */
+  rssBeforeBytes: number
+  /** Peak RSS of the whole process (getrusage maxrss). */
+  peakRssBytes: number
+  heapUsedBeforeBytes: number
+  heapUsedAfterBytes: number
+  /** sensitiveStrings + summarizePlan + redact + renderReport, as the action runs them. */
+  totalMs: number
+  renderMs: number
+  summarizeMs: number
+  resources: number
+  commentLength: number
+  planJsonBytes: number
+  planTextBytes: number
+}
+
+export interface BackendArgs {
+  inputs: Record<string, string>
+}
+
+export interface BackendFigures {
+  loadedMs: number
+  ensureMs: number
+  guardMs: number
+  created: boolean
+  stateFound: boolean
+  bucket: string
+  key: string
+  table: string
+}
+
+export interface PhasesArgs {
+  directory: string
+  bucket: string
+  region: string
+}
+
+/** Where a sync's time goes when nothing is uploaded. */
+export interface PhasesFigures {
+  loadedMs: number
+  scanMs: number
+  /** CPU time (all threads) of the scan. */
+  scanCpuMs: number
+  listMs: number
+  listCpuMs: number
+  planMs: number
+  files: number
+  objects: number
+}
+
+const quietLog = (lines: string[]): FrontendLog => ({
+  info: message => void lines.push(message),
+  warning: message => void lines.push(`warning: ${message}`),
+  notice: message => void lines.push(`notice: ${message}`),
+  group: async (name, fn) => {
+    lines.push(`group: ${name}`)
+    return fn()
+  }
+})
+
+function reader(inputs: Record<string, string>): (name: string) => string {
+  return name => (inputs[name] ?? '').trim()
+}
+
+async function sync(args: SyncArgs): Promise<SyncFigures> {
+  const config = readConfig(reader(args.inputs))
+  const clients = createClients(config.region)
+  const lines: string[] = []
+  const started = performance.now()
+  const result = await deployFrontend(config, {}, clients, { log: quietLog(lines) })
+  const deployMs = performance.now() - started
+  clients.s3.destroy()
+  clients.cloudfront.destroy()
+  return {
+    loadedMs,
+    deployMs,
+    buildSeconds: result.buildSeconds ?? 0,
+    uploaded: result.uploaded,
+    deleted: result.deleted,
+    unchanged: result.unchanged,
+    bytesUploaded: result.bytesUploaded,
+    uploadedKeys: result.uploadedKeys,
+    deletedKeys: result.deletedKeys,
+    logLines: lines
+  }
+}
+
+function report(args: ReportArgs): ReportFigures {
+  const json = fs.readFileSync(args.planJsonFile, 'utf8')
+  const text = fs.readFileSync(args.planTextFile, 'utf8')
+  const rssBeforeBytes = process.memoryUsage().rss
+  const heapUsedBeforeBytes = process.memoryUsage().heapUsed
+  const started = performance.now()
+  // As Terraform.plan() and the report do: secrets from the JSON, the summary, the redacted text.
+  const doc: unknown = args.parseOnce ? JSON.parse(json) : json
+  const secrets = sensitiveStrings(doc)
+  const summary = summarizePlan(doc)
+  const summarized = performance.now()
+  const planText = redact(text, secrets)
+  const ctx: ReportContext = {
+    stack: {
+      workingDirectory: 'terraform',
+      stateKey: 'production/terraform.tfstate',
+      environment: 'production'
+    },
+    mode: 'plan',
+    eventName: 'pull_request',
+    repository: 'acme/shop',
+    sha: '0123456789abcdef0123456789abcdef01234567',
+    actor: 'octocat',
+    runUrl: 'https://github.com/acme/shop/actions/runs/4242',
+    timestamp: new Date(),
+    planText,
+    fullPlanLocation: '[the job summary](https://github.com/acme/shop/actions/runs/4242)',
+    secrets
+  }
+  const renderStart = performance.now()
+  const markdown = renderReport(summary, ctx, { includeMarker: true })
+  const ended = performance.now()
+  const heapUsedAfterBytes = process.memoryUsage().heapUsed
+  return {
+    loadedMs,
+    rssBeforeBytes,
+    // maxRSS is in kilobytes.
+    peakRssBytes: process.resourceUsage().maxRSS * 1024,
+    heapUsedBeforeBytes,
+    heapUsedAfterBytes,
+    totalMs: ended - started,
+    renderMs: ended - renderStart,
+    summarizeMs: summarized - started,
+    resources: summary.resources.length,
+    commentLength: markdown.length,
+    planJsonBytes: Buffer.byteLength(json),
+    planTextBytes: Buffer.byteLength(text)
+  }
+}
+
+async function backend(args: BackendArgs): Promise<BackendFigures> {
+  const config = readConfig(reader(args.inputs))
+  const clients = createClients(config.region)
+  const started = performance.now()
+  const found = await ensureBackend(config, clients)
+  const ensured = performance.now()
+  const guard = await checkStateLoss(
+    { bucket: found.bucket, key: found.key, table: found.table, region: found.region },
+    clients,
+    config.allowFreshState
+  )
+  const guarded = performance.now()
+  clients.s3.destroy()
+  clients.dynamodb.destroy()
+  clients.sts.destroy()
+  return {
+    loadedMs,
+    ensureMs: ensured - started,
+    guardMs: guarded - ensured,
+    created: found.bucketCreated || found.tableCreated,
+    stateFound: guard.stateFound,
+    bucket: found.bucket,
+    key: found.key,
+    table: found.table
+  }
+}
+
+async function phases(args: PhasesArgs): Promise<PhasesFigures> {
+  const clients = createClients(args.region)
+  let cpu = process.cpuUsage()
+  const cpuMs = (): number => {
+    const used = process.cpuUsage(cpu)
+    cpu = process.cpuUsage()
+    return (used.user + used.system) / 1000
+  }
+  const t0 = performance.now()
+  const local = await scanBuildDirectory(args.directory)
+  const t1 = performance.now()
+  const scanCpuMs = cpuMs()
+  const remote = await listRemote(clients.s3, args.bucket, '')
+  const t2 = performance.now()
+  const listCpuMs = cpuMs()
+  planSync(local, remote, { prefix: '', deleteRemoved: true })
+  const t3 = performance.now()
+  clients.s3.destroy()
+  return {
+    loadedMs,
+    scanMs: t1 - t0,
+    scanCpuMs,
+    listMs: t2 - t1,
+    listCpuMs,
+    planMs: t3 - t2,
+    files: local.length,
+    objects: remote.length
+  }
+}
+
+const [mode = '', raw = '{}'] = process.argv.slice(2)
+const args: unknown = JSON.parse(raw)
+let figures: unknown
+if (mode === 'sync') figures = await sync(args as SyncArgs)
+else if (mode === 'report') figures = report(args as ReportArgs)
+else if (mode === 'backend') figures = await backend(args as BackendArgs)
+else if (mode === 'phases') figures = await phases(args as PhasesArgs)
+else throw new Error(`unknown mode ${mode}: sync, report, backend or phases`)
+process.stdout.write(`${JSON.stringify(figures)}\n`)

@@ -1,0 +1,116 @@
+/**
+ * Report rendering: a plan of N resource changes to the PR comment, in a fresh bundled process per
+ * run (bench/client.ts `report`), as the action does it: sensitiveStrings and summarizePlan on the
+ * `terraform show -json` text, redact on the plan text, renderReport. Peak memory is the process's
+ * maximum resident set size (getrusage), so everything the step allocated counts, garbage included.
+ */
+import * as path from 'node:path'
+import type { ReportArgs, ReportFigures } from '../client'
+import { writePlan } from './plans'
+import { lastJson, median, runProcess } from './proc'
+
+export interface ReportResult {
+  resources: number
+  planJsonBytes: number
+  planTextBytes: number
+  /** Medians over the runs. */
+  totalMs: number
+  renderMs: number
+  summarizeMs: number
+  peakRssBytes: number
+  /** Peak RSS minus the RSS before the step (after loading the bundle and reading the files). */
+  stepRssBytes: number
+  commentLength: number
+  /**
+   * The smallest V8 old-space limit (--max-old-space-size, MB, to 8 MB) under which the step still
+   * completes: the heap it really needs, whatever the garbage collector's heuristics leave in RSS.
+   */
+  minOldSpaceMb?: number
+  /** The same with the JSON parsed once (a proposed change to Terraform.plan()), largest plan only. */
+  parseOnce?: { totalMs: number; peakRssBytes: number; minOldSpaceMb?: number }
+  runs: ReportFigures[]
+}
+
+export async function reportBench(opts: {
+  sizes: number[]
+  repeat: number
+  scratch: string
+  client: string
+  log: (line: string) => void
+}): Promise<ReportResult[]> {
+  const results: ReportResult[] = []
+  for (const n of opts.sizes) {
+    const { jsonFile, textFile } = writePlan(path.join(opts.scratch, `plan-${n}`), n)
+    const runs: ReportFigures[] = []
+    for (let i = 0; i < opts.repeat; i++) {
+      const args: ReportArgs = { planJsonFile: jsonFile, planTextFile: textFile }
+      const run = await runProcess(process.execPath, [opts.client, 'report', JSON.stringify(args)])
+      runs.push(lastJson<ReportFigures>(run, 'report rendering'))
+    }
+    const minOldSpaceMb = await probeHeap(opts.client, {
+      planJsonFile: jsonFile,
+      planTextFile: textFile
+    })
+    let parseOnce: ReportResult['parseOnce']
+    if (n === Math.max(...opts.sizes)) {
+      const once: ReportArgs = { planJsonFile: jsonFile, planTextFile: textFile, parseOnce: true }
+      const onceRuns: ReportFigures[] = []
+      for (let i = 0; i < opts.repeat; i++) {
+        const run = await runProcess(process.execPath, [
+          opts.client,
+          'report',
+          JSON.stringify(once)
+        ])
+        onceRuns.push(lastJson<ReportFigures>(run, 'report rendering (parse once)'))
+      }
+      const heap = await probeHeap(opts.client, once)
+      parseOnce = {
+        totalMs: median(onceRuns.map(r => r.totalMs)),
+        peakRssBytes: median(onceRuns.map(r => r.peakRssBytes)),
+        ...(heap !== undefined && { minOldSpaceMb: heap })
+      }
+    }
+    const first = runs[0] as ReportFigures
+    const result: ReportResult = {
+      resources: first.resources,
+      planJsonBytes: first.planJsonBytes,
+      planTextBytes: first.planTextBytes,
+      totalMs: median(runs.map(r => r.totalMs)),
+      renderMs: median(runs.map(r => r.renderMs)),
+      summarizeMs: median(runs.map(r => r.summarizeMs)),
+      peakRssBytes: median(runs.map(r => r.peakRssBytes)),
+      stepRssBytes: median(runs.map(r => r.peakRssBytes - r.rssBeforeBytes)),
+      commentLength: first.commentLength,
+      ...(minOldSpaceMb !== undefined && { minOldSpaceMb }),
+      ...(parseOnce && { parseOnce }),
+      runs
+    }
+    results.push(result)
+    opts.log(
+      `report: ${n} changes (heap needed ≤ ${minOldSpaceMb ?? '?'} MB) -> ${result.commentLength} chars in ${result.totalMs.toFixed(0)} ms, peak RSS ${(result.peakRssBytes / 2 ** 20).toFixed(0)} MiB`
+    )
+  }
+  return results
+}
+
+/** Binary search of the smallest --max-old-space-size (MB) the report step completes under. */
+async function probeHeap(client: string, args: ReportArgs): Promise<number | undefined> {
+  const fits = async (mb: number): Promise<boolean> => {
+    const run = await runProcess(process.execPath, [
+      `--max-old-space-size=${mb}`,
+      client,
+      'report',
+      JSON.stringify(args)
+    ])
+    return run.code === 0
+  }
+  let high = 1024
+  if (!(await fits(high))) return undefined
+  let low = 8
+  while (high - low > 8) {
+    const mid = Math.round((low + high) / 2)
+    if (await fits(mid)) high = mid
+    else low = mid
+  }
+  return high
+}
