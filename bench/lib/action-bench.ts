@@ -13,7 +13,7 @@ import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { runAction, type ActionRun } from '../../standins/run-action'
-import { REPO_ROOT } from './paths'
+import { emptyHome, REPO_ROOT } from './paths'
 import { median } from './proc'
 import { ACTION_AGENT, operationCounts } from './requests'
 import { writeSite } from './site'
@@ -184,6 +184,7 @@ export async function actionBench(
       env: {
         ...standins.env,
         PATH: `${bin}${path.delimiter}${process.env.PATH ?? ''}`,
+        HOME: emptyHome(opts.scratch),
         GITHUB_REPOSITORY: 'acme/shop',
         GITHUB_RUN_ID: '2001',
         GITHUB_SHA: '0123456789abcdef0123456789abcdef01234567'

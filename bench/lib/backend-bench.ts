@@ -10,6 +10,7 @@ import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { runnerInputs } from './inputs'
 import type { BackendArgs, BackendFigures } from '../client'
+import { emptyHome } from './paths'
 import { lastJson, median, runProcess } from './proc'
 import { operationCounts } from './requests'
 import type { StandInsProcess } from './standins-process'
@@ -38,7 +39,7 @@ export async function backendBench(
   }
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? '/usr/bin:/bin',
-    HOME: process.env.HOME ?? '/tmp',
+    HOME: emptyHome(opts.scratch),
     ...standins.env,
     GITHUB_WORKSPACE: workspace,
     GITHUB_EVENT_NAME: 'push',

@@ -10,7 +10,7 @@ import * as path from 'node:path'
 import { gzipSync } from 'node:zlib'
 import { inputEnvName } from '../../standins/run-action'
 import { runnerInputs } from './inputs'
-import { REPO_ROOT } from './paths'
+import { emptyHome, REPO_ROOT } from './paths'
 import { median } from './proc'
 
 export interface BundleResult {
@@ -61,7 +61,7 @@ export async function bundleBench(opts: {
   fs.writeFileSync(path.join(runner, 'event.json'), '{}')
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? '/usr/bin:/bin',
-    HOME: process.env.HOME ?? runner,
+    HOME: emptyHome(opts.scratch),
     GITHUB_ACTIONS: 'true',
     CI: 'true',
     GITHUB_EVENT_NAME: 'push',

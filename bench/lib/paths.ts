@@ -14,3 +14,14 @@ export function scratchDir(prefix: string): string {
   const base = fs.existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir()
   return fs.realpathSync(fs.mkdtempSync(path.join(base, prefix)))
 }
+
+/**
+ * An empty home directory for the measured processes. Bash reads ~/.bashrc even for `bash -c`
+ * when its stdin is a socket (Node's pipes are), and a developer machine's .bashrc (pyenv, nvm)
+ * costs hundreds of milliseconds per shell; a hosted runner's does nothing.
+ */
+export function emptyHome(scratch: string): string {
+  const home = path.join(scratch, 'home')
+  fs.mkdirSync(home, { recursive: true })
+  return home
+}

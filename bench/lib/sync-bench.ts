@@ -12,6 +12,7 @@ import type { PhasesArgs, PhasesFigures, SyncArgs, SyncFigures } from '../client
 import { cliEnvironment, cliSync, type CliLookup } from './aws-cli'
 import { lastJson, median, runProcess, sleep } from './proc'
 import { s3Counts, type S3Counts } from './requests'
+import { emptyHome } from './paths'
 import { changeOnePercent, touchAll, writeSite, type SiteStats } from './site'
 import type { StandInsProcess } from './standins-process'
 
@@ -125,7 +126,7 @@ export async function syncBench(
     })
     const clientEnv: Record<string, string> = {
       PATH: process.env.PATH ?? '/usr/bin:/bin',
-      HOME: process.env.HOME ?? '/tmp',
+      HOME: emptyHome(opts.scratch),
       ...standins.env,
       GITHUB_WORKSPACE: workspace,
       GITHUB_EVENT_NAME: 'push',
@@ -248,7 +249,7 @@ export async function syncBench(
         {
           env: {
             PATH: process.env.PATH ?? '/usr/bin:/bin',
-            HOME: process.env.HOME ?? '/tmp',
+            HOME: emptyHome(opts.scratch),
             ...standins.env
           }
         }
