@@ -14,7 +14,7 @@ import { findAwsCliV2 } from './lib/aws-cli'
 import { backendBench } from './lib/backend-bench'
 import { bundleBench } from './lib/bundle-bench'
 import { buildClient } from './lib/client-build'
-import { RESULTS_DIR, scratchDir } from './lib/paths'
+import { REPO_ROOT, RESULTS_DIR, scratchDir } from './lib/paths'
 import { runProcess } from './lib/proc'
 import { reportBench } from './lib/report-bench'
 import { StandInsProcess } from './lib/standins-process'
@@ -54,8 +54,18 @@ const results: BenchResults = {
     node: process.versions.node,
     os: `${os.type()} ${os.release()}`
   },
-  awsCli: {}
+  awsCli: {},
+  load: { start: os.loadavg()[0] ?? 0 }
 }
+const head = await runProcess('git', ['rev-parse', '--short', 'HEAD'], { cwd: REPO_ROOT }).catch(
+  () => undefined
+)
+if (head?.code === 0) {
+  const changed = await runProcess('git', ['status', '--porcelain', 'src', 'standins', 'dist'], {
+    cwd: REPO_ROOT
+  })
+  results.commit = `${head.stdout.trim()}${changed.stdout.trim() ? '+changes' : ''}`
+} else if (process.env.BENCH_COMMIT) results.commit = process.env.BENCH_COMMIT
 
 let standins: StandInsProcess | undefined
 try {
@@ -126,6 +136,7 @@ try {
   fs.rmSync(scratch, { recursive: true, force: true })
 }
 
+if (results.load) results.load.end = os.loadavg()[0] ?? 0
 results.targets = checkTargets(results)
 fs.mkdirSync(path.dirname(values.out), { recursive: true })
 fs.writeFileSync(values.out, `${JSON.stringify(results, null, 2)}\n`)

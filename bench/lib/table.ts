@@ -7,7 +7,11 @@ import type { SizeResult, SyncMeasurement } from './sync-bench'
 
 export interface BenchResults {
   date: string
+  /** The commit measured (src/, standins/, dist/), with `+changes` when the tree differed from it. */
+  commit?: string
   machine: { cpus: number; cpuModel: string; memoryGiB: number; node: string; os: string }
+  /** 1-minute load average when the run started and ended (other work on the machine). */
+  load?: { start: number; end?: number }
   awsCli: { version?: string; missing?: string }
   terraform?: string
   sync?: SizeResult[]
@@ -302,6 +306,10 @@ export function markdown(r: BenchResults): string {
     `${r.machine.cpus} × ${r.machine.cpuModel}, ${r.machine.memoryGiB} GiB, Node ${r.machine.node}, ${r.machine.os}; ` +
       `AWS CLI: ${r.awsCli.version ?? r.awsCli.missing ?? 'not looked for'}` +
       (r.terraform ? `; Terraform ${r.terraform}` : '') +
+      (r.commit ? `; commit ${r.commit}` : '') +
+      (r.load
+        ? `; load average ${r.load.start.toFixed(1)} at the start, ${r.load.end?.toFixed(1) ?? '?'} at the end`
+        : '') +
       '. Stand-ins in their own process; every measured client a fresh process.'
   ]
   if (r.targets?.length) parts.push('', '### Targets', '', targetsTable(r.targets))
