@@ -6,12 +6,8 @@
 import type http from 'node:http'
 import { randomBytes } from 'node:crypto'
 import {
-  RequestLog,
   XML_DECL,
-  closeServer,
-  createServer,
   escapeXml,
-  listen,
   readBody,
   requestId,
   resetConnection,
@@ -20,11 +16,9 @@ import {
   xmlAll,
   xmlFields,
   xmlText,
-  type FaultKind,
-  type FaultMatch,
   type RecordedRequest,
   type ServiceName,
-  type StandIn
+  HttpStandIn
 } from './common'
 
 export interface CloudStandInOptions {
@@ -81,44 +75,19 @@ function isWildcard(path: string): boolean {
   return path.endsWith('*')
 }
 
-export class CloudStandIn implements StandIn {
-  url = ''
-  private readonly log = new RequestLog()
-  readonly requests: RecordedRequest[] = this.log.requests
-  private readonly server: http.Server
+export class CloudStandIn extends HttpStandIn {
   private readonly distributions = new Map<string, Invalidation[]>()
   private readonly accountId: string
   private readonly callerArn: string
   private readonly invalidationMs: number
 
   constructor(options: CloudStandInOptions = {}) {
+    super()
     this.accountId = options.accountId ?? '123456789012'
     this.callerArn =
       options.callerArn ??
       `arn:aws:sts::${this.accountId}:assumed-role/revive-deploy-ci/GitHubActions`
     this.invalidationMs = options.invalidationMs ?? 500
-    this.server = createServer((req, res) => this.handle(req, res))
-  }
-
-  async start(): Promise<this> {
-    this.url = await listen(this.server)
-    return this
-  }
-
-  async stop(): Promise<void> {
-    await closeServer(this.server)
-  }
-
-  clearRequests(): void {
-    this.log.clearRequests()
-  }
-
-  /**
-   * The next `count` matching requests fail: 'throttle' → 400 Throttling (CloudFront and STS),
-   * '5xx' → 500 InternalFailure, 'reset' → the connection is dropped. Match `service` to pick one.
-   */
-  failNext(count: number, match?: FaultMatch, kind?: FaultKind): void {
-    this.log.failNext(count, match, kind)
   }
 
   /** Register a distribution the stand-in knows (others answer NoSuchDistribution). */
@@ -149,7 +118,10 @@ export class CloudStandIn implements StandIn {
 
   // ---------------------------------------------------------------- request handling
 
-  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  protected override async handle(
+    req: http.IncomingMessage,
+    res: http.ServerResponse
+  ): Promise<void> {
     const raw = await readBody(req)
     const url = new URL(req.url ?? '/', 'http://cloud.local')
     const method = (req.method ?? 'GET').toUpperCase()

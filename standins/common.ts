@@ -261,3 +261,34 @@ export function makeTempDir(prefix: string): string {
   }
   return fs.mkdtempSync(path.join(root, prefix))
 }
+
+/**
+ * What every stand-in server shares: the HTTP server on a free loopback port, the request log and
+ * fault injection. A stand-in answers requests in `handle`.
+ */
+export abstract class HttpStandIn implements StandIn {
+  url = ''
+  protected readonly log = new RequestLog()
+  readonly requests: RecordedRequest[] = this.log.requests
+  protected readonly server: http.Server = createServer((req, res) => this.handle(req, res))
+
+  protected abstract handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void>
+
+  async start(): Promise<this> {
+    this.url = await listen(this.server)
+    return this
+  }
+
+  async stop(): Promise<void> {
+    await closeServer(this.server)
+  }
+
+  clearRequests(): void {
+    this.log.clearRequests()
+  }
+
+  /** The next `count` requests matching `match` fail with `kind` (each service answers as AWS/GitHub do). */
+  failNext(count: number, match?: FaultMatch, kind?: FaultKind): void {
+    this.log.failNext(count, match, kind)
+  }
+}

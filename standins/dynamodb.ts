@@ -8,18 +8,13 @@ import http from 'node:http'
 import zlib from 'node:zlib'
 import dynalite from 'dynalite'
 import {
-  RequestLog,
   closeServer,
-  createServer,
-  listen,
   readBody,
   resetConnection,
   send,
   signingRegion,
-  type FaultKind,
-  type FaultMatch,
   type RecordedRequest,
-  type StandIn
+  HttpStandIn
 } from './common'
 
 export interface DynamoDbStandInOptions {
@@ -91,11 +86,7 @@ function fromItem(item: Json): Record<string, unknown> {
   return Object.fromEntries(Object.entries(item).map(([k, v]) => [k, fromAttributeValue(v)]))
 }
 
-export class DynamoDbStandIn implements StandIn {
-  url = ''
-  private readonly log = new RequestLog()
-  readonly requests: RecordedRequest[] = this.log.requests
-  private readonly server: http.Server
+export class DynamoDbStandIn extends HttpStandIn {
   private readonly regions = new Map<string, Promise<Region>>()
   private readonly pitr = new Map<string, Pitr>()
   private readonly agent = new http.Agent({ keepAlive: true })
@@ -103,36 +94,19 @@ export class DynamoDbStandIn implements StandIn {
   private readonly timings: { createTableMs: number; deleteTableMs: number; updateTableMs: number }
 
   constructor(options: DynamoDbStandInOptions = {}) {
+    super()
     this.accountId = options.accountId ?? '123456789012'
     this.timings = {
       createTableMs: options.createTableMs ?? 100,
       deleteTableMs: options.deleteTableMs ?? 100,
       updateTableMs: options.updateTableMs ?? 100
     }
-    this.server = createServer((req, res) => this.handle(req, res))
   }
 
-  async start(): Promise<this> {
-    this.url = await listen(this.server)
-    return this
-  }
-
-  async stop(): Promise<void> {
-    await closeServer(this.server)
+  override async stop(): Promise<void> {
+    await super.stop()
     for (const r of this.regions.values()) await closeServer((await r).server)
     this.agent.destroy()
-  }
-
-  clearRequests(): void {
-    this.log.clearRequests()
-  }
-
-  /**
-   * The next `count` matching requests fail: 'throttle' → 400 ThrottlingException,
-   * '5xx' → 500 InternalServerError, 'reset' → the connection is dropped.
-   */
-  failNext(count: number, match?: FaultMatch, kind?: FaultKind): void {
-    this.log.failNext(count, match, kind)
   }
 
   /** Every table in every region used so far (or in one region). */
@@ -189,7 +163,10 @@ export class DynamoDbStandIn implements StandIn {
 
   // ---------------------------------------------------------------- request handling
 
-  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  protected override async handle(
+    req: http.IncomingMessage,
+    res: http.ServerResponse
+  ): Promise<void> {
     const raw = await readBody(req)
     const target = String(req.headers['x-amz-target'] ?? '')
     const operation = target.startsWith(TARGET_PREFIX) ? target.slice(TARGET_PREFIX.length) : target

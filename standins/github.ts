@@ -7,19 +7,7 @@
  * e.g. 'GET /repos/{owner}/{repo}/issues/{issue_number}/comments'.
  */
 import type http from 'node:http'
-import {
-  RequestLog,
-  closeServer,
-  createServer,
-  listen,
-  readBody,
-  resetConnection,
-  send,
-  type FaultKind,
-  type FaultMatch,
-  type RecordedRequest,
-  type StandIn
-} from './common'
+import { readBody, resetConnection, send, type RecordedRequest, HttpStandIn } from './common'
 
 export type TokenPermission = 'write' | 'read'
 
@@ -134,11 +122,7 @@ function fakeSha(seed: string): string {
   return out.slice(0, 40)
 }
 
-export class GitHubStandIn implements StandIn {
-  url = ''
-  private readonly log = new RequestLog()
-  readonly requests: RecordedRequest[] = this.log.requests
-  private readonly server: http.Server
+export class GitHubStandIn extends HttpStandIn {
   private readonly tokens: Map<string, GitHubToken>
   private readonly repos = new Map<string, Repo>()
   private readonly users = new Map<string, GitHubUser>()
@@ -146,6 +130,7 @@ export class GitHubStandIn implements StandIn {
   private rateUsed = 0
 
   constructor(options: GitHubStandInOptions = {}) {
+    super()
     this.tokens = new Map(
       Object.entries(
         options.tokens ?? {
@@ -154,29 +139,6 @@ export class GitHubStandIn implements StandIn {
         }
       )
     )
-    this.server = createServer((req, res) => this.handle(req, res))
-  }
-
-  async start(): Promise<this> {
-    this.url = await listen(this.server)
-    return this
-  }
-
-  async stop(): Promise<void> {
-    await closeServer(this.server)
-  }
-
-  clearRequests(): void {
-    this.log.clearRequests()
-  }
-
-  /**
-   * The next `count` matching requests fail: 'throttle' → 403 "API rate limit exceeded" with
-   * x-ratelimit-remaining: 0 and x-ratelimit-reset one second ahead, '5xx' → 500,
-   * 'reset' → the connection is dropped.
-   */
-  failNext(count: number, match?: FaultMatch, kind?: FaultKind): void {
-    this.log.failNext(count, match, kind)
   }
 
   addToken(
@@ -337,7 +299,10 @@ export class GitHubStandIn implements StandIn {
     )
   }
 
-  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  protected override async handle(
+    req: http.IncomingMessage,
+    res: http.ServerResponse
+  ): Promise<void> {
     const raw = await readBody(req)
     const url = new URL(req.url ?? '/', 'http://github.local')
     const method = (req.method ?? 'GET').toUpperCase()

@@ -20,12 +20,8 @@ import path from 'node:path'
 import { createHash, randomBytes } from 'node:crypto'
 import S3rver from 's3rver'
 import {
-  RequestLog,
   XML_DECL,
-  closeServer,
-  createServer,
   escapeXml,
-  listen,
   makeTempDir,
   readBody,
   requestId,
@@ -35,10 +31,8 @@ import {
   xmlAll,
   xmlFields,
   xmlText,
-  type FaultKind,
-  type FaultMatch,
   type RecordedRequest,
-  type StandIn
+  HttpStandIn
 } from './common'
 import {
   DEFAULT_ENCRYPTION,
@@ -257,11 +251,7 @@ function newVersionId(): string {
   return randomBytes(24).toString('base64url')
 }
 
-export class S3StandIn implements StandIn {
-  url = ''
-  private readonly log = new RequestLog()
-  readonly requests: RecordedRequest[] = this.log.requests
-  private readonly server: http.Server
+export class S3StandIn extends HttpStandIn {
   private s3rver: S3rver | undefined
   private upstreamPort = 0
   private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 16 })
@@ -279,6 +269,7 @@ export class S3StandIn implements StandIn {
   private state: State = { buckets: {}, versions: {} }
 
   constructor(options: S3StandInOptions = {}) {
+    super()
     this.foreign = new Set(options.foreignBuckets ?? [])
     this.ownsDataDir = options.dataDir === undefined
     this.dataDir = options.dataDir ?? makeTempDir('standin-s3-')
@@ -288,10 +279,9 @@ export class S3StandIn implements StandIn {
     this.ownerId = createHash('sha256').update(`account:${this.accountId}`).digest('hex')
     this.defaults = options.bucketDefaults ?? 'aws'
     this.objects = new ObjectIndex(path.join(this.dataDir, 's3rver'))
-    this.server = createServer((req, res) => this.handle(req, res))
   }
 
-  async start(): Promise<this> {
+  override async start(): Promise<this> {
     const s3rverDir = path.join(this.dataDir, 's3rver')
     fs.mkdirSync(s3rverDir, { recursive: true })
     fs.mkdirSync(this.versionDir, { recursive: true })
@@ -306,27 +296,14 @@ export class S3StandIn implements StandIn {
     })
     const address = await this.s3rver.run()
     this.upstreamPort = address.port
-    this.url = await listen(this.server)
-    return this
+    return super.start()
   }
 
-  async stop(): Promise<void> {
-    await closeServer(this.server)
+  override async stop(): Promise<void> {
+    await super.stop()
     if (this.s3rver) await this.s3rver.close().catch(() => undefined)
     this.agent.destroy()
     if (this.ownsDataDir) fs.rmSync(this.dataDir, { recursive: true, force: true })
-  }
-
-  clearRequests(): void {
-    this.log.clearRequests()
-  }
-
-  /**
-   * The next `count` matching requests fail: 'throttle' → 503 SlowDown, '5xx' → 500 InternalError,
-   * 'reset' → the connection is dropped.
-   */
-  failNext(count: number, match?: FaultMatch, kind?: FaultKind): void {
-    this.log.failNext(count, match, kind)
   }
 
   /** Mark a bucket name as owned by another account. */
@@ -406,7 +383,10 @@ export class S3StandIn implements StandIn {
 
   // ---------------------------------------------------------------- request handling
 
-  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  protected override async handle(
+    req: http.IncomingMessage,
+    res: http.ServerResponse
+  ): Promise<void> {
     const raw = await readBody(req)
     const url = req.url ?? '/'
     const qi = url.indexOf('?')
