@@ -95112,9 +95112,9 @@ function describeAwsError(error) {
         return `${message}${detail}`;
     return `${name}: ${message}${detail}`;
 }
-/** The frontend result as a markdown section for the job summary. */
+/** The frontend result as the body of the report's Frontend section (the report adds the heading). */
 function renderFrontendSection(result) {
-    const lines = ['### Frontend', ''];
+    const lines = [];
     if (result.skipped) {
         lines.push(`Skipped: ${escapeText(result.skipped)}.`);
         return `${lines.join('\n')}\n`;
@@ -95292,11 +95292,7 @@ function describeFailure(result) {
 function renderHealthSection(results) {
     if (results.length === 0)
         return '';
-    const lines = [
-        '### Health checks',
-        '',
-        tableHeader(['URL', 'Result', 'Attempts', 'Time'], ['l', 'l', 'r', 'r'])
-    ];
+    const lines = [tableHeader(['URL', 'Result', 'Attempts', 'Time'], ['l', 'l', 'r', 'r'])];
     for (const r of results) {
         const url = r.target === r.url ? r.url : `${r.target} → ${r.url}`;
         const outcome = r.status !== undefined
@@ -100403,8 +100399,9 @@ retry.VERSION = plugin_retry_dist_bundle_VERSION;
 function githubClient(token, apiUrl, retries = 3) {
     return getOctokit(token, {
         baseUrl: apiUrl,
-        request: { retries, retryAfter: 1 },
-        retry: { doNotRetry: [400, 401, 403, 404, 410, 422, 451] }
+        // Only the plugin's own settings: a `request.retries` default would make it retry every
+        // failure, 4xx included (GET /user's 403 for GITHUB_TOKEN cost seconds per run).
+        retry: { retries, doNotRetry: [400, 401, 403, 404, 410, 422, 451] }
     }, retry);
 }
 /** The login the token acts as: GET /user for personal tokens; the Actions bot for GITHUB_TOKEN. */

@@ -441,9 +441,9 @@ function describeAwsError(error: unknown): string {
   return `${name}: ${message}${detail}`
 }
 
-/** The frontend result as a markdown section for the job summary. */
+/** The frontend result as the body of the report's Frontend section (the report adds the heading). */
 export function renderFrontendSection(result: FrontendResult): string {
-  const lines: string[] = ['### Frontend', '']
+  const lines: string[] = []
   if (result.skipped) {
     lines.push(`Skipped: ${escapeText(result.skipped)}.`)
     return `${lines.join('\n')}\n`

@@ -164,11 +164,7 @@ function describeFailure(result: HealthResult): string {
 /** The health checks as a markdown section for the job summary. */
 export function renderHealthSection(results: readonly HealthResult[]): string {
   if (results.length === 0) return ''
-  const lines = [
-    '### Health checks',
-    '',
-    tableHeader(['URL', 'Result', 'Attempts', 'Time'], ['l', 'l', 'r', 'r'])
-  ]
+  const lines = [tableHeader(['URL', 'Result', 'Attempts', 'Time'], ['l', 'l', 'r', 'r'])]
   for (const r of results) {
     const url = r.target === r.url ? r.url : `${r.target} → ${r.url}`
     const outcome =

@@ -28,8 +28,9 @@ export function githubClient(token: string, apiUrl: string, retries = 3): GitHub
     token,
     {
       baseUrl: apiUrl,
-      request: { retries, retryAfter: 1 },
-      retry: { doNotRetry: [400, 401, 403, 404, 410, 422, 451] }
+      // Only the plugin's own settings: a `request.retries` default would make it retry every
+      // failure, 4xx included (GET /user's 403 for GITHUB_TOKEN cost seconds per run).
+      retry: { retries, doNotRetry: [400, 401, 403, 404, 410, 422, 451] }
     },
     retry
   )
