@@ -31,6 +31,12 @@ export const MULTIPART_THRESHOLD = MULTIPART_PART_SIZE
 /** Files up to this size are read with one call instead of a stream. */
 const SMALL_FILE_SIZE = MiB
 
+/**
+ * Small files are read with blocking calls (see hashFile); after this long the scan lets the event
+ * loop run (timers, network: a listing running beside the scan) before it goes on.
+ */
+const YIELD_EVERY_MS = 10
+
 /** Files hashed at the same time by default. */
 export const DEFAULT_SCAN_CONCURRENCY = 16
 
@@ -82,11 +88,12 @@ export async function scanBuildDirectory(
   await walk(root, '', [root])
   found.sort((a, b) => compareStrings(a.relPath, b.relPath))
 
-  return mapLimit(found, concurrency, async file => ({
-    relPath: file.relPath,
-    absPath: file.absPath,
-    ...(await hashFile(file.absPath, file.relPath))
-  }))
+  const pause = yielder(YIELD_EVERY_MS)
+  return mapLimit(found, concurrency, async file => {
+    const hashes = await hashFile(file.absPath, file.relPath)
+    await pause()
+    return { relPath: file.relPath, absPath: file.absPath, ...hashes }
+  })
 
   async function walk(realDir: string, relDir: string, ancestors: string[]): Promise<void> {
     const entries = await readdir(realDir, { withFileTypes: true })
@@ -284,6 +291,16 @@ function compareStrings(a: string, b: string): number {
 
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error)
+}
+
+/** A function that waits for the event loop's next turn when `everyMs` have passed since the last. */
+function yielder(everyMs: number): () => Promise<void> {
+  let last = performance.now()
+  return async () => {
+    if (performance.now() - last < everyMs) return
+    await new Promise(resolve => setImmediate(resolve))
+    last = performance.now()
+  }
 }
 
 async function mapLimit<T, R>(
