@@ -2,7 +2,7 @@
  * Report rendering: a plan of N resource changes to the PR comment, in a fresh bundled process per
  * run (bench/client.ts `report`), as the action does it: sensitiveStrings and summarizePlan on the
  * `terraform show -json` text, redact on the plan text, renderReport. Peak memory is the process's
- * maximum resident set size (getrusage), so everything the step allocated counts, garbage included.
+ * peak resident set size (VmHWM), so everything the step allocated counts, garbage included.
  */
 import * as path from 'node:path'
 import type { ReportArgs, ReportFigures } from '../client'

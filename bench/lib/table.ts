@@ -84,8 +84,8 @@ export function syncTable(sizes: SizeResult[], cliMissing: string | undefined): 
 
 export function phasesTable(sizes: SizeResult[]): string {
   const lines = [
-    '| Files | Bundle loaded | Scan + hash (CPU) | Listing (CPU) | Plan | No-op re-sync, whole process |',
-    '| ---: | ---: | ---: | ---: | ---: | ---: |'
+    '| Files | Bundle loaded | Scan + hash (CPU) | Listing (CPU) | Plan | Scan and listing at once | No-op re-sync, whole process |',
+    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: |'
   ]
   for (const size of sizes) {
     const p = size.phases
@@ -93,7 +93,8 @@ export function phasesTable(sizes: SizeResult[]): string {
     if (!p || !noop) continue
     lines.push(
       `| ${count(size.site.files)} | ${p.loadedMs.toFixed(0)} ms | ${p.scanMs.toFixed(0)} ms (${p.scanCpuMs.toFixed(0)} ms) | ` +
-        `${p.listMs.toFixed(0)} ms (${p.listCpuMs.toFixed(0)} ms) | ${p.planMs.toFixed(0)} ms | ${seconds(noop.ours.wallMs)} |`
+        `${p.listMs.toFixed(0)} ms (${p.listCpuMs.toFixed(0)} ms) | ${p.planMs.toFixed(0)} ms | ` +
+        `${p.overlapMs !== undefined ? `${p.overlapMs.toFixed(0)} ms` : '–'} | ${seconds(noop.ours.wallMs)} |`
     )
   }
   return lines.join('\n')
@@ -130,7 +131,7 @@ export function reportTable(results: ReportResult[]): string {
     '',
     'A fresh bundled process per run, as the action does it: sensitiveStrings and summarizePlan on the ' +
       '`terraform show -json` text, redact on the plan text, renderReport (medians). Peak RSS: the ' +
-      "process's maximum resident set (getrusage), Node and the bundle included; step: peak minus the " +
+      "process's peak resident set (VmHWM), Node and the bundle included; step: peak minus the " +
       'RSS just before the step (the plan texts already read). Heap needed: the smallest ' +
       '`--max-old-space-size` under which the step still completes (binary search, 8 MB steps).'
   )
