@@ -14,7 +14,7 @@ import { findAwsCliV2 } from './lib/aws-cli'
 import { backendBench } from './lib/backend-bench'
 import { bundleBench } from './lib/bundle-bench'
 import { buildClient } from './lib/client-build'
-import { REPO_ROOT, RESULTS_DIR, scratchDir } from './lib/paths'
+import { measuredNode, REPO_ROOT, RESULTS_DIR, scratchDir } from './lib/paths'
 import { runProcess } from './lib/proc'
 import { reportBench } from './lib/report-bench'
 import { StandInsProcess } from './lib/standins-process'
@@ -57,6 +57,8 @@ const results: BenchResults = {
   awsCli: {},
   load: { start: os.loadavg()[0] ?? 0 }
 }
+const nodeVersion = await runProcess(measuredNode(), ['--version'])
+results.measuredNode = nodeVersion.stdout.trim().replace(/^v/, '')
 const head = await runProcess('git', ['rev-parse', '--short', 'HEAD'], { cwd: REPO_ROOT }).catch(
   () => undefined
 )

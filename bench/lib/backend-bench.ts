@@ -10,7 +10,7 @@ import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { runnerInputs } from './inputs'
 import type { BackendArgs, BackendFigures } from '../client'
-import { emptyHome } from './paths'
+import { emptyHome, measuredNode } from './paths'
 import { lastJson, median, runProcess } from './proc'
 import { operationCounts } from './requests'
 import type { StandInsProcess } from './standins-process'
@@ -49,7 +49,7 @@ export async function backendBench(
   }
   const once = async (): Promise<{ figures: BackendFigures; calls: Record<string, number> }> => {
     await standins.clear()
-    const run = await runProcess(process.execPath, [opts.client, 'backend', JSON.stringify(args)], {
+    const run = await runProcess(measuredNode(), [opts.client, 'backend', JSON.stringify(args)], {
       env
     })
     const figures = lastJson<BackendFigures>(run, 'backend check')

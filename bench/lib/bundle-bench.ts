@@ -10,7 +10,7 @@ import * as path from 'node:path'
 import { gzipSync } from 'node:zlib'
 import { inputEnvName } from '../../standins/run-action'
 import { runnerInputs } from './inputs'
-import { emptyHome, REPO_ROOT } from './paths'
+import { emptyHome, REPO_ROOT, measuredNode } from './paths'
 import { median } from './proc'
 
 export interface BundleResult {
@@ -29,7 +29,7 @@ async function timeToFirstLine(
   cwd: string
 ): Promise<{ ms: number; line: string }> {
   const started = performance.now()
-  const child = spawn(process.execPath, args, { cwd, env, stdio: ['ignore', 'pipe', 'ignore'] })
+  const child = spawn(measuredNode(), args, { cwd, env, stdio: ['ignore', 'pipe', 'ignore'] })
   let buffered = ''
   const result = await new Promise<{ ms: number; line: string }>((resolve, reject) => {
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => {

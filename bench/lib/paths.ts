@@ -25,3 +25,11 @@ export function emptyHome(scratch: string): string {
   fs.mkdirSync(home, { recursive: true })
   return home
 }
+
+/**
+ * The Node that runs the measured processes (the bench client, the bundle, the action): ACTION_NODE
+ * when set (as for standins/run-action.ts, e.g. Node 24, the action's runtime), else this one.
+ */
+export function measuredNode(): string {
+  return process.env.ACTION_NODE || process.execPath
+}

@@ -6,6 +6,7 @@
  */
 import * as path from 'node:path'
 import type { ReportArgs, ReportFigures } from '../client'
+import { measuredNode } from './paths'
 import { writePlan } from './plans'
 import { lastJson, median, runProcess } from './proc'
 
@@ -44,7 +45,7 @@ export async function reportBench(opts: {
     const runs: ReportFigures[] = []
     for (let i = 0; i < opts.repeat; i++) {
       const args: ReportArgs = { planJsonFile: jsonFile, planTextFile: textFile }
-      const run = await runProcess(process.execPath, [opts.client, 'report', JSON.stringify(args)])
+      const run = await runProcess(measuredNode(), [opts.client, 'report', JSON.stringify(args)])
       runs.push(lastJson<ReportFigures>(run, 'report rendering'))
     }
     const minOldSpaceMb = await probeHeap(opts.client, {
@@ -56,11 +57,7 @@ export async function reportBench(opts: {
       const once: ReportArgs = { planJsonFile: jsonFile, planTextFile: textFile, parseOnce: true }
       const onceRuns: ReportFigures[] = []
       for (let i = 0; i < opts.repeat; i++) {
-        const run = await runProcess(process.execPath, [
-          opts.client,
-          'report',
-          JSON.stringify(once)
-        ])
+        const run = await runProcess(measuredNode(), [opts.client, 'report', JSON.stringify(once)])
         onceRuns.push(lastJson<ReportFigures>(run, 'report rendering (parse once)'))
       }
       const heap = await probeHeap(opts.client, once)
@@ -96,7 +93,7 @@ export async function reportBench(opts: {
 /** Binary search of the smallest --max-old-space-size (MB) the report step completes under. */
 async function probeHeap(client: string, args: ReportArgs): Promise<number | undefined> {
   const fits = async (mb: number): Promise<boolean> => {
-    const run = await runProcess(process.execPath, [
+    const run = await runProcess(measuredNode(), [
       `--max-old-space-size=${mb}`,
       client,
       'report',

@@ -12,7 +12,7 @@ import type { PhasesArgs, PhasesFigures, SyncArgs, SyncFigures } from '../client
 import { cliEnvironment, cliSync, type CliLookup } from './aws-cli'
 import { lastJson, median, runProcess, sleep } from './proc'
 import { s3Counts, type S3Counts } from './requests'
-import { emptyHome } from './paths'
+import { emptyHome, measuredNode } from './paths'
 import { changeOnePercent, touchAll, writeSite, type SiteStats } from './site'
 import type { StandInsProcess } from './standins-process'
 
@@ -211,7 +211,7 @@ export async function syncBench(
     await standins.clear()
     const args: SyncArgs = { inputs }
     const run = await runProcess(
-      process.execPath,
+      measuredNode(),
       [...nodeArgs(), opts.client, 'sync', JSON.stringify(args)],
       { env, cpu: true }
     )
@@ -247,11 +247,9 @@ export async function syncBench(
     }
     const once = async (overlap: boolean): Promise<PhasesFigures> => {
       const args: PhasesArgs = { directory, bucket, region: opts.region, overlap }
-      const run = await runProcess(
-        process.execPath,
-        [opts.client, 'phases', JSON.stringify(args)],
-        { env }
-      )
+      const run = await runProcess(measuredNode(), [opts.client, 'phases', JSON.stringify(args)], {
+        env
+      })
       return lastJson<PhasesFigures>(run, 'sync phases')
     }
     const all: PhasesFigures[] = []

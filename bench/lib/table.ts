@@ -10,6 +10,8 @@ export interface BenchResults {
   /** The commit measured (src/, standins/, dist/), with `+changes` when the tree differed from it. */
   commit?: string
   machine: { cpus: number; cpuModel: string; memoryGiB: number; node: string; os: string }
+  /** Node version of the measured processes (ACTION_NODE, or the bench's own). */
+  measuredNode?: string
   /** 1-minute load average when the run started and ended (other work on the machine). */
   load?: { start: number; end?: number }
   awsCli: { version?: string; missing?: string }
@@ -304,7 +306,8 @@ export function markdown(r: BenchResults): string {
   const parts: string[] = [
     `## revive-deploy benchmarks, ${r.date}`,
     '',
-    `${r.machine.cpus} × ${r.machine.cpuModel}, ${r.machine.memoryGiB} GiB, Node ${r.machine.node}, ${r.machine.os}; ` +
+    `${r.machine.cpus} × ${r.machine.cpuModel}, ${r.machine.memoryGiB} GiB, ${r.machine.os}; ` +
+      `measured processes on Node ${r.measuredNode ?? r.machine.node} (the bench itself on ${r.machine.node}); ` +
       `AWS CLI: ${r.awsCli.version ?? r.awsCli.missing ?? 'not looked for'}` +
       (r.terraform ? `; Terraform ${r.terraform}` : '') +
       (r.commit ? `; commit ${r.commit}` : '') +
