@@ -94116,6 +94116,11 @@ const MULTIPART_PART_SIZE = 8 * MiB;
 const MULTIPART_THRESHOLD = MULTIPART_PART_SIZE;
 /** Files up to this size are read with one call instead of a stream. */
 const SMALL_FILE_SIZE = MiB;
+/**
+ * Small files are read with blocking calls (see hashFile); after this long the scan lets the event
+ * loop run (timers, network: a listing running beside the scan) before it goes on.
+ */
+const YIELD_EVERY_MS = 10;
 /** Files hashed at the same time by default. */
 const DEFAULT_SCAN_CONCURRENCY = 16;
 /** An error about the build directory's content (escaping symlink, loop, special file). */
@@ -94142,11 +94147,12 @@ async function scanBuildDirectory(dir, opts = {}) {
     const found = [];
     await walk(root, '', [root]);
     found.sort((a, b) => local_files_compareStrings(a.relPath, b.relPath));
-    return mapLimit(found, concurrency, async (file) => ({
-        relPath: file.relPath,
-        absPath: file.absPath,
-        ...(await hashFile(file.absPath, file.relPath))
-    }));
+    const pause = yielder(YIELD_EVERY_MS);
+    return mapLimit(found, concurrency, async (file) => {
+        const hashes = await hashFile(file.absPath, file.relPath);
+        await pause();
+        return { relPath: file.relPath, absPath: file.absPath, ...hashes };
+    });
     async function walk(realDir, relDir, ancestors) {
         const entries = await (0,promises_.readdir)(realDir, { withFileTypes: true });
         for (const entry of entries) {
@@ -94327,6 +94333,16 @@ function local_files_compareStrings(a, b) {
 }
 function local_files_messageOf(error) {
     return error instanceof Error ? error.message : String(error);
+}
+/** A function that waits for the event loop's next turn when `everyMs` have passed since the last. */
+function yielder(everyMs) {
+    let last = performance.now();
+    return async () => {
+        if (performance.now() - last < everyMs)
+            return;
+        await new Promise(resolve => setImmediate(resolve));
+        last = performance.now();
+    };
 }
 async function mapLimit(items, limit, fn) {
     const results = new Array(items.length);
