@@ -106,6 +106,7 @@ try {
       repeat,
       scratch,
       client,
+      terraform,
       log
     })
   }

@@ -10,6 +10,8 @@
  * 10% replace (create before destroy); spread over 13 modules.
  */
 import * as fs from 'node:fs'
+import * as path from 'node:path'
+import { runProcess } from './proc'
 
 const TYPES = [
   'aws_lambda_function',
@@ -257,5 +259,33 @@ export function writePlan(prefix: string, n: number): { jsonFile: string; textFi
   const textFile = `${prefix}.txt`
   fs.writeFileSync(jsonFile, JSON.stringify(planJson(list)))
   fs.writeFileSync(textFile, planText(list))
+  return { jsonFile, textFile }
+}
+
+/**
+ * A real plan: Terraform creating `n` `terraform_data` resources (local state, no provider to
+ * download), shown as JSON and as text. Small resources (about 600 bytes of JSON each), all creates.
+ */
+export async function writeTerraformPlan(
+  dir: string,
+  n: number,
+  terraform: string
+): Promise<{ jsonFile: string; textFile: string }> {
+  fs.mkdirSync(dir, { recursive: true })
+  fs.writeFileSync(
+    path.join(dir, 'main.tf'),
+    `resource "terraform_data" "item" {\n  count = ${n}\n  input = "item-\${count.index}"\n}\n`
+  )
+  const tf = async (args: string[]): Promise<string> => {
+    const run = await runProcess(terraform, args, { cwd: dir, timeoutMs: 10 * 60_000 })
+    if (run.code !== 0) throw new Error(`terraform ${args[0]} failed:\n${run.stderr.slice(-2000)}`)
+    return run.stdout
+  }
+  await tf(['init', '-input=false', '-no-color'])
+  await tf(['plan', '-input=false', '-no-color', '-out=plan.tfplan'])
+  const jsonFile = path.join(dir, 'plan.json')
+  const textFile = path.join(dir, 'plan.txt')
+  fs.writeFileSync(jsonFile, await tf(['show', '-json', 'plan.tfplan']))
+  fs.writeFileSync(textFile, await tf(['show', '-no-color', 'plan.tfplan']))
   return { jsonFile, textFile }
 }

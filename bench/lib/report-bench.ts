@@ -7,10 +7,12 @@
 import * as path from 'node:path'
 import type { ReportArgs, ReportFigures } from '../client'
 import { measuredNode } from './paths'
-import { writePlan } from './plans'
+import { writePlan, writeTerraformPlan } from './plans'
 import { lastJson, median, runProcess } from './proc'
 
 export interface ReportResult {
+  /** `synthetic` (AWS-like resources, written directly) or `terraform` (real Terraform output). */
+  source: 'synthetic' | 'terraform'
   resources: number
   planJsonBytes: number
   planTextBytes: number
@@ -32,16 +34,42 @@ export interface ReportResult {
   runs: ReportFigures[]
 }
 
+interface PlanFiles {
+  jsonFile: string
+  textFile: string
+}
+
 export async function reportBench(opts: {
   sizes: number[]
   repeat: number
   scratch: string
   client: string
+  /** When given, also plans made by real Terraform. */
+  terraform?: string | undefined
   log: (line: string) => void
 }): Promise<ReportResult[]> {
   const results: ReportResult[] = []
-  for (const n of opts.sizes) {
-    const { jsonFile, textFile } = writePlan(path.join(opts.scratch, `plan-${n}`), n)
+  const plans: Array<{
+    source: ReportResult['source']
+    n: number
+    files: () => Promise<PlanFiles>
+  }> = opts.sizes.map(n => ({
+    source: 'synthetic' as const,
+    n,
+    files: async () => writePlan(path.join(opts.scratch, `plan-${n}`), n)
+  }))
+  const terraform = opts.terraform
+  if (terraform) {
+    for (const n of opts.sizes) {
+      plans.push({
+        source: 'terraform',
+        n,
+        files: () => writeTerraformPlan(path.join(opts.scratch, `tf-plan-${n}`), n, terraform)
+      })
+    }
+  }
+  for (const { source, n, files } of plans) {
+    const { jsonFile, textFile } = await files()
     const runs: ReportFigures[] = []
     for (let i = 0; i < opts.repeat; i++) {
       const args: ReportArgs = { planJsonFile: jsonFile, planTextFile: textFile }
@@ -53,7 +81,7 @@ export async function reportBench(opts: {
       planTextFile: textFile
     })
     let parseOnce: ReportResult['parseOnce']
-    if (n === Math.max(...opts.sizes)) {
+    if (source === 'synthetic' && n === Math.max(...opts.sizes)) {
       const once: ReportArgs = { planJsonFile: jsonFile, planTextFile: textFile, parseOnce: true }
       const onceRuns: ReportFigures[] = []
       for (let i = 0; i < opts.repeat; i++) {
@@ -69,6 +97,7 @@ export async function reportBench(opts: {
     }
     const first = runs[0] as ReportFigures
     const result: ReportResult = {
+      source,
       resources: first.resources,
       planJsonBytes: first.planJsonBytes,
       planTextBytes: first.planTextBytes,
@@ -84,7 +113,7 @@ export async function reportBench(opts: {
     }
     results.push(result)
     opts.log(
-      `report: ${n} changes (heap needed ≤ ${minOldSpaceMb ?? '?'} MB) -> ${result.commentLength} chars in ${result.totalMs.toFixed(0)} ms, peak RSS ${(result.peakRssBytes / 2 ** 20).toFixed(0)} MiB`
+      `report (${source}): ${n} changes (heap needed ≤ ${minOldSpaceMb ?? '?'} MB) -> ${result.commentLength} chars in ${result.totalMs.toFixed(0)} ms, peak RSS ${(result.peakRssBytes / 2 ** 20).toFixed(0)} MiB`
     )
   }
   return results

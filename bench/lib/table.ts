@@ -119,17 +119,23 @@ export function invalidationTable(sizes: SizeResult[]): string {
 
 export function reportTable(results: ReportResult[]): string {
   const lines = [
-    '| Resource changes | Plan JSON / text | Time (all / render only) | Peak RSS (process / step) | Heap needed | Comment |',
-    '| ---: | ---: | ---: | ---: | ---: | ---: |'
+    '| Plan | Resource changes | Plan JSON / text | Time (all / render only) | Peak RSS (process / step) | Heap needed | Comment |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: |'
   ]
   for (const r of results) {
     lines.push(
-      `| ${count(r.resources)} | ${bytes(r.planJsonBytes)} / ${bytes(r.planTextBytes)} | ` +
+      `| ${r.source === 'terraform' ? 'Terraform, `terraform_data` creates' : 'AWS-like, mixed actions'} | ` +
+        `${count(r.resources)} | ${bytes(r.planJsonBytes)} / ${bytes(r.planTextBytes)} | ` +
         `${r.totalMs.toFixed(0)} ms / ${r.renderMs.toFixed(0)} ms | ${bytes(r.peakRssBytes)} / ${bytes(r.stepRssBytes)} | ` +
         `${r.minOldSpaceMb !== undefined ? `≤ ${r.minOldSpaceMb} MB` : '?'} | ${count(r.commentLength)} chars |`
     )
   }
   lines.push(
+    '',
+    'AWS-like: written in the shape of `terraform show -json` (bench/lib/plans.ts): a dozen attributes ' +
+      'before and after per resource, tags, a sensitive variable everywhere and a unique secret on 1% ' +
+      'of them; 30% create, 30% update, 10% delete, 30% replace. Terraform: real Terraform output for ' +
+      'a stack of N `terraform_data` resources (small, all created).',
     '',
     'A fresh bundled process per run, as the action does it: sensitiveStrings and summarizePlan on the ' +
       '`terraform show -json` text, redact on the plan text, renderReport (medians). Peak RSS: the ' +
@@ -225,7 +231,11 @@ export function checkTargets(r: BenchResults): TargetCheck[] {
       figure:
         s.ratio === undefined
           ? `${seconds(s.ours.wallMs)}; AWS CLI not measured`
-          : `${seconds(s.ours.wallMs)} vs ${seconds(s.cli?.wallMs ?? 0)} = ${s.ratio.toFixed(2)}×`,
+          : `${seconds(s.ours.wallMs)} vs ${seconds(s.cli?.wallMs ?? 0)} = ${s.ratio.toFixed(3)}×` +
+            (s.ours.cpuMs !== undefined && s.cli?.cpuMs !== undefined
+              ? ` (client CPU ${seconds(s.ours.cpuMs)} vs ${seconds(s.cli.cpuMs)} = ${(s.ours.cpuMs / s.cli.cpuMs).toFixed(2)}×; ` +
+                `stand-in CPU during ours ${seconds(s.ours.serverCpuMs)})`
+              : ''),
       met: s.ratio === undefined ? undefined : s.ratio <= 0.5
     })
   }
@@ -270,16 +280,26 @@ export function checkTargets(r: BenchResults): TargetCheck[] {
       met: a.overheadMs < 2000
     })
   }
-  const big = (r.report ?? []).find(x => x.resources === 10000)
+  const big = (r.report ?? []).find(x => x.resources === 10000 && x.source === 'synthetic')
+  const real = (r.report ?? []).find(x => x.resources === 10000 && x.source === 'terraform')
   if (big) {
     checks.push({
       target: '10,000-resource report: < 1 s',
-      figure: `${big.totalMs.toFixed(0)} ms (render only ${big.renderMs.toFixed(0)} ms)`,
+      figure:
+        `${big.totalMs.toFixed(0)} ms (render only ${big.renderMs.toFixed(0)} ms)` +
+        (real
+          ? `; real Terraform plan of 10,000 small resources: ${real.totalMs.toFixed(0)} ms`
+          : ''),
       met: big.totalMs < 1000
     })
     checks.push({
       target: '10,000-resource report: < 200 MB peak',
-      figure: `${(big.peakRssBytes / 1e6).toFixed(0)} MB peak RSS of the whole process (${(big.stepRssBytes / 1e6).toFixed(0)} MB above its RSS before the step)`,
+      figure:
+        `${(big.peakRssBytes / 1e6).toFixed(0)} MB peak RSS of the whole process (${(big.stepRssBytes / 1e6).toFixed(0)} MB above its RSS before the step; ` +
+        `heap needed ≤ ${big.minOldSpaceMb ?? '?'} MB)` +
+        (real
+          ? `; real Terraform plan of 10,000 small resources: ${(real.peakRssBytes / 1e6).toFixed(0)} MB`
+          : ''),
       met: big.peakRssBytes < 200e6
     })
     checks.push({
