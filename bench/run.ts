@@ -4,6 +4,7 @@
  * bundle. Prints markdown and writes bench/results/latest.json. See bench/README.md.
  *
  *   npm run bench -- [--only sync,report,backend,action,bundle] [--sizes 200,2000,10000] [--repeat 3]
+ *   npm run bench -- --render bench/results/latest.json   (the tables again, from saved figures)
  */
 import * as fs from 'node:fs'
 import * as os from 'node:os'
@@ -31,9 +32,17 @@ const { values } = parseArgs({
     'report-sizes': { type: 'string', default: '100,1000,10000' },
     repeat: { type: 'string', default: '3' },
     'action-files': { type: 'string', default: '2000' },
-    out: { type: 'string', default: path.join(RESULTS_DIR, 'latest.json') }
+    out: { type: 'string', default: path.join(RESULTS_DIR, 'latest.json') },
+    render: { type: 'string' },
+    'no-cli': { type: 'boolean', default: false }
   }
 })
+if (values.render) {
+  const saved = JSON.parse(fs.readFileSync(values.render, 'utf8')) as BenchResults
+  saved.targets = checkTargets(saved)
+  process.stdout.write(markdown(saved))
+  process.exit(0)
+}
 const only = new Set((values.only ?? SECTIONS.join(',')).split(',').map(s => s.trim()) as Section[])
 for (const s of only) {
   if (!SECTIONS.includes(s))
@@ -81,7 +90,7 @@ try {
     results.terraform = /Terraform v(\S+)/.exec(version.stdout)?.[1] ?? 'unknown'
   }
   if (only.has('sync')) {
-    const lookup = await findAwsCliV2()
+    const lookup = values['no-cli'] ? { missing: 'not run (--no-cli)' } : await findAwsCliV2()
     results.awsCli = lookup.cli
       ? { version: lookup.cli.version }
       : { missing: lookup.missing ?? '' }
