@@ -103565,10 +103565,18 @@ class Terraform {
         const json = await this.cli.run(['show', '-json', this.planFile]);
         if (json.exitCode !== 0)
             throw this.failure('show', json, false);
-        const secrets = sensitiveStrings(json.stdout);
+        // Parsed once: a 10,000-resource plan is tens of MB of JSON.
+        let doc;
+        try {
+            doc = JSON.parse(json.stdout);
+        }
+        catch {
+            doc = json.stdout; // summarizePlan reports what is wrong with it
+        }
+        const secrets = sensitiveStrings(doc);
         for (const secret of secrets)
             core_setSecret(secret);
-        const summary = summarizePlan(json.stdout);
+        const summary = summarizePlan(doc);
         const text = await this.cli.run(['show', '-no-color', this.planFile]);
         if (text.exitCode !== 0)
             throw this.failure('show', text);
