@@ -2,11 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { execFile, type ChildProcess } from 'node:child_process'
 import { promisify } from 'node:util'
 import * as path from 'node:path'
-import {
-  CreateBucketCommand,
-  ListBucketsCommand,
-  ListObjectVersionsCommand
-} from '@aws-sdk/client-s3'
+import { ListBucketsCommand, ListObjectVersionsCommand } from '@aws-sdk/client-s3'
 import { ListTablesCommand, ScanCommand } from '@aws-sdk/client-dynamodb'
 import {
   COPY_BUILD,
@@ -14,17 +10,18 @@ import {
   instanceCount,
   makeWorkspace,
   SMALL_SITE,
-  startTestbed,
   writeSite,
-  type Testbed
+  type Testbed,
+  APP_SITE,
+  startSiteTestbed
 } from './helpers/testbed'
 
 // "Deploy ten times, same resources as once; two deploys at once, no conflicts" — through the
 // bundled action, the real Terraform binary and the stand-ins.
 const bucket = 'shop-terraform-state-123456789012'
 const table = 'shop-terraform-locks'
-const SITE_BUCKET = 'app-site'
-const DISTRIBUTION = 'EAPPDIST0001'
+const SITE_BUCKET = APP_SITE.bucket
+const DISTRIBUTION = APP_SITE.distribution
 const deployInputs = { mode: 'deploy', 'lock-timeout': '3m', ...COPY_BUILD }
 
 async function lockItems(bed: Testbed): Promise<string[]> {
@@ -40,9 +37,7 @@ async function stateVersions(bed: Testbed, key: string): Promise<number> {
 describe('concurrency and repetition', () => {
   let bed: Testbed
   beforeAll(async () => {
-    bed = await startTestbed('eu-west-1')
-    await bed.s3().send(new CreateBucketCommand({ Bucket: SITE_BUCKET }))
-    bed.standins.cloud.addDistribution(DISTRIBUTION)
+    bed = await startSiteTestbed()
   })
   afterAll(async () => bed.stop())
 

@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
-import { CreateBucketCommand } from '@aws-sdk/client-s3'
 import {
   byAction,
   COPY_BUILD,
@@ -7,24 +6,22 @@ import {
   instanceCount,
   makeWorkspace,
   SMALL_SITE,
-  startTestbed,
   writeSite,
-  type Testbed
+  type Testbed,
+  APP_SITE,
+  startSiteTestbed
 } from './helpers/testbed'
 
 // Transient faults from every service are retried; a fault that outlasts the retries fails the run
 // at its phase with a clear message, and the next run completes the deploy.
 const bucket = 'shop-terraform-state-123456789012'
-const SITE_BUCKET = 'app-site'
-const DISTRIBUTION = 'EAPPDIST0001'
+const SITE_BUCKET = APP_SITE.bucket
 const deploy = { mode: 'deploy', ...COPY_BUILD }
 
 describe('faults', () => {
   let bed: Testbed
   beforeAll(async () => {
-    bed = await startTestbed('eu-west-1')
-    await bed.s3().send(new CreateBucketCommand({ Bucket: SITE_BUCKET }))
-    bed.standins.cloud.addDistribution(DISTRIBUTION)
+    bed = await startSiteTestbed()
   })
   afterAll(async () => bed.stop())
 

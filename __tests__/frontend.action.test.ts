@@ -1,13 +1,20 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
-import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3'
-import { byAction, explain, makeWorkspace, startTestbed, type Testbed } from './helpers/testbed'
+import { GetObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3'
+import {
+  byAction,
+  explain,
+  makeWorkspace,
+  type Testbed,
+  APP_SITE,
+  startSiteTestbed
+} from './helpers/testbed'
 
 // The whole deploy through the bundled action: Terraform, then the frontend build, the sync by
 // content and the invalidation, then the health check.
-const SITE_BUCKET = 'app-site'
-const DISTRIBUTION = 'EAPPDIST0001'
+const SITE_BUCKET = APP_SITE.bucket
+const DISTRIBUTION = APP_SITE.distribution
 
 function siteFiles(workspace: string, files: Record<string, string>): void {
   for (const [rel, content] of Object.entries(files)) {
@@ -28,9 +35,7 @@ describe('deploy with a frontend', () => {
     'config-file': 'config.json'
   }
   beforeAll(async () => {
-    bed = await startTestbed('eu-west-1')
-    await bed.s3().send(new CreateBucketCommand({ Bucket: SITE_BUCKET }))
-    bed.standins.cloud.addDistribution(DISTRIBUTION)
+    bed = await startSiteTestbed()
     workspace = makeWorkspace('app')
     siteFiles(workspace, {
       'index.html':

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
-import { CreateBucketCommand, HeadObjectCommand } from '@aws-sdk/client-s3'
+import { HeadObjectCommand } from '@aws-sdk/client-s3'
 import type { RecordedRequest } from '../standins/index'
 import { repoRoot } from '../standins/run-action'
 import {
@@ -10,14 +10,14 @@ import {
   explain,
   makeWorkspace,
   SMALL_SITE,
-  startTestbed,
   writeSite,
-  type Testbed
+  type Testbed,
+  APP_SITE,
+  startSiteTestbed
 } from './helpers/testbed'
 
 const bucket = 'shop-terraform-state-123456789012'
-const SITE_BUCKET = 'app-site'
-const DISTRIBUTION = 'EAPPDIST0001'
+const SITE_BUCKET = APP_SITE.bucket
 const TOKEN = 'ghs_standin_write'
 
 /** Every file the hostile inputs would create if a shell ever ran them. */
@@ -30,9 +30,7 @@ function pwned(dirs: string[]): string[] {
 describe('hostile input', () => {
   let bed: Testbed
   beforeAll(async () => {
-    bed = await startTestbed('eu-west-1')
-    await bed.s3().send(new CreateBucketCommand({ Bucket: SITE_BUCKET }))
-    bed.standins.cloud.addDistribution(DISTRIBUTION)
+    bed = await startSiteTestbed()
   })
   afterAll(async () => bed.stop())
 
@@ -101,9 +99,7 @@ describe('hostile input', () => {
 describe('secrets', () => {
   let bed: Testbed
   beforeAll(async () => {
-    bed = await startTestbed('eu-west-1')
-    await bed.s3().send(new CreateBucketCommand({ Bucket: SITE_BUCKET }))
-    bed.standins.cloud.addDistribution(DISTRIBUTION)
+    bed = await startSiteTestbed()
   })
   afterAll(async () => bed.stop())
 
@@ -191,10 +187,8 @@ describe('IAM permissions', () => {
   it.each(['plan', 'apply', 'deploy', 'frontend'])(
     'mode %s uses no AWS call outside the README list, from an empty account on',
     async mode => {
-      const bed = await startTestbed('eu-west-1')
+      const bed = await startSiteTestbed()
       try {
-        await bed.s3().send(new CreateBucketCommand({ Bucket: SITE_BUCKET }))
-        bed.standins.cloud.addDistribution(DISTRIBUTION)
         const workspace = makeWorkspace('app')
         writeSite(workspace, SMALL_SITE)
         if (mode === 'frontend')

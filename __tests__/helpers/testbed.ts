@@ -1,7 +1,7 @@
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
-import { S3Client, GetObjectCommand } from '@aws-sdk/client-s3'
+import { CreateBucketCommand, S3Client, GetObjectCommand } from '@aws-sdk/client-s3'
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import {
   startStandIns,
@@ -151,4 +151,15 @@ export const SMALL_SITE: Record<string, string> = {
 /** Inputs for a deploy whose "build" copies frontend/src to frontend/dist (no network needed). */
 export const COPY_BUILD = {
   'build-command': 'rm -rf dist && mkdir -p dist && cp -R src/. dist/'
+}
+
+/** The site bucket and CloudFront distribution the `app` fixture stack's outputs name. */
+export const APP_SITE = { bucket: 'app-site', distribution: 'EAPPDIST0001' } as const
+
+/** A testbed where the `app` stack's site bucket and distribution exist (as its real twin creates them). */
+export async function startSiteTestbed(region = 'eu-west-1'): Promise<Testbed> {
+  const bed = await startTestbed(region)
+  await bed.s3().send(new CreateBucketCommand({ Bucket: APP_SITE.bucket }))
+  bed.standins.cloud.addDistribution(APP_SITE.distribution)
+  return bed
 }
