@@ -88840,7 +88840,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(190);
+/* harmony import */ var _main__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5350);
 
 await (0,_main__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -88849,7 +88849,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 190:
+/***/ 5350:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -91805,6 +91805,10 @@ function getIDToken(aud) {
  */
 
 //# sourceMappingURL=core.js.map
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __nccwpck_require__(3024);
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __nccwpck_require__(6760);
 // EXTERNAL MODULE: ./node_modules/@aws-sdk/client-s3/dist-cjs/index.js
 var dist_cjs = __nccwpck_require__(3711);
 // EXTERNAL MODULE: ./node_modules/@aws-sdk/client-dynamodb/dist-cjs/index.js
@@ -92295,10 +92299,6 @@ async function earlierVersions(s3, bucket, key) {
     return found;
 }
 
-// EXTERNAL MODULE: external "node:fs"
-var external_node_fs_ = __nccwpck_require__(3024);
-// EXTERNAL MODULE: external "node:path"
-var external_node_path_ = __nccwpck_require__(6760);
 // EXTERNAL MODULE: ./node_modules/picomatch/index.js
 var picomatch = __nccwpck_require__(4006);
 var picomatch_default = /*#__PURE__*/__nccwpck_require__.n(picomatch);
@@ -92739,8 +92739,9 @@ function readConfig(input, env = process.env) {
     const stateBucket = optional(input('state-bucket'));
     if (stateBucket !== undefined)
         checkBucketName('state-bucket', stateBucket);
-    const stateKey = input('state-key') || `${environment}/terraform.tfstate`;
+    const stateKey = input('state-key') || defaultStateKey(environment, workspace, workingDirectory);
     checkStateKey(stateKey);
+    const firstDefaultKey = `${environment}/terraform.tfstate`;
     const lockTable = input('lock-table') || `${project}-terraform-locks`;
     checkTableName('lock-table', lockTable);
     const stateKmsKeyId = optional(input('state-kms-key-id'));
@@ -92812,6 +92813,15 @@ function readConfig(input, env = process.env) {
         ...(stateBucket !== undefined && { stateBucket }),
         stateKey,
         lockTable,
+        backendRegion: region,
+        given: {
+            stateKey: input('state-key') !== '',
+            lockTable: input('lock-table') !== '',
+            region: input('aws-region') !== ''
+        },
+        ...(input('state-key') === '' &&
+            stateKey !== firstDefaultKey && { legacyStateKey: firstDefaultKey }),
+        migrateState: bool(input, 'migrate-state', false),
         createBackend: bool(input, 'create-backend', true),
         ...(stateKmsKeyId !== undefined && { stateKmsKeyId }),
         allowFreshState: bool(input, 'allow-fresh-state', false),
@@ -92839,6 +92849,18 @@ function readConfig(input, env = process.env) {
         requireReviewedPlan: bool(input, 'require-reviewed-plan', false),
         dryRun: bool(input, 'dry-run', false)
     };
+}
+/**
+ * The default state key: `<environment>/terraform.tfstate` for the conventional `terraform` root
+ * module, `<environment>/<working-directory>/terraform.tfstate` for any other, so two root modules of
+ * one repository never share a state by default.
+ */
+function defaultStateKey(environment, workspace, workingDirectory) {
+    const relative = external_node_path_.relative(workspace, workingDirectory).split(external_node_path_.sep).join('/');
+    if (relative === 'terraform')
+        return `${environment}/terraform.tfstate`;
+    const dir = relative === '' ? '_root' : relative;
+    return `${environment}/${dir}/terraform.tfstate`;
 }
 /** The event and repository, from the runner's environment variables and event payload. */
 function readContext(env = process.env) {
@@ -93443,6 +93465,368 @@ async function waitActive(dynamodb, table, known) {
         await new Promise(resolve => setTimeout(resolve, delay));
         current = await describeTable(dynamodb, table);
     }
+}
+
+;// CONCATENATED MODULE: ./src/backend/identity.ts
+/**
+ * State identity: which state a root module plans against, and that it is this module's.
+ *
+ * - The root module's backend block is the stack's truth: bucket, key, region and table set there are
+ *   the defaults, and an input that contradicts them is refused before `init` (an override through
+ *   -backend-config would silently plan against another, empty, state).
+ * - A state key belongs to one root module: an ownership record next to the state names the
+ *   repository and working directory; another module is refused on it. A state without a record
+ *   (written before records existed) must share resources with the module to be taken for its own.
+ * - Before the first plan against a key that does not exist yet, the stack's state is looked for
+ *   elsewhere (a local terraform.tfstate, the data directory's backend, the default-named bucket):
+ *   found, the run stops, or with migrate-state carries it over with Terraform's own migration.
+ */
+
+
+
+
+
+
+/** The object next to the state that names the root module owning the key. */
+const OWNER_SUFFIX = '.revive-deploy-owner.json';
+/** The backend block's attribute for each input the action owns. */
+const BLOCK_INPUTS = [
+    { attribute: 'bucket', input: 'state-bucket' },
+    { attribute: 'key', input: 'state-key' },
+    { attribute: 'dynamodb_table', input: 'lock-table' },
+    { attribute: 'region', input: 'aws-region' }
+];
+/**
+ * Apply the root module's backend block to the configuration (in place): a value the block sets is
+ * the default; an input that disagrees fails here, before anything is created or initialised.
+ */
+function settleBackendBlock(config, module) {
+    const where = config.workingDirectoryInput;
+    const block = module.backend;
+    if (!block) {
+        throw new DeployError(`${where} has no backend block, so Terraform would keep the state on the runner's disk, where it is lost after the run and the next deploy creates every resource again. Add terraform { backend "s3" {} } to a .tf file in ${where} (the action supplies bucket, key, region and lock table).`);
+    }
+    const at = `${external_node_path_.posix.join(where, block.file)} line ${block.line}`;
+    if (block.type !== 's3') {
+        const what = block.type === 'cloud' ? 'a cloud block (HCP Terraform)' : `backend "${block.type}"`;
+        throw new DeployError(`${at} declares ${what}; revive-deploy keeps state in an S3 backend it manages and will not override another backend. Change it to backend "s3" {} (and carry the state over with migrate-state: true), or run this stack without revive-deploy.`);
+    }
+    const notes = [];
+    const current = {
+        'state-bucket': config.stateBucket,
+        'state-key': config.given.stateKey ? config.stateKey : undefined,
+        'lock-table': config.given.lockTable ? config.lockTable : undefined,
+        'aws-region': config.given.region ? config.region : undefined
+    };
+    for (const { attribute, input } of BLOCK_INPUTS) {
+        const value = block.attributes[attribute];
+        if (typeof value !== 'string' || value === '')
+            continue;
+        const given = current[input];
+        if (given !== undefined && given !== value) {
+            throw new DeployError(`Input '${input}' is ${JSON.stringify(given)} but the backend block in ${at} sets ${attribute} = ${JSON.stringify(value)}: they name different state. Leave ${input} empty to use the block's value, or change the block (moving the state with migrate-state: true) to use the input's.`);
+        }
+        notes.push(`${attribute} ${value} from the backend block in ${at}`);
+        if (attribute === 'bucket')
+            config.stateBucket = value;
+        else if (attribute === 'key') {
+            config.stateKey = value;
+            delete config.legacyStateKey;
+        }
+        else if (attribute === 'dynamodb_table')
+            config.lockTable = value;
+        else
+            config.backendRegion = value;
+    }
+    return { notes };
+}
+/**
+ * Before any plan: make sure the state key is this root module's (or free), adopting the first
+ * version's default key when it holds this module's state. May change config.stateKey.
+ */
+async function checkStateIdentity(config, s3, bucket, module) {
+    const me = ownerOf(config);
+    const notes = [];
+    if (config.legacyStateKey !== undefined) {
+        const legacy = config.legacyStateKey;
+        if (!(await objectExists(s3, bucket, config.stateKey)) &&
+            (await objectExists(s3, bucket, legacy))) {
+            const owner = await readOwner(s3, bucket, legacy);
+            const ours = owner
+                ? sameOwner(owner, me)
+                : sharesResources(await readState(s3, bucket, legacy), module) !== false;
+            if (ours) {
+                notes.push(`Using the existing state at s3://${bucket}/${legacy} (the first version's default key, ${owner ? 'recorded for this working directory' : 'holding resources of this module'}); set state-key to keep it explicit`);
+                config.stateKey = legacy;
+            }
+            else {
+                notes.push(`The state at s3://${bucket}/${legacy} belongs to ${owner ? describe(owner) : 'another root module (no resource in common with this one)'}; this working directory uses s3://${bucket}/${config.stateKey}`);
+            }
+        }
+        delete config.legacyStateKey;
+    }
+    const key = config.stateKey;
+    const owner = await readOwner(s3, bucket, key);
+    if (owner && !sameOwner(owner, me)) {
+        throw new DeployError(`The state s3://${bucket}/${key} belongs to ${describe(owner)}, not to ${describe(me)}; nothing was planned. Give this root module its own state-key (or leave state-key empty for its default), or, if the stack really moved here, delete s3://${bucket}/${key}${OWNER_SUFFIX} and re-run.`);
+    }
+    if (owner)
+        return { needsRecord: false, notes };
+    const state = await readState(s3, bucket, key);
+    if (state && sharesResources(state, module) === false) {
+        const sample = rootAddresses(state).slice(0, 3).join(', ');
+        throw new DeployError(`The state s3://${bucket}/${key} holds none of the resources declared in ${config.workingDirectoryInput} (it has ${sample}${rootAddresses(state).length > 3 ? ', …' : ''}): it looks like another root module's state, and planning against it would destroy that stack. Give this root module its own state-key; if the state really is this module's, record it: aws s3api put-object --bucket ${bucket} --key ${key}${OWNER_SUFFIX} --body owner.json with ${JSON.stringify(me)}.`);
+    }
+    return { needsRecord: true, notes };
+}
+/** Record this root module as the key's owner (the run is about to write the state). */
+async function recordOwner(config, s3, bucket) {
+    const body = JSON.stringify({ ...ownerOf(config), recordedAt: new Date().toISOString() });
+    await s3.send(new dist_cjs.PutObjectCommand({
+        Bucket: bucket,
+        Key: `${config.stateKey}${OWNER_SUFFIX}`,
+        Body: body,
+        ContentType: 'application/json'
+    }));
+}
+function ownerOf(config) {
+    const repo = config.context.repository;
+    return {
+        repository: repo ? `${repo.owner}/${repo.repo}` : '',
+        workingDirectory: external_node_path_.posix
+            .normalize(config.workingDirectoryInput.replace(/\\/g, '/'))
+            .replace(/\/+$/, '')
+    };
+}
+function sameOwner(a, b) {
+    return (a.repository.toLowerCase() === b.repository.toLowerCase() &&
+        a.workingDirectory === b.workingDirectory);
+}
+function describe(owner) {
+    return `working directory ${owner.workingDirectory}${owner.repository ? ` of ${owner.repository}` : ''}`;
+}
+/** Addresses of the state's root-module declarations (resources, data sources, module calls). */
+function rootAddresses(state) {
+    const found = new Set();
+    for (const r of state.resources ?? []) {
+        if (r.module)
+            found.add(`module.${r.module.replace(/^module\./, '').split(/[.[]/)[0] ?? ''}`);
+        else if (r.mode === 'data')
+            found.add(`data.${r.type}.${r.name}`);
+        else
+            found.add(`${r.type}.${r.name}`);
+    }
+    return [...found].sort();
+}
+/**
+ * Whether the state has anything this module declares: undefined when the state (or the module)
+ * declares nothing to compare, false when both do and none is shared.
+ */
+function sharesResources(state, module) {
+    if (!state)
+        return undefined;
+    const addresses = rootAddresses(state);
+    if (addresses.length === 0 || module.declared.size === 0)
+        return undefined;
+    return addresses.some(a => module.declared.has(a));
+}
+async function objectExists(s3, bucket, key) {
+    try {
+        const head = await s3.send(new dist_cjs.HeadObjectCommand({ Bucket: bucket, Key: key }));
+        return (head.ContentLength ?? 0) > 0;
+    }
+    catch (error) {
+        if (isMissing(error))
+            return false;
+        throw readFailure(bucket, key, error);
+    }
+}
+async function readObject(s3, bucket, key) {
+    try {
+        const out = await s3.send(new dist_cjs.GetObjectCommand({ Bucket: bucket, Key: key }));
+        return (await out.Body?.transformToString()) ?? '';
+    }
+    catch (error) {
+        if (isMissing(error))
+            return undefined;
+        throw readFailure(bucket, key, error);
+    }
+}
+async function readOwner(s3, bucket, key) {
+    const text = await readObject(s3, bucket, `${key}${OWNER_SUFFIX}`);
+    if (text === undefined)
+        return undefined;
+    try {
+        const doc = JSON.parse(text);
+        if (typeof doc.workingDirectory === 'string')
+            return { repository: String(doc.repository ?? ''), workingDirectory: doc.workingDirectory };
+    }
+    catch {
+        // fall through
+    }
+    throw new DeployError(`The ownership record s3://${bucket}/${key}${OWNER_SUFFIX} is not readable JSON; delete it and re-run to record this working directory`);
+}
+/** The state document at the key (undefined when missing or empty). */
+async function readState(s3, bucket, key) {
+    const text = await readObject(s3, bucket, key);
+    if (!text)
+        return undefined;
+    try {
+        return JSON.parse(text);
+    }
+    catch {
+        return undefined;
+    }
+}
+function isMissing(error) {
+    return awsStatus(error) === 404 || ['NotFound', 'NoSuchKey'].includes(awsErrorName(error));
+}
+function readFailure(bucket, key, error) {
+    return new DeployError(`Could not read s3://${bucket}/${key}: ${awsErrorName(error) || String(error)}; check s3:GetObject on the state bucket`, { cause: error });
+}
+/**
+ * Where else this stack's state may be, for a key that has no state yet: a local state file in the
+ * working directory, the backend recorded in its data directory, the same key in the default-named
+ * bucket. Reads files, and makes at most two AWS calls (only when the bucket is not the default one).
+ */
+async function findStateElsewhere(config, clients, bucket) {
+    const found = [];
+    const dir = config.workingDirectory;
+    const localFiles = [external_node_path_.join(dir, 'terraform.tfstate')];
+    const workspaces = external_node_path_.join(dir, 'terraform.tfstate.d');
+    try {
+        for (const ws of external_node_fs_.readdirSync(workspaces).sort())
+            localFiles.push(external_node_path_.join(workspaces, ws, 'terraform.tfstate'));
+    }
+    catch {
+        // no local workspaces
+    }
+    for (const file of localFiles) {
+        const doc = readLocalState(file);
+        const resources = (doc?.resources ?? []).length;
+        if (doc && resources > 0) {
+            found.push({
+                kind: 'local',
+                file: external_node_path_.relative(config.workspace, file).split(external_node_path_.sep).join('/'),
+                ...(doc.lineage !== undefined && { lineage: doc.lineage }),
+                ...(doc.serial !== undefined && { serial: doc.serial }),
+                resources
+            });
+        }
+    }
+    const dataDir = process.env.TF_DATA_DIR
+        ? external_node_path_.resolve(dir, process.env.TF_DATA_DIR)
+        : external_node_path_.join(dir, '.terraform');
+    const recorded = readRecordedBackend(external_node_path_.join(dataDir, 'terraform.tfstate'));
+    if (recorded?.type === 's3') {
+        const b = recorded.config.bucket;
+        const k = recorded.config.key;
+        if (typeof b === 'string' && typeof k === 'string' && (b !== bucket || k !== config.stateKey)) {
+            found.push({
+                kind: 's3',
+                bucket: b,
+                key: k,
+                ...(typeof recorded.config.region === 'string' && { region: recorded.config.region }),
+                ...(typeof recorded.config.dynamodb_table === 'string' && {
+                    table: recorded.config.dynamodb_table
+                }),
+                via: `${external_node_path_.relative(config.workspace, dataDir).split(external_node_path_.sep).join('/')}/terraform.tfstate`
+            });
+        }
+    }
+    if (config.stateBucket !== undefined) {
+        let defaultBucket;
+        try {
+            const { stateBucket: _given, ...defaults } = config;
+            defaultBucket = await resolveBucketName(defaults, clients.sts);
+        }
+        catch {
+            defaultBucket = undefined;
+        }
+        if (defaultBucket && defaultBucket !== bucket) {
+            // Another account's bucket or no access: nothing to say about it.
+            const exists = await objectExists(clients.s3, defaultBucket, config.stateKey).catch(() => false);
+            if (exists) {
+                found.push({
+                    kind: 's3',
+                    bucket: defaultBucket,
+                    key: config.stateKey,
+                    region: config.region,
+                    table: config.lockTable,
+                    via: 'the default bucket name'
+                });
+            }
+        }
+    }
+    return found;
+}
+function readLocalState(file) {
+    try {
+        const text = external_node_fs_.readFileSync(file, 'utf8');
+        return text.trim() ? JSON.parse(text) : undefined;
+    }
+    catch {
+        return undefined;
+    }
+}
+function readRecordedBackend(file) {
+    try {
+        const doc = JSON.parse(external_node_fs_.readFileSync(file, 'utf8'));
+        const type = doc.backend?.type;
+        const cfg = doc.backend?.config;
+        if (typeof type === 'string' && cfg && typeof cfg === 'object')
+            return { type, config: cfg };
+    }
+    catch {
+        // none
+    }
+    return undefined;
+}
+/** One line for a found state. */
+function describeElsewhere(e) {
+    return e.kind === 'local'
+        ? `${e.file} (${e.resources} resource${e.resources === 1 ? '' : 's'}${e.serial !== undefined ? `, serial ${e.serial}` : ''})`
+        : `s3://${e.bucket}/${e.key} (named by ${e.via})`;
+}
+/** The document of a found state (read before a migration, to check it arrived). */
+async function snapshotOf(e, config, s3) {
+    if (e.kind === 'local')
+        return readLocalState(external_node_path_.join(config.workspace, e.file));
+    return readState(s3, e.bucket, e.key);
+}
+/**
+ * Whether two states hold the same resources (addresses, instance keys, attributes) and outputs.
+ * Lineage and serial are not compared: Terraform 1.11 gives a state it migrates into an empty S3 key a
+ * new lineage and starts its serial again (seen with both init -migrate-state and state push).
+ */
+function sameContent(a, b) {
+    if (!a || !b)
+        return false;
+    const canonical = (doc) => stableJson({
+        resources: (doc.resources ?? [])
+            .map(r => {
+            const res = r;
+            const instances = (Array.isArray(res.instances) ? res.instances : []);
+            return {
+                address: [res.module ?? '', res.mode, res.type, res.name].join('|'),
+                instances: instances.map(i => ({ key: i.index_key ?? null, attributes: i.attributes }))
+            };
+        })
+            .sort((x, y) => (x.address < y.address ? -1 : x.address > y.address ? 1 : 0)),
+        outputs: doc.outputs ?? {}
+    });
+    return canonical(a) === canonical(b);
+}
+function stableJson(value) {
+    if (Array.isArray(value))
+        return `[${value.map(stableJson).join(',')}]`;
+    if (value !== null && typeof value === 'object') {
+        const entries = Object.entries(value)
+            .filter(([, v]) => v !== undefined)
+            .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+        return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableJson(v)}`).join(',')}}`;
+    }
+    return JSON.stringify(value) ?? 'null';
 }
 
 ;// CONCATENATED MODULE: ./src/report/markdown.ts
@@ -100719,7 +101103,7 @@ function summarizePlan(showJson) {
         }
     }
     if (!plan_isObject(doc))
-        fail(`got ${describe(doc)}`);
+        fail(`got ${plan_describe(doc)}`);
     const version = doc['format_version'];
     if (typeof version !== 'string')
         fail('format_version is missing');
@@ -100799,7 +101183,7 @@ function byAddress(a, b) {
     const db = b.deposed ?? '';
     return da < db ? -1 : da > db ? 1 : 0;
 }
-function describe(value) {
+function plan_describe(value) {
     if (value === null)
         return 'null';
     if (Array.isArray(value))
@@ -100811,13 +101195,13 @@ function readResourceChanges(doc, key) {
     if (list === undefined || list === null)
         return [];
     if (!Array.isArray(list))
-        fail(`${key} is ${describe(list)}, not an array`);
+        fail(`${key} is ${plan_describe(list)}, not an array`);
     const result = [];
     for (let i = 0; i < list.length; i++) {
         const where = `${key}[${i}]`;
         const item = list[i];
         if (!plan_isObject(item))
-            fail(`${where} is ${describe(item)}`);
+            fail(`${where} is ${plan_describe(item)}`);
         const address = item['address'];
         if (typeof address !== 'string' || address === '')
             fail(`${where}.address is missing`);
@@ -100918,14 +101302,14 @@ function readOutputChanges(value, findSecrets) {
     if (value === undefined || value === null)
         return [];
     if (!plan_isObject(value))
-        fail(`output_changes is ${describe(value)}, not an object`);
+        fail(`output_changes is ${plan_describe(value)}, not an object`);
     const names = Object.keys(value).sort();
     const result = [];
     for (const name of names) {
         const change = value[name];
         const where = `output_changes[${JSON.stringify(name)}]`;
         if (!plan_isObject(change))
-            fail(`${where} is ${describe(change)}`);
+            fail(`${where} is ${plan_describe(change)}`);
         const { action } = parseActions(change['actions'], `${where}.actions`);
         if (action === 'no-op')
             continue;
@@ -102960,6 +103344,434 @@ async function locateTerraform(config) {
     return installTerraform(version, config.terraformDownloadUrl);
 }
 
+;// CONCATENATED MODULE: ./src/terraform/module-config.ts
+/**
+ * What the action needs to know of a root module's configuration before `terraform init`: its backend
+ * block (type, literal attributes, where it is) and the names it declares (resources, data sources,
+ * module calls, `moved`/`removed` sources), read from the `*.tf` and `*.tf.json` files of the
+ * directory the way Terraform merges them (override files last).
+ *
+ * A small scanner of our own rather than a full HCL parser: the only HCL 2 parser for JavaScript is a
+ * 3.8 MB GopherJS build that costs about 200 ms to load on every run, and all this needs is the block
+ * structure and literal values (Terraform allows only literals in a backend block). The scanner knows
+ * HCL's comments, quoted strings with template sequences, heredocs and nesting, so braces or keywords
+ * inside them are never taken for structure.
+ */
+
+
+/** Read the root module in `dir`. Files Terraform would not read (other extensions) are ignored. */
+function readModuleConfig(dir) {
+    let names;
+    try {
+        names = external_node_fs_.readdirSync(dir).filter(n => /\.tf(\.json)?$/.test(n));
+    }
+    catch {
+        names = [];
+    }
+    names = names.filter(n => {
+        try {
+            return external_node_fs_.statSync(external_node_path_.join(dir, n)).isFile();
+        }
+        catch {
+            return false;
+        }
+    });
+    const isOverride = (n) => /(^|_)override\.tf(\.json)?$/.test(n);
+    const ordered = [...names.filter(n => !isOverride(n)).sort(), ...names.filter(isOverride).sort()];
+    const config = { declared: new Set(), files: [...names].sort() };
+    for (const name of ordered) {
+        const text = external_node_fs_.readFileSync(external_node_path_.join(dir, name), 'utf8');
+        const found = name.endsWith('.json') ? scanJson(text, name) : scanHcl(text, name);
+        for (const d of found.declared)
+            config.declared.add(d);
+        if (found.backend)
+            config.backend = found.backend;
+    }
+    return config;
+}
+/** Scan one HCL file. Exported for tests. */
+function scanHcl(text, file = 'main.tf') {
+    const tokens = tokenize(text);
+    const findings = { declared: [] };
+    let i = 0;
+    const skipNewlines = () => {
+        while (tokens[i]?.kind === 'newline')
+            i++;
+    };
+    /** Skip an expression up to the end of its line (at bracket depth 0). */
+    const skipExpression = () => {
+        const taken = [];
+        let depth = 0;
+        for (; i < tokens.length; i++) {
+            const t = tokens[i];
+            if (t.kind === 'newline' && depth === 0)
+                break;
+            if (t.kind === 'punct' && depth === 0 && t.text === '}')
+                break;
+            if (t.kind === 'punct' && '([{'.includes(t.text))
+                depth++;
+            if (t.kind === 'punct' && ')]}'.includes(t.text))
+                depth--;
+            taken.push(t);
+        }
+        return taken;
+    };
+    /** Parse a body until its closing brace (or the end); calls `onItem` for each attribute/block. */
+    const body = (onAttribute, onBlock) => {
+        for (;;) {
+            skipNewlines();
+            const t = tokens[i];
+            if (!t)
+                return;
+            if (t.kind === 'punct' && t.text === '}') {
+                i++;
+                return;
+            }
+            if (t.kind !== 'ident') {
+                // Not something this scanner understands; skip the line (Terraform reports syntax errors).
+                i++;
+                skipExpression();
+                continue;
+            }
+            i++;
+            const next = tokens[i];
+            if (next?.kind === 'punct' && (next.text === '=' || next.text === ':')) {
+                i++;
+                onAttribute(t.text, skipExpression(), t.line);
+                continue;
+            }
+            const labels = [];
+            for (;;) {
+                const l = tokens[i];
+                if (l?.kind === 'string')
+                    labels.push(l.value);
+                else if (l?.kind === 'ident')
+                    labels.push(l.text);
+                else
+                    break;
+                i++;
+            }
+            const open = tokens[i];
+            if (open?.kind === 'punct' && open.text === '{') {
+                i++;
+                onBlock(t.text, labels, t.line);
+            }
+            else {
+                skipExpression();
+            }
+        }
+    };
+    const skipBlock = () => body(() => undefined, () => skipBlock());
+    body(() => undefined, (type, labels) => {
+        if (type === 'resource' && labels.length >= 2) {
+            findings.declared.push(`${labels[0]}.${labels[1]}`);
+            skipBlock();
+        }
+        else if (type === 'data' && labels.length >= 2) {
+            findings.declared.push(`data.${labels[0]}.${labels[1]}`);
+            skipBlock();
+        }
+        else if (type === 'module' && labels.length >= 1) {
+            findings.declared.push(`module.${labels[0]}`);
+            skipBlock();
+        }
+        else if ((type === 'moved' || type === 'removed' || type === 'import') &&
+            labels.length === 0) {
+            body((name, value) => {
+                if ((name === 'from' && type !== 'import') || (name === 'to' && type === 'import')) {
+                    const address = value.map(tokenText).join('');
+                    const root = rootAddress(address);
+                    if (root)
+                        findings.declared.push(root);
+                }
+            }, () => skipBlock());
+        }
+        else if (type === 'terraform' && labels.length === 0) {
+            body(() => undefined, (inner, innerLabels, innerLine) => {
+                if (inner === 'backend' && innerLabels.length === 1) {
+                    findings.backend = backendBody(innerLabels[0], file, innerLine);
+                }
+                else if (inner === 'cloud' && innerLabels.length === 0) {
+                    findings.backend = backendBody('cloud', file, innerLine);
+                }
+                else {
+                    skipBlock();
+                }
+            });
+        }
+        else {
+            skipBlock();
+        }
+    });
+    return findings;
+    function backendBody(type, where, line) {
+        const block = { type, file: where, line, attributes: {}, expressions: [] };
+        body((name, value) => {
+            const literal = literalOf(value);
+            if (literal !== undefined)
+                block.attributes[name] = literal;
+            else
+                block.expressions.push(name);
+        }, name => {
+            block.expressions.push(name);
+            skipBlock();
+        });
+        return block;
+    }
+}
+/** `aws_s3_bucket.site[0]` → `aws_s3_bucket.site`; `module.x.aws_y.z` → `module.x`. */
+function rootAddress(address) {
+    const parts = address.replace(/\[[^\]]*\]/g, '').split('.');
+    if (parts[0] === 'module' && parts[1])
+        return `module.${parts[1]}`;
+    if (parts[0] === 'data' && parts[1] && parts[2])
+        return `data.${parts[1]}.${parts[2]}`;
+    if (parts[0] && parts[1])
+        return `${parts[0]}.${parts[1]}`;
+    return undefined;
+}
+function tokenText(t) {
+    switch (t.kind) {
+        case 'ident':
+        case 'number':
+        case 'punct':
+            return t.text;
+        case 'string':
+            return JSON.stringify(t.value);
+        default:
+            return '';
+    }
+}
+function literalOf(value) {
+    if (value.length === 1) {
+        const t = value[0];
+        if (t.kind === 'string' && t.literal)
+            return t.value;
+        if (t.kind === 'ident' && (t.text === 'true' || t.text === 'false'))
+            return t.text === 'true';
+        if (t.kind === 'number')
+            return Number(t.text);
+    }
+    if (value.length === 2) {
+        const [sign, n] = value;
+        if (sign?.kind === 'punct' && sign.text === '-' && n?.kind === 'number')
+            return -Number(n.text);
+    }
+    return undefined;
+}
+const ESCAPES = { n: '\n', r: '\r', t: '\t', '"': '"', '\\': '\\' };
+/** HCL tokens, with comments, strings (templates included) and heredocs consumed whole. */
+function tokenize(text) {
+    const tokens = [];
+    let i = 0;
+    let line = 1;
+    const n = text.length;
+    while (i < n) {
+        const c = text[i];
+        if (c === '\n') {
+            tokens.push({ kind: 'newline', line });
+            line++;
+            i++;
+        }
+        else if (c === ' ' || c === '\t' || c === '\r' || c === '\uFEFF') {
+            i++;
+        }
+        else if (c === '#' || (c === '/' && text[i + 1] === '/')) {
+            while (i < n && text[i] !== '\n')
+                i++;
+        }
+        else if (c === '/' && text[i + 1] === '*') {
+            const end = text.indexOf('*/', i + 2);
+            const stop = end < 0 ? n : end + 2;
+            for (let j = i; j < stop; j++)
+                if (text[j] === '\n')
+                    line++;
+            i = stop;
+        }
+        else if (c === '"') {
+            const start = line;
+            const s = readQuoted(i);
+            tokens.push({ kind: 'string', value: s.value, literal: s.literal, line: start });
+            i = s.end;
+        }
+        else if (c === '<' && text[i + 1] === '<' && /[-A-Za-z_]/.test(text[i + 2] ?? '')) {
+            // Heredoc: <<EOF or <<-EOF up to a line holding only the marker.
+            const m = /^<<-?([A-Za-z_][A-Za-z0-9_-]*)[ \t]*\r?\n/.exec(text.slice(i, i + 200));
+            if (!m) {
+                tokens.push({ kind: 'punct', text: '<', line });
+                i++;
+                continue;
+            }
+            const marker = m[1];
+            const start = line;
+            let j = i + m[0].length;
+            line++;
+            const contentStart = j;
+            let contentEnd = n;
+            while (j < n) {
+                const eol = text.indexOf('\n', j);
+                const lineText = text.slice(j, eol < 0 ? n : eol);
+                if (lineText.trim() === marker) {
+                    contentEnd = j;
+                    j = eol < 0 ? n : eol;
+                    break;
+                }
+                if (eol < 0) {
+                    j = n;
+                    break;
+                }
+                j = eol + 1;
+                line++;
+            }
+            const value = text.slice(contentStart, contentEnd);
+            tokens.push({ kind: 'string', value, literal: !/[$%]\{/.test(value), line: start });
+            i = j;
+        }
+        else if (/[A-Za-z_]/.test(c)) {
+            let j = i + 1;
+            while (j < n && /[A-Za-z0-9_-]/.test(text[j]))
+                j++;
+            tokens.push({ kind: 'ident', text: text.slice(i, j), line });
+            i = j;
+        }
+        else if (/[0-9]/.test(c)) {
+            const m = /^[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?/.exec(text.slice(i, i + 64));
+            const len = m ? m[0].length : 1;
+            tokens.push({ kind: 'number', text: text.slice(i, i + len), line });
+            i += len;
+        }
+        else {
+            tokens.push({ kind: 'punct', text: c, line });
+            i++;
+        }
+    }
+    return tokens;
+    /** A quoted string from `start` (the opening quote); template sequences may nest strings. */
+    function readQuoted(start) {
+        let j = start + 1;
+        let value = '';
+        let literal = true;
+        while (j < n) {
+            const c = text[j];
+            if (c === '"')
+                return { value, literal, end: j + 1 };
+            if (c === '\n') {
+                // Unterminated: Terraform reports it; stop at the line end.
+                return { value, literal: false, end: j };
+            }
+            if (c === '\\') {
+                const e = text[j + 1] ?? '';
+                if (e in ESCAPES) {
+                    value += ESCAPES[e];
+                    j += 2;
+                }
+                else if (e === 'u' || e === 'U') {
+                    const len = e === 'u' ? 4 : 8;
+                    const hex = text.slice(j + 2, j + 2 + len);
+                    const code = Number.parseInt(hex, 16);
+                    value += Number.isFinite(code) ? String.fromCodePoint(code) : '';
+                    j += 2 + len;
+                }
+                else {
+                    value += e;
+                    j += 2;
+                }
+                continue;
+            }
+            if ((c === '$' || c === '%') && text[j + 1] === c && text[j + 2] === '{') {
+                value += `${c}{`; // $${ is a literal ${
+                j += 3;
+                continue;
+            }
+            if ((c === '$' || c === '%') && text[j + 1] === '{') {
+                literal = false;
+                j = skipTemplate(j + 2);
+                continue;
+            }
+            value += c;
+            j++;
+        }
+        return { value, literal: false, end: j };
+    }
+    /** From just after `${`, the index after its matching `}` (nested strings and braces skipped). */
+    function skipTemplate(from) {
+        let depth = 1;
+        let j = from;
+        while (j < n && depth > 0) {
+            const c = text[j];
+            if (c === '"') {
+                j = readQuoted(j).end;
+                continue;
+            }
+            if (c === '\n')
+                line++;
+            if (c === '{')
+                depth++;
+            else if (c === '}')
+                depth--;
+            j++;
+        }
+        return j;
+    }
+}
+/** Scan one `.tf.json` file (Terraform's JSON syntax). */
+function scanJson(text, file) {
+    const findings = { declared: [] };
+    let doc;
+    try {
+        doc = JSON.parse(text);
+    }
+    catch {
+        return findings; // Terraform reports the syntax error
+    }
+    const objects = (v) => Array.isArray(v) ? v.filter(isRecord) : isRecord(v) ? [v] : [];
+    if (!isRecord(doc))
+        return findings;
+    for (const [kind, prefix] of [
+        ['resource', ''],
+        ['data', 'data.']
+    ]) {
+        for (const byType of objects(doc[kind])) {
+            for (const [type, byName] of Object.entries(byType)) {
+                for (const names of objects(byName))
+                    for (const name of Object.keys(names))
+                        findings.declared.push(`${prefix}${type}.${name}`);
+            }
+        }
+    }
+    for (const modules of objects(doc.module))
+        for (const name of Object.keys(modules))
+            findings.declared.push(`module.${name}`);
+    for (const terraform of objects(doc.terraform)) {
+        for (const backends of objects(terraform.backend)) {
+            for (const [type, settings] of Object.entries(backends)) {
+                const block = { type, file, line: 1, attributes: {}, expressions: [] };
+                for (const body of objects(settings)) {
+                    for (const [name, value] of Object.entries(body)) {
+                        if (typeof value === 'string' ||
+                            typeof value === 'number' ||
+                            typeof value === 'boolean') {
+                            if (typeof value === 'string' && /[$%]\{/.test(value))
+                                block.expressions.push(name);
+                            else
+                                block.attributes[name] = value;
+                        }
+                        else
+                            block.expressions.push(name);
+                    }
+                }
+                findings.backend = block;
+            }
+        }
+        if (terraform.cloud !== undefined)
+            findings.backend = { type: 'cloud', file, line: 1, attributes: {}, expressions: [] };
+    }
+    return findings;
+}
+function isRecord(v) {
+    return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
 // EXTERNAL MODULE: external "node:os"
 var external_node_os_ = __nccwpck_require__(8161);
 ;// CONCATENATED MODULE: external "node:string_decoder"
@@ -103413,8 +104225,12 @@ function backendSettings(config, backend) {
         extra: config.backendConfig
     };
 }
-/** `init` arguments: the managed backend settings first, then the user's backend-config lines. */
-function initArgs(backend) {
+/**
+ * `init` arguments: the managed backend settings first, then the user's backend-config lines.
+ * `migrate`: carry the state of the backend Terraform used before (a local terraform.tfstate, or the
+ * one its data directory records) into this one, without a prompt.
+ */
+function initArgs(backend, migrate = false) {
     const settings = [
         ['bucket', backend.bucket],
         ['key', backend.key],
@@ -103431,8 +104247,9 @@ function initArgs(backend) {
         '-input=false',
         '-no-color',
         // The action owns the backend settings: a changed bucket/key/table must not prompt for a state
-        // migration (impossible with -input=false); the state-loss guard has already looked at the state.
-        '-reconfigure',
+        // migration (impossible with -input=false); the state-loss guard and the search for state
+        // elsewhere have already looked at the state. A migration is asked for explicitly.
+        ...(migrate ? ['-migrate-state', '-force-copy'] : ['-reconfigure']),
         ...settings.map(([key, value]) => `-backend-config=${key}=${value}`)
     ];
 }
@@ -103539,8 +104356,10 @@ class Terraform {
         });
     }
     /** `terraform init` against the S3 backend; safe to run again with other settings. */
-    async init(backend) {
-        const result = await this.cli.run(initArgs(backend), { group: 'terraform init' });
+    async init(backend, migrate = false) {
+        const result = await this.cli.run(initArgs(backend, migrate), {
+            group: migrate ? 'terraform init -migrate-state' : 'terraform init'
+        });
         if (result.exitCode !== 0)
             throw this.failure('init', result);
         return result;
@@ -103696,6 +104515,10 @@ class Terraform {
 
 
 
+
+
+
+
 /**
  * The deploy, as a table of contents: read inputs → state backend → terraform (init, guard, plan,
  * apply) → frontend (build, sync, invalidate) → health checks → report (job summary, PR comment).
@@ -103725,27 +104548,58 @@ async function run() {
     }
 }
 async function deploy(config, report) {
+    // The backend block is read before anything else: an input that contradicts it, or a backend that
+    // is not S3, fails here, before any AWS call or init.
+    const module = readModuleConfig(config.workingDirectory);
+    for (const note of settleBackendBlock(config, module).notes)
+        info(`State: ${note}`);
     const clients = createClients(config.region);
-    const backend = await report.phase('State backend', () => stateBackend(config, clients));
-    report.addSection('State backend', backendSection(backend));
+    const backendClients = config.backendRegion === config.region ? clients : createClients(config.backendRegion);
+    const backend = await report.phase('State backend', () => stateBackend({ ...config, region: config.backendRegion }, backendClients));
     if (backend.missing) {
+        report.addSection('State backend', backendSection(backend));
         notice(`Dry run: the state backend does not exist yet (${backend.wouldCreate.join(' and ')}); a real run creates it. Nothing to plan against.`);
         return;
     }
+    const identity = await report.phase('State identity', () => stateIdentity(config, backendClients, backend, module));
+    report.addSection('State backend', backendSection(backend));
     // Before init: Terraform's own init already fails on a state whose digest does not match, with a
     // message that does not say what happened; the guard does, and says how to restore.
+    let stateFound = false;
     if (config.mode !== 'frontend' && !backend.bucketCreated) {
-        await report.phase('State-loss guard', () => stateGuard(config, clients, backend));
+        stateFound = await report.phase('State-loss guard', () => stateGuard(config, backendClients, backend));
+    }
+    // A new key: the stack's state may still live somewhere else (where planning from empty state
+    // would create every resource again).
+    let migrateFrom;
+    if (config.mode !== 'frontend' && !stateFound) {
+        migrateFrom = await report.phase('State elsewhere', () => stateElsewhere(config, backendClients, backend));
+        if (migrateFrom && config.dryRun) {
+            notice(`Dry run: the state at ${describeElsewhere(migrateFrom)} would be migrated to s3://${backend.bucket}/${backend.key} (migrate-state: true); nothing was planned.`);
+            return;
+        }
     }
     const terraform = await report.phase('Terraform init', async () => {
         const installation = await locateTerraform(config);
         const tf = Terraform.fromConfig(config, installation.bin);
-        await tf.init(backendSettings(config, {
+        const settings = backendSettings(config, {
             bucket: backend.bucket,
             table: backend.table,
             key: backend.key,
             region: backend.region
-        }));
+        });
+        if (migrateFrom) {
+            await migrateState(config, tf, settings, migrateFrom, backendClients);
+            identity.needsRecord = false;
+        }
+        else if (stateFound) {
+            // A local state file left in the checkout (committed before the state moved to S3) makes
+            // init ask to migrate it, which cannot be answered here: the backend's state is the truth.
+            await withLocalStateAside(config, () => tf.init(settings));
+        }
+        else {
+            await tf.init(settings);
+        }
         return tf;
     });
     let outputs;
@@ -103769,6 +104623,9 @@ async function deploy(config, report) {
             if (config.requireReviewedPlan && plan.changes) {
                 await report.phase('Reviewed plan', () => checkReviewedPlan(config, plan, report));
             }
+            // This run writes the state: the key becomes this root module's.
+            if (identity.needsRecord)
+                await recordOwner(config, backendClients.s3, backend.bucket);
             outputs = await report.phase('Terraform apply', () => applyPlan(config, terraform, plan, report));
             report.addSection('Outputs', outputsSection(outputs.all));
         }
@@ -103831,6 +104688,70 @@ async function stateBackend(config, clients) {
         return backend;
     });
 }
+async function stateIdentity(config, clients, backend, module) {
+    if (backend.bucketCreated)
+        return { needsRecord: true, notes: [] };
+    const identity = await checkStateIdentity(config, clients.s3, backend.bucket, module);
+    for (const note of identity.notes)
+        notice(note);
+    backend.key = config.stateKey;
+    return identity;
+}
+async function stateElsewhere(config, clients, backend) {
+    const found = await findStateElsewhere(config, clients, backend.bucket);
+    if (found.length === 0)
+        return undefined;
+    const where = found.map(describeElsewhere).join(' and ');
+    const target = `s3://${backend.bucket}/${backend.key}`;
+    if (!config.migrateState) {
+        throw new DeployError(`No state at ${target} yet, but this stack's state was found at ${where}; planning from empty state would create every resource again, so nothing was planned. Set migrate-state: true to carry it into ${target} with Terraform's own migration, or point state-bucket/state-key at it.`);
+    }
+    if (found.length > 1) {
+        throw new DeployError(`migrate-state: more than one earlier state was found (${where}); nothing was migrated. Remove the stale one, or point state-bucket/state-key at the one to keep.`);
+    }
+    return found[0];
+}
+/** Run `init` with local state files moved out of Terraform's sight (and back afterwards). */
+async function withLocalStateAside(config, init) {
+    const moved = [];
+    for (const name of ['terraform.tfstate', 'terraform.tfstate.d']) {
+        const file = external_node_path_.join(config.workingDirectory, name);
+        if (!external_node_fs_.existsSync(file) || (external_node_fs_.statSync(file).isFile() && external_node_fs_.statSync(file).size === 0))
+            continue;
+        const aside = `${file}.revive-deploy-${process.pid}`;
+        external_node_fs_.renameSync(file, aside);
+        moved.push([aside, file]);
+        core_warning(`${external_node_path_.posix.join(config.workingDirectoryInput, name)} is in the checkout, but this stack's state is in the S3 backend: Terraform does not read it. Remove it from the repository.`);
+    }
+    try {
+        return await init();
+    }
+    finally {
+        for (const [aside, file] of moved)
+            external_node_fs_.renameSync(aside, file);
+    }
+}
+/** Carry the state found elsewhere into the backend with Terraform's migration, and check it arrived. */
+async function migrateState(config, terraform, settings, from, clients) {
+    const before = await snapshotOf(from, config, clients.s3);
+    if (from.kind === 's3' && !from.via.endsWith('terraform.tfstate')) {
+        // Terraform migrates from the backend it used last: initialise against the old location first.
+        await terraform.init({
+            ...settings,
+            bucket: from.bucket,
+            key: from.key,
+            region: from.region ?? settings.region,
+            table: from.table ?? settings.table
+        });
+    }
+    await terraform.init(settings, true);
+    const after = await readState(clients.s3, settings.bucket, settings.key);
+    if (!after || !sameContent(before, after)) {
+        throw new DeployError(`migrate-state: after the migration s3://${settings.bucket}/${settings.key} does not hold the resources and outputs of ${describeElsewhere(from)} (${after ? `${after.resources?.length ?? 0} resources` : 'no state'}); nothing was planned. Compare the two states before re-running; the source was left as it was.`);
+    }
+    await recordOwner(config, clients.s3, settings.bucket);
+    notice(`Migrated the state of ${describeElsewhere(from)} to s3://${settings.bucket}/${settings.key}: the same ${after.resources?.length ?? 0} resources and outputs (Terraform gave it lineage ${after.lineage ?? 'none'}, serial ${after.serial ?? 'none'}); later runs need no migrate-state.`);
+}
 async function stateGuard(config, clients, backend) {
     const result = await checkStateLoss({ bucket: backend.bucket, key: backend.key, table: backend.table, region: backend.region }, clients, config.allowFreshState);
     if (result.allowed) {
@@ -103839,6 +104760,7 @@ async function stateGuard(config, clients, backend) {
     else if (!result.stateFound) {
         info(`No state yet at s3://${backend.bucket}/${backend.key}: a new stack`);
     }
+    return result.stateFound;
 }
 async function planStack(config, terraform, report) {
     try {

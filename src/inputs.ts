@@ -58,6 +58,16 @@ export interface Config {
   stateBucket?: string
   stateKey: string
   lockTable: string
+  /** Region of the state backend: aws-region, unless the backend block names another one. */
+  backendRegion: string
+  /** Which of these the workflow set (an input an existing backend block may not contradict). */
+  given: { stateKey: boolean; lockTable: boolean; region: boolean }
+  /**
+   * The first version's default key (`<environment>/terraform.tfstate`) when the default key of this
+   * working directory differs from it: an existing state there is found, not orphaned.
+   */
+  legacyStateKey?: string
+  migrateState: boolean
   createBackend: boolean
   stateKmsKeyId?: string
   allowFreshState: boolean
@@ -144,8 +154,9 @@ export function readConfig(input: InputReader, env: Env = process.env): Config {
 
   const stateBucket = optional(input('state-bucket'))
   if (stateBucket !== undefined) checkBucketName('state-bucket', stateBucket)
-  const stateKey = input('state-key') || `${environment}/terraform.tfstate`
+  const stateKey = input('state-key') || defaultStateKey(environment, workspace, workingDirectory)
   checkStateKey(stateKey)
+  const firstDefaultKey = `${environment}/terraform.tfstate`
   const lockTable = input('lock-table') || `${project}-terraform-locks`
   checkTableName('lock-table', lockTable)
 
@@ -261,6 +272,15 @@ export function readConfig(input: InputReader, env: Env = process.env): Config {
     ...(stateBucket !== undefined && { stateBucket }),
     stateKey,
     lockTable,
+    backendRegion: region,
+    given: {
+      stateKey: input('state-key') !== '',
+      lockTable: input('lock-table') !== '',
+      region: input('aws-region') !== ''
+    },
+    ...(input('state-key') === '' &&
+      stateKey !== firstDefaultKey && { legacyStateKey: firstDefaultKey }),
+    migrateState: bool(input, 'migrate-state', false),
     createBackend: bool(input, 'create-backend', true),
     ...(stateKmsKeyId !== undefined && { stateKmsKeyId }),
     allowFreshState: bool(input, 'allow-fresh-state', false),
@@ -288,6 +308,22 @@ export function readConfig(input: InputReader, env: Env = process.env): Config {
     requireReviewedPlan: bool(input, 'require-reviewed-plan', false),
     dryRun: bool(input, 'dry-run', false)
   }
+}
+
+/**
+ * The default state key: `<environment>/terraform.tfstate` for the conventional `terraform` root
+ * module, `<environment>/<working-directory>/terraform.tfstate` for any other, so two root modules of
+ * one repository never share a state by default.
+ */
+export function defaultStateKey(
+  environment: string,
+  workspace: string,
+  workingDirectory: string
+): string {
+  const relative = path.relative(workspace, workingDirectory).split(path.sep).join('/')
+  if (relative === 'terraform') return `${environment}/terraform.tfstate`
+  const dir = relative === '' ? '_root' : relative
+  return `${environment}/${dir}/terraform.tfstate`
 }
 
 /** The event and repository, from the runner's environment variables and event payload. */

@@ -1,6 +1,20 @@
 import * as core from '@actions/core'
+import * as fs from 'node:fs'
+import * as path from 'node:path'
 import { checkStateLoss } from './backend/guard'
 import { ensureBackend, type BackendReport } from './backend/backend'
+import {
+  checkStateIdentity,
+  describeElsewhere,
+  findStateElsewhere,
+  sameContent,
+  snapshotOf,
+  readState,
+  recordOwner,
+  settleBackendBlock,
+  type IdentityCheck,
+  type StateElsewhere
+} from './backend/identity'
 import { createClients, type AwsClients } from './aws/clients'
 import { DeployError, errorMessage } from './errors'
 import {
@@ -28,10 +42,12 @@ import {
   type Fingerprint
 } from './terraform/fingerprint'
 import { locateTerraform } from './terraform/install'
+import { readModuleConfig, type ModuleConfig } from './terraform/module-config'
 import { planSummaryLine } from './terraform/plan'
 import {
   backendSettings,
   Terraform,
+  type BackendSettings,
   TerraformError,
   type PlanResult,
   type TerraformOutputs
@@ -64,34 +80,72 @@ export async function run(): Promise<void> {
 }
 
 async function deploy(config: Config, report: RunReport): Promise<void> {
+  // The backend block is read before anything else: an input that contradicts it, or a backend that
+  // is not S3, fails here, before any AWS call or init.
+  const module = readModuleConfig(config.workingDirectory)
+  for (const note of settleBackendBlock(config, module).notes) core.info(`State: ${note}`)
   const clients = createClients(config.region)
+  const backendClients =
+    config.backendRegion === config.region ? clients : createClients(config.backendRegion)
 
-  const backend = await report.phase('State backend', () => stateBackend(config, clients))
-  report.addSection('State backend', backendSection(backend))
+  const backend = await report.phase('State backend', () =>
+    stateBackend({ ...config, region: config.backendRegion }, backendClients)
+  )
   if (backend.missing) {
+    report.addSection('State backend', backendSection(backend))
     core.notice(
       `Dry run: the state backend does not exist yet (${backend.wouldCreate.join(' and ')}); a real run creates it. Nothing to plan against.`
     )
     return
   }
 
+  const identity = await report.phase('State identity', () =>
+    stateIdentity(config, backendClients, backend, module)
+  )
+  report.addSection('State backend', backendSection(backend))
+
   // Before init: Terraform's own init already fails on a state whose digest does not match, with a
   // message that does not say what happened; the guard does, and says how to restore.
+  let stateFound = false
   if (config.mode !== 'frontend' && !backend.bucketCreated) {
-    await report.phase('State-loss guard', () => stateGuard(config, clients, backend))
+    stateFound = await report.phase('State-loss guard', () =>
+      stateGuard(config, backendClients, backend)
+    )
+  }
+  // A new key: the stack's state may still live somewhere else (where planning from empty state
+  // would create every resource again).
+  let migrateFrom: StateElsewhere | undefined
+  if (config.mode !== 'frontend' && !stateFound) {
+    migrateFrom = await report.phase('State elsewhere', () =>
+      stateElsewhere(config, backendClients, backend)
+    )
+    if (migrateFrom && config.dryRun) {
+      core.notice(
+        `Dry run: the state at ${describeElsewhere(migrateFrom)} would be migrated to s3://${backend.bucket}/${backend.key} (migrate-state: true); nothing was planned.`
+      )
+      return
+    }
   }
 
   const terraform = await report.phase('Terraform init', async () => {
     const installation = await locateTerraform(config)
     const tf = Terraform.fromConfig(config, installation.bin)
-    await tf.init(
-      backendSettings(config, {
-        bucket: backend.bucket,
-        table: backend.table,
-        key: backend.key,
-        region: backend.region
-      })
-    )
+    const settings = backendSettings(config, {
+      bucket: backend.bucket,
+      table: backend.table,
+      key: backend.key,
+      region: backend.region
+    })
+    if (migrateFrom) {
+      await migrateState(config, tf, settings, migrateFrom, backendClients)
+      identity.needsRecord = false
+    } else if (stateFound) {
+      // A local state file left in the checkout (committed before the state moved to S3) makes
+      // init ask to migrate it, which cannot be answered here: the backend's state is the truth.
+      await withLocalStateAside(config, () => tf.init(settings))
+    } else {
+      await tf.init(settings)
+    }
     return tf
   })
 
@@ -113,6 +167,8 @@ async function deploy(config: Config, report: RunReport): Promise<void> {
       if (config.requireReviewedPlan && plan.changes) {
         await report.phase('Reviewed plan', () => checkReviewedPlan(config, plan, report))
       }
+      // This run writes the state: the key becomes this root module's.
+      if (identity.needsRecord) await recordOwner(config, backendClients.s3, backend.bucket)
       outputs = await report.phase('Terraform apply', () =>
         applyPlan(config, terraform, plan, report)
       )
@@ -184,11 +240,99 @@ async function stateBackend(config: Config, clients: AwsClients): Promise<Backen
   })
 }
 
+async function stateIdentity(
+  config: Config,
+  clients: AwsClients,
+  backend: BackendReport,
+  module: ModuleConfig
+): Promise<IdentityCheck> {
+  if (backend.bucketCreated) return { needsRecord: true, notes: [] }
+  const identity = await checkStateIdentity(config, clients.s3, backend.bucket, module)
+  for (const note of identity.notes) core.notice(note)
+  backend.key = config.stateKey
+  return identity
+}
+
+async function stateElsewhere(
+  config: Config,
+  clients: AwsClients,
+  backend: BackendReport
+): Promise<StateElsewhere | undefined> {
+  const found = await findStateElsewhere(config, clients, backend.bucket)
+  if (found.length === 0) return undefined
+  const where = found.map(describeElsewhere).join(' and ')
+  const target = `s3://${backend.bucket}/${backend.key}`
+  if (!config.migrateState) {
+    throw new DeployError(
+      `No state at ${target} yet, but this stack's state was found at ${where}; planning from empty state would create every resource again, so nothing was planned. Set migrate-state: true to carry it into ${target} with Terraform's own migration, or point state-bucket/state-key at it.`
+    )
+  }
+  if (found.length > 1) {
+    throw new DeployError(
+      `migrate-state: more than one earlier state was found (${where}); nothing was migrated. Remove the stale one, or point state-bucket/state-key at the one to keep.`
+    )
+  }
+  return found[0]
+}
+
+/** Run `init` with local state files moved out of Terraform's sight (and back afterwards). */
+async function withLocalStateAside<T>(config: Config, init: () => Promise<T>): Promise<T> {
+  const moved: Array<[string, string]> = []
+  for (const name of ['terraform.tfstate', 'terraform.tfstate.d']) {
+    const file = path.join(config.workingDirectory, name)
+    if (!fs.existsSync(file) || (fs.statSync(file).isFile() && fs.statSync(file).size === 0))
+      continue
+    const aside = `${file}.revive-deploy-${process.pid}`
+    fs.renameSync(file, aside)
+    moved.push([aside, file])
+    core.warning(
+      `${path.posix.join(config.workingDirectoryInput, name)} is in the checkout, but this stack's state is in the S3 backend: Terraform does not read it. Remove it from the repository.`
+    )
+  }
+  try {
+    return await init()
+  } finally {
+    for (const [aside, file] of moved) fs.renameSync(aside, file)
+  }
+}
+
+/** Carry the state found elsewhere into the backend with Terraform's migration, and check it arrived. */
+async function migrateState(
+  config: Config,
+  terraform: Terraform,
+  settings: BackendSettings,
+  from: StateElsewhere,
+  clients: AwsClients
+): Promise<void> {
+  const before = await snapshotOf(from, config, clients.s3)
+  if (from.kind === 's3' && !from.via.endsWith('terraform.tfstate')) {
+    // Terraform migrates from the backend it used last: initialise against the old location first.
+    await terraform.init({
+      ...settings,
+      bucket: from.bucket,
+      key: from.key,
+      region: from.region ?? settings.region,
+      table: from.table ?? settings.table
+    })
+  }
+  await terraform.init(settings, true)
+  const after = await readState(clients.s3, settings.bucket, settings.key)
+  if (!after || !sameContent(before, after)) {
+    throw new DeployError(
+      `migrate-state: after the migration s3://${settings.bucket}/${settings.key} does not hold the resources and outputs of ${describeElsewhere(from)} (${after ? `${after.resources?.length ?? 0} resources` : 'no state'}); nothing was planned. Compare the two states before re-running; the source was left as it was.`
+    )
+  }
+  await recordOwner(config, clients.s3, settings.bucket)
+  core.notice(
+    `Migrated the state of ${describeElsewhere(from)} to s3://${settings.bucket}/${settings.key}: the same ${after.resources?.length ?? 0} resources and outputs (Terraform gave it lineage ${after.lineage ?? 'none'}, serial ${after.serial ?? 'none'}); later runs need no migrate-state.`
+  )
+}
+
 async function stateGuard(
   config: Config,
   clients: AwsClients,
   backend: BackendReport
-): Promise<void> {
+): Promise<boolean> {
   const result = await checkStateLoss(
     { bucket: backend.bucket, key: backend.key, table: backend.table, region: backend.region },
     clients,
@@ -201,6 +345,7 @@ async function stateGuard(
   } else if (!result.stateFound) {
     core.info(`No state yet at s3://${backend.bucket}/${backend.key}: a new stack`)
   }
+  return result.stateFound
 }
 
 async function planStack(

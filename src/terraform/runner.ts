@@ -123,8 +123,12 @@ export function backendSettings(
   }
 }
 
-/** `init` arguments: the managed backend settings first, then the user's backend-config lines. */
-export function initArgs(backend: BackendSettings): string[] {
+/**
+ * `init` arguments: the managed backend settings first, then the user's backend-config lines.
+ * `migrate`: carry the state of the backend Terraform used before (a local terraform.tfstate, or the
+ * one its data directory records) into this one, without a prompt.
+ */
+export function initArgs(backend: BackendSettings, migrate = false): string[] {
   const settings: [string, string][] = [
     ['bucket', backend.bucket],
     ['key', backend.key],
@@ -139,8 +143,9 @@ export function initArgs(backend: BackendSettings): string[] {
     '-input=false',
     '-no-color',
     // The action owns the backend settings: a changed bucket/key/table must not prompt for a state
-    // migration (impossible with -input=false); the state-loss guard has already looked at the state.
-    '-reconfigure',
+    // migration (impossible with -input=false); the state-loss guard and the search for state
+    // elsewhere have already looked at the state. A migration is asked for explicitly.
+    ...(migrate ? ['-migrate-state', '-force-copy'] : ['-reconfigure']),
     ...settings.map(([key, value]) => `-backend-config=${key}=${value}`)
   ]
 }
@@ -249,8 +254,10 @@ export class Terraform {
   }
 
   /** `terraform init` against the S3 backend; safe to run again with other settings. */
-  async init(backend: BackendSettings): Promise<CommandResult> {
-    const result = await this.cli.run(initArgs(backend), { group: 'terraform init' })
+  async init(backend: BackendSettings, migrate = false): Promise<CommandResult> {
+    const result = await this.cli.run(initArgs(backend, migrate), {
+      group: migrate ? 'terraform init -migrate-state' : 'terraform init'
+    })
     if (result.exitCode !== 0) throw this.failure('init', result)
     return result
   }

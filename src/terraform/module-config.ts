@@ -1,0 +1,441 @@
+/**
+ * What the action needs to know of a root module's configuration before `terraform init`: its backend
+ * block (type, literal attributes, where it is) and the names it declares (resources, data sources,
+ * module calls, `moved`/`removed` sources), read from the `*.tf` and `*.tf.json` files of the
+ * directory the way Terraform merges them (override files last).
+ *
+ * A small scanner of our own rather than a full HCL parser: the only HCL 2 parser for JavaScript is a
+ * 3.8 MB GopherJS build that costs about 200 ms to load on every run, and all this needs is the block
+ * structure and literal values (Terraform allows only literals in a backend block). The scanner knows
+ * HCL's comments, quoted strings with template sequences, heredocs and nesting, so braces or keywords
+ * inside them are never taken for structure.
+ */
+import * as fs from 'node:fs'
+import * as path from 'node:path'
+
+export type LiteralValue = string | number | boolean
+
+export interface BackendBlock {
+  /** `s3`, `local`, `remote`, … or `cloud` for a `cloud {}` block. */
+  type: string
+  /** The file (relative to the module) and line where the block starts. */
+  file: string
+  line: number
+  /** Literal attributes (strings, numbers, booleans); other expressions are left out. */
+  attributes: Record<string, LiteralValue>
+  /** Attributes whose value is not a literal (an object such as `endpoints`, or a template). */
+  expressions: string[]
+}
+
+export interface ModuleConfig {
+  /** The backend block in force (the last override wins), if any. */
+  backend?: BackendBlock
+  /** `type.name`, `data.type.name` and `module.name` of every top-level declaration. */
+  declared: Set<string>
+  /** The files read (relative names), sorted. */
+  files: string[]
+}
+
+type Token =
+  | { kind: 'ident'; text: string; line: number }
+  | { kind: 'string'; value: string; literal: boolean; line: number }
+  | { kind: 'number'; text: string; line: number }
+  | { kind: 'punct'; text: string; line: number }
+  | { kind: 'newline'; line: number }
+
+/** Read the root module in `dir`. Files Terraform would not read (other extensions) are ignored. */
+export function readModuleConfig(dir: string): ModuleConfig {
+  let names: string[]
+  try {
+    names = fs.readdirSync(dir).filter(n => /\.tf(\.json)?$/.test(n))
+  } catch {
+    names = []
+  }
+  names = names.filter(n => {
+    try {
+      return fs.statSync(path.join(dir, n)).isFile()
+    } catch {
+      return false
+    }
+  })
+  const isOverride = (n: string): boolean => /(^|_)override\.tf(\.json)?$/.test(n)
+  const ordered = [...names.filter(n => !isOverride(n)).sort(), ...names.filter(isOverride).sort()]
+  const config: ModuleConfig = { declared: new Set(), files: [...names].sort() }
+  for (const name of ordered) {
+    const text = fs.readFileSync(path.join(dir, name), 'utf8')
+    const found = name.endsWith('.json') ? scanJson(text, name) : scanHcl(text, name)
+    for (const d of found.declared) config.declared.add(d)
+    if (found.backend) config.backend = found.backend
+  }
+  return config
+}
+
+interface FileFindings {
+  backend?: BackendBlock
+  declared: string[]
+}
+
+/** Scan one HCL file. Exported for tests. */
+export function scanHcl(text: string, file = 'main.tf'): FileFindings {
+  const tokens = tokenize(text)
+  const findings: FileFindings = { declared: [] }
+  let i = 0
+  const skipNewlines = (): void => {
+    while (tokens[i]?.kind === 'newline') i++
+  }
+  /** Skip an expression up to the end of its line (at bracket depth 0). */
+  const skipExpression = (): Token[] => {
+    const taken: Token[] = []
+    let depth = 0
+    for (; i < tokens.length; i++) {
+      const t = tokens[i] as Token
+      if (t.kind === 'newline' && depth === 0) break
+      if (t.kind === 'punct' && depth === 0 && t.text === '}') break
+      if (t.kind === 'punct' && '([{'.includes(t.text)) depth++
+      if (t.kind === 'punct' && ')]}'.includes(t.text)) depth--
+      taken.push(t)
+    }
+    return taken
+  }
+  /** Parse a body until its closing brace (or the end); calls `onItem` for each attribute/block. */
+  const body = (
+    onAttribute: (name: string, value: Token[], line: number) => void,
+    onBlock: (type: string, labels: string[], line: number) => void
+  ): void => {
+    for (;;) {
+      skipNewlines()
+      const t = tokens[i]
+      if (!t) return
+      if (t.kind === 'punct' && t.text === '}') {
+        i++
+        return
+      }
+      if (t.kind !== 'ident') {
+        // Not something this scanner understands; skip the line (Terraform reports syntax errors).
+        i++
+        skipExpression()
+        continue
+      }
+      i++
+      const next = tokens[i]
+      if (next?.kind === 'punct' && (next.text === '=' || next.text === ':')) {
+        i++
+        onAttribute(t.text, skipExpression(), t.line)
+        continue
+      }
+      const labels: string[] = []
+      for (;;) {
+        const l = tokens[i]
+        if (l?.kind === 'string') labels.push(l.value)
+        else if (l?.kind === 'ident') labels.push(l.text)
+        else break
+        i++
+      }
+      const open = tokens[i]
+      if (open?.kind === 'punct' && open.text === '{') {
+        i++
+        onBlock(t.text, labels, t.line)
+      } else {
+        skipExpression()
+      }
+    }
+  }
+  const skipBlock = (): void =>
+    body(
+      () => undefined,
+      () => skipBlock()
+    )
+
+  body(
+    () => undefined,
+    (type, labels) => {
+      if (type === 'resource' && labels.length >= 2) {
+        findings.declared.push(`${labels[0]}.${labels[1]}`)
+        skipBlock()
+      } else if (type === 'data' && labels.length >= 2) {
+        findings.declared.push(`data.${labels[0]}.${labels[1]}`)
+        skipBlock()
+      } else if (type === 'module' && labels.length >= 1) {
+        findings.declared.push(`module.${labels[0]}`)
+        skipBlock()
+      } else if (
+        (type === 'moved' || type === 'removed' || type === 'import') &&
+        labels.length === 0
+      ) {
+        body(
+          (name, value) => {
+            if ((name === 'from' && type !== 'import') || (name === 'to' && type === 'import')) {
+              const address = value.map(tokenText).join('')
+              const root = rootAddress(address)
+              if (root) findings.declared.push(root)
+            }
+          },
+          () => skipBlock()
+        )
+      } else if (type === 'terraform' && labels.length === 0) {
+        body(
+          () => undefined,
+          (inner, innerLabels, innerLine) => {
+            if (inner === 'backend' && innerLabels.length === 1) {
+              findings.backend = backendBody(innerLabels[0] as string, file, innerLine)
+            } else if (inner === 'cloud' && innerLabels.length === 0) {
+              findings.backend = backendBody('cloud', file, innerLine)
+            } else {
+              skipBlock()
+            }
+          }
+        )
+      } else {
+        skipBlock()
+      }
+    }
+  )
+  return findings
+
+  function backendBody(type: string, where: string, line: number): BackendBlock {
+    const block: BackendBlock = { type, file: where, line, attributes: {}, expressions: [] }
+    body(
+      (name, value) => {
+        const literal = literalOf(value)
+        if (literal !== undefined) block.attributes[name] = literal
+        else block.expressions.push(name)
+      },
+      name => {
+        block.expressions.push(name)
+        skipBlock()
+      }
+    )
+    return block
+  }
+}
+
+/** `aws_s3_bucket.site[0]` → `aws_s3_bucket.site`; `module.x.aws_y.z` → `module.x`. */
+function rootAddress(address: string): string | undefined {
+  const parts = address.replace(/\[[^\]]*\]/g, '').split('.')
+  if (parts[0] === 'module' && parts[1]) return `module.${parts[1]}`
+  if (parts[0] === 'data' && parts[1] && parts[2]) return `data.${parts[1]}.${parts[2]}`
+  if (parts[0] && parts[1]) return `${parts[0]}.${parts[1]}`
+  return undefined
+}
+
+function tokenText(t: Token): string {
+  switch (t.kind) {
+    case 'ident':
+    case 'number':
+    case 'punct':
+      return t.text
+    case 'string':
+      return JSON.stringify(t.value)
+    default:
+      return ''
+  }
+}
+
+function literalOf(value: Token[]): LiteralValue | undefined {
+  if (value.length === 1) {
+    const t = value[0] as Token
+    if (t.kind === 'string' && t.literal) return t.value
+    if (t.kind === 'ident' && (t.text === 'true' || t.text === 'false')) return t.text === 'true'
+    if (t.kind === 'number') return Number(t.text)
+  }
+  if (value.length === 2) {
+    const [sign, n] = value
+    if (sign?.kind === 'punct' && sign.text === '-' && n?.kind === 'number') return -Number(n.text)
+  }
+  return undefined
+}
+
+const ESCAPES: Record<string, string> = { n: '\n', r: '\r', t: '\t', '"': '"', '\\': '\\' }
+
+/** HCL tokens, with comments, strings (templates included) and heredocs consumed whole. */
+function tokenize(text: string): Token[] {
+  const tokens: Token[] = []
+  let i = 0
+  let line = 1
+  const n = text.length
+  while (i < n) {
+    const c = text[i] as string
+    if (c === '\n') {
+      tokens.push({ kind: 'newline', line })
+      line++
+      i++
+    } else if (c === ' ' || c === '\t' || c === '\r' || c === '\uFEFF') {
+      i++
+    } else if (c === '#' || (c === '/' && text[i + 1] === '/')) {
+      while (i < n && text[i] !== '\n') i++
+    } else if (c === '/' && text[i + 1] === '*') {
+      const end = text.indexOf('*/', i + 2)
+      const stop = end < 0 ? n : end + 2
+      for (let j = i; j < stop; j++) if (text[j] === '\n') line++
+      i = stop
+    } else if (c === '"') {
+      const start = line
+      const s = readQuoted(i)
+      tokens.push({ kind: 'string', value: s.value, literal: s.literal, line: start })
+      i = s.end
+    } else if (c === '<' && text[i + 1] === '<' && /[-A-Za-z_]/.test(text[i + 2] ?? '')) {
+      // Heredoc: <<EOF or <<-EOF up to a line holding only the marker.
+      const m = /^<<-?([A-Za-z_][A-Za-z0-9_-]*)[ \t]*\r?\n/.exec(text.slice(i, i + 200))
+      if (!m) {
+        tokens.push({ kind: 'punct', text: '<', line })
+        i++
+        continue
+      }
+      const marker = m[1] as string
+      const start = line
+      let j = i + m[0].length
+      line++
+      const contentStart = j
+      let contentEnd = n
+      while (j < n) {
+        const eol = text.indexOf('\n', j)
+        const lineText = text.slice(j, eol < 0 ? n : eol)
+        if (lineText.trim() === marker) {
+          contentEnd = j
+          j = eol < 0 ? n : eol
+          break
+        }
+        if (eol < 0) {
+          j = n
+          break
+        }
+        j = eol + 1
+        line++
+      }
+      const value = text.slice(contentStart, contentEnd)
+      tokens.push({ kind: 'string', value, literal: !/[$%]\{/.test(value), line: start })
+      i = j
+    } else if (/[A-Za-z_]/.test(c)) {
+      let j = i + 1
+      while (j < n && /[A-Za-z0-9_-]/.test(text[j] as string)) j++
+      tokens.push({ kind: 'ident', text: text.slice(i, j), line })
+      i = j
+    } else if (/[0-9]/.test(c)) {
+      const m = /^[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?/.exec(text.slice(i, i + 64))
+      const len = m ? m[0].length : 1
+      tokens.push({ kind: 'number', text: text.slice(i, i + len), line })
+      i += len
+    } else {
+      tokens.push({ kind: 'punct', text: c, line })
+      i++
+    }
+  }
+  return tokens
+
+  /** A quoted string from `start` (the opening quote); template sequences may nest strings. */
+  function readQuoted(start: number): { value: string; literal: boolean; end: number } {
+    let j = start + 1
+    let value = ''
+    let literal = true
+    while (j < n) {
+      const c = text[j] as string
+      if (c === '"') return { value, literal, end: j + 1 }
+      if (c === '\n') {
+        // Unterminated: Terraform reports it; stop at the line end.
+        return { value, literal: false, end: j }
+      }
+      if (c === '\\') {
+        const e = text[j + 1] ?? ''
+        if (e in ESCAPES) {
+          value += ESCAPES[e]
+          j += 2
+        } else if (e === 'u' || e === 'U') {
+          const len = e === 'u' ? 4 : 8
+          const hex = text.slice(j + 2, j + 2 + len)
+          const code = Number.parseInt(hex, 16)
+          value += Number.isFinite(code) ? String.fromCodePoint(code) : ''
+          j += 2 + len
+        } else {
+          value += e
+          j += 2
+        }
+        continue
+      }
+      if ((c === '$' || c === '%') && text[j + 1] === c && text[j + 2] === '{') {
+        value += `${c}{` // $${ is a literal ${
+        j += 3
+        continue
+      }
+      if ((c === '$' || c === '%') && text[j + 1] === '{') {
+        literal = false
+        j = skipTemplate(j + 2)
+        continue
+      }
+      value += c
+      j++
+    }
+    return { value, literal: false, end: j }
+  }
+
+  /** From just after `${`, the index after its matching `}` (nested strings and braces skipped). */
+  function skipTemplate(from: number): number {
+    let depth = 1
+    let j = from
+    while (j < n && depth > 0) {
+      const c = text[j] as string
+      if (c === '"') {
+        j = readQuoted(j).end
+        continue
+      }
+      if (c === '\n') line++
+      if (c === '{') depth++
+      else if (c === '}') depth--
+      j++
+    }
+    return j
+  }
+}
+
+/** Scan one `.tf.json` file (Terraform's JSON syntax). */
+function scanJson(text: string, file: string): FileFindings {
+  const findings: FileFindings = { declared: [] }
+  let doc: unknown
+  try {
+    doc = JSON.parse(text)
+  } catch {
+    return findings // Terraform reports the syntax error
+  }
+  const objects = (v: unknown): Record<string, unknown>[] =>
+    Array.isArray(v) ? v.filter(isRecord) : isRecord(v) ? [v] : []
+  if (!isRecord(doc)) return findings
+  for (const [kind, prefix] of [
+    ['resource', ''],
+    ['data', 'data.']
+  ] as const) {
+    for (const byType of objects(doc[kind])) {
+      for (const [type, byName] of Object.entries(byType)) {
+        for (const names of objects(byName))
+          for (const name of Object.keys(names)) findings.declared.push(`${prefix}${type}.${name}`)
+      }
+    }
+  }
+  for (const modules of objects(doc.module))
+    for (const name of Object.keys(modules)) findings.declared.push(`module.${name}`)
+  for (const terraform of objects(doc.terraform)) {
+    for (const backends of objects(terraform.backend)) {
+      for (const [type, settings] of Object.entries(backends)) {
+        const block: BackendBlock = { type, file, line: 1, attributes: {}, expressions: [] }
+        for (const body of objects(settings)) {
+          for (const [name, value] of Object.entries(body)) {
+            if (
+              typeof value === 'string' ||
+              typeof value === 'number' ||
+              typeof value === 'boolean'
+            ) {
+              if (typeof value === 'string' && /[$%]\{/.test(value)) block.expressions.push(name)
+              else block.attributes[name] = value
+            } else block.expressions.push(name)
+          }
+        }
+        findings.backend = block
+      }
+    }
+    if (terraform.cloud !== undefined)
+      findings.backend = { type: 'cloud', file, line: 1, attributes: {}, expressions: [] }
+  }
+  return findings
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v)
+}
