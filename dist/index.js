@@ -88840,7 +88840,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5350);
+/* harmony import */ var _main__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1014);
 
 await (0,_main__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -88849,7 +88849,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 5350:
+/***/ 1014:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -92720,11 +92720,7 @@ function readConfig(input, env = process.env) {
     const context = readContext(env);
     const workspace = external_node_path_.resolve(env.GITHUB_WORKSPACE || process.cwd());
     const requestedMode = oneOf(input, 'mode', MODES, 'auto');
-    const mode = requestedMode === 'auto'
-        ? context.eventName === 'pull_request' || context.eventName === 'pull_request_target'
-            ? 'plan'
-            : 'deploy'
-        : requestedMode;
+    const mode = requestedMode === 'auto' ? autoMode(context) : requestedMode;
     const workingDirectoryInput = input('working-directory') || 'terraform';
     const workingDirectory = insideWorkspace('working-directory', workingDirectoryInput, workspace);
     if (!inputs_isDirectory(workingDirectory)) {
@@ -92849,6 +92845,33 @@ function readConfig(input, env = process.env) {
         requireReviewedPlan: bool(input, 'require-reviewed-plan', false),
         dryRun: bool(input, 'dry-run', false)
     };
+}
+/**
+ * What `mode: auto` runs for an event: pull requests and merge queues plan; a push to the default
+ * branch and a manual dispatch deploy; a push to any other branch or a tag plans (a workflow written
+ * `on: [push, pull_request]` must not deploy feature branches); a schedule plans (never applies on a
+ * timer); any other event needs an explicit mode.
+ */
+function autoMode(context) {
+    switch (context.eventName) {
+        case 'pull_request':
+        case 'pull_request_target':
+        case 'merge_group':
+        case 'schedule':
+            return 'plan';
+        case 'workflow_dispatch':
+            return 'deploy';
+        case 'push': {
+            const repository = context.payload.repository;
+            const defaultBranch = repository?.default_branch;
+            const ref = typeof context.payload.ref === 'string' ? context.payload.ref : context.ref;
+            return typeof defaultBranch === 'string' && ref === `refs/heads/${defaultBranch}`
+                ? 'deploy'
+                : 'plan';
+        }
+        default:
+            throw new InputError('mode', 'auto', `auto has no mode for the ${context.eventName} event; set mode to plan, apply, deploy or frontend for this workflow`);
+    }
 }
 /**
  * The default state key: `<environment>/terraform.tfstate` for the conventional `terraform` root
@@ -93983,6 +94006,48 @@ function formatTimestamp(date) {
 
 // EXTERNAL MODULE: external "node:fs/promises"
 var promises_ = __nccwpck_require__(1455);
+;// CONCATENATED MODULE: ./src/child-env.ts
+/**
+ * The environment of the processes the action starts (Terraform, the frontend build): what a plain
+ * `run:` step of the job would see, less what belongs to this step only.
+ *
+ * - The step's file commands (GITHUB_OUTPUT, GITHUB_ENV, GITHUB_PATH, GITHUB_STATE,
+ *   GITHUB_STEP_SUMMARY): a child writing there would set this action's outputs (hashicorp/
+ *   setup-terraform's wrapper writes Terraform's whole stdout into `stdout`), the job's environment
+ *   or its summary.
+ * - The action's inputs (INPUT_*: the github-token, variable values) and its saved state (STATE_*).
+ * - The runner's tokens for the action toolkit (ACTIONS_RUNTIME_TOKEN, the OIDC request token and URL,
+ *   the cache and results service URLs): a build's third-party install scripts must not get them.
+ */
+const STEP_ONLY = new Set([
+    'GITHUB_OUTPUT',
+    'GITHUB_ENV',
+    'GITHUB_PATH',
+    'GITHUB_STATE',
+    'GITHUB_STEP_SUMMARY',
+    'ACTIONS_RUNTIME_TOKEN',
+    'ACTIONS_RUNTIME_URL',
+    'ACTIONS_ID_TOKEN_REQUEST_TOKEN',
+    'ACTIONS_ID_TOKEN_REQUEST_URL',
+    'ACTIONS_CACHE_URL',
+    'ACTIONS_CACHE_SERVICE_V2',
+    'ACTIONS_RESULTS_URL'
+]);
+/** Whether a variable of this process stays out of the children's environment. */
+function isStepOnly(name) {
+    const upper = name.toUpperCase();
+    return STEP_ONLY.has(upper) || upper.startsWith('INPUT_') || upper.startsWith('STATE_');
+}
+/** The children's environment: this process's, less the step-only variables, plus `extra`. */
+function childEnv(extra = {}, env = process.env) {
+    const out = {};
+    for (const [name, value] of Object.entries(env)) {
+        if (value !== undefined && !isStepOnly(name))
+            out[name] = value;
+    }
+    return Object.assign(out, extra);
+}
+
 ;// CONCATENATED MODULE: ./src/frontend/log.ts
 /**
  * Where the frontend phase writes its log: the step log through @actions/core by default; tests
@@ -94020,6 +94085,7 @@ function messageOf(error) {
  * `build-env` variables taken from Terraform outputs; then the build directory found and checked,
  * and the `config-file` written into it.
  */
+
 
 
 
@@ -94078,12 +94144,7 @@ async function runBuild(config, buildEnv, log) {
     if (!cwd)
         throw new Error('runBuild needs a frontend directory');
     const shown = external_node_path_.relative(config.workspace, cwd) || '.';
-    const env = {};
-    for (const [name, value] of Object.entries(process.env)) {
-        if (value !== undefined)
-            env[name] = value;
-    }
-    Object.assign(env, buildEnv.env);
+    const env = childEnv(buildEnv.env);
     const shell = buildShell();
     const start = performance.now();
     const tail = [];
@@ -102306,6 +102367,158 @@ function backendSection(report) {
     return lines.join('\n');
 }
 
+;// CONCATENATED MODULE: external "node:string_decoder"
+const external_node_string_decoder_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:string_decoder");
+;// CONCATENATED MODULE: ./src/terraform/cli.ts
+/**
+ * Running one Terraform command: arguments as an array (no shell), the automation environment, the
+ * output streamed to the log while it runs and captured for the report and for parsing.
+ */
+
+
+
+
+
+const writeToLog = text => {
+    process.stdout.write(text);
+};
+/** The environment every Terraform command runs with. */
+function terraformEnv(extra = {}) {
+    return childEnv({ ...extra, TF_IN_AUTOMATION: '1', TF_INPUT: '0' });
+}
+/**
+ * Terraform settings from the workflow's environment that would make the action parse the wrong
+ * output, plan against another state, or apply something other than its saved plan: one line naming
+ * the variable and the fix, before anything runs. Others (TF_CLI_ARGS_plan, TF_CLI_ARGS_apply,
+ * TF_LOG, TF_DATA_DIR, TF_VAR_*) are passed to Terraform as they are; TF_INPUT is always 0.
+ */
+function terraformEnvProblem(env = process.env) {
+    const set = (name) => {
+        const value = env[name];
+        return value !== undefined && value.trim() !== '' ? value : undefined;
+    };
+    for (const name of ['TF_CLI_ARGS', 'TF_CLI_ARGS_show', 'TF_CLI_ARGS_output']) {
+        if (set(name) !== undefined) {
+            return `${name} is set in the environment: it adds arguments to terraform show/output, whose JSON the action reads. Unset it; use TF_CLI_ARGS_plan or TF_CLI_ARGS_apply for plan or apply flags, and the variables input for variables.`;
+        }
+    }
+    const init = set('TF_CLI_ARGS_init');
+    if (init !== undefined &&
+        /(^|\s)-(backend-config|backend|reconfigure|migrate-state|force-copy)\b/.test(init)) {
+        return 'TF_CLI_ARGS_init changes the backend settings the action passes to terraform init; unset it, and use the backend-config, state-bucket, state-key and lock-table inputs instead.';
+    }
+    const workspace = set('TF_WORKSPACE');
+    if (workspace !== undefined && workspace !== 'default') {
+        return `TF_WORKSPACE is ${JSON.stringify(workspace)}: the action keeps one state per key and guards that key, not Terraform workspaces. Unset it and give each environment its own state-key (e.g. ${workspace}/terraform.tfstate) or environment input.`;
+    }
+    return undefined;
+}
+/**
+ * Arguments as they may appear in the log: `-var name=value` shows the name only, and backend
+ * settings that look like credentials are hidden.
+ */
+function displayArgs(args) {
+    const shown = [];
+    for (let i = 0; i < args.length; i++) {
+        const arg = args[i] ?? '';
+        const previous = args[i - 1];
+        if (previous === '-var' && arg.includes('=')) {
+            shown.push(`${arg.slice(0, arg.indexOf('='))}=…`);
+        }
+        else if (arg.startsWith('-var=')) {
+            const rest = arg.slice('-var='.length);
+            shown.push(`-var=${rest.includes('=') ? `${rest.slice(0, rest.indexOf('='))}=…` : rest}`);
+        }
+        else if (arg.startsWith('-backend-config=')) {
+            const setting = arg.slice('-backend-config='.length);
+            const at = setting.indexOf('=');
+            const key = at > 0 ? setting.slice(0, at) : '';
+            const secret = /secret|token|password|access_key|credential/i.test(key);
+            shown.push(secret ? `-backend-config=${key}=…` : arg);
+        }
+        else {
+            shown.push(arg);
+        }
+    }
+    return shown;
+}
+function quoteArg(arg) {
+    return /^[A-Za-z0-9_\-=./:,@+…]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
+}
+/** Runs Terraform commands in one root module. */
+class TerraformCli {
+    bin;
+    cwd;
+    env;
+    log;
+    constructor(options) {
+        this.bin = options.bin;
+        this.cwd = options.cwd;
+        this.env = options.env ?? {};
+        this.log = options.log ?? writeToLog;
+    }
+    /**
+     * Run `terraform <args>`; never throws for a non-zero exit code (the caller decides what the code
+     * means). Throws a DeployError when the binary cannot be started at all.
+     */
+    async run(args, options = {}) {
+        const stream = options.group !== undefined;
+        const started = Date.now();
+        const decoders = { out: new external_node_string_decoder_namespaceObject.StringDecoder('utf8'), err: new external_node_string_decoder_namespaceObject.StringDecoder('utf8') };
+        const parts = { out: [], err: [], all: [] };
+        const take = (which, data) => {
+            const text = decoders[which].write(data);
+            if (!text)
+                return;
+            parts[which].push(text);
+            parts.all.push(text);
+            if (stream)
+                this.log(text);
+        };
+        const execute = async () => {
+            if (stream) {
+                const shown = (options.display ?? displayArgs(args)).map(quoteArg).join(' ');
+                this.log(`[command]terraform ${shown}\n`);
+            }
+            try {
+                return await exec_exec(this.bin, args, {
+                    cwd: this.cwd,
+                    env: terraformEnv(this.env),
+                    silent: true,
+                    ignoreReturnCode: true,
+                    listeners: {
+                        stdout: data => take('out', data),
+                        stderr: data => take('err', data)
+                    }
+                });
+            }
+            catch (error) {
+                throw new DeployError(`Could not run Terraform (${this.bin}) in ${this.cwd}: ${errorMessage(error)}`, { cause: error });
+            }
+            finally {
+                for (const which of ['out', 'err']) {
+                    const rest = decoders[which].end();
+                    if (rest) {
+                        parts[which].push(rest);
+                        parts.all.push(rest);
+                        if (stream)
+                            this.log(rest);
+                    }
+                }
+            }
+        };
+        const exitCode = stream ? await group(options.group ?? '', execute) : await execute();
+        return {
+            args,
+            exitCode,
+            stdout: parts.out.join(''),
+            stderr: parts.err.join(''),
+            output: parts.all.join(''),
+            durationMs: Date.now() - started
+        };
+    }
+}
+
 // EXTERNAL MODULE: ./node_modules/semver/index.js
 var node_modules_semver = __nccwpck_require__(2088);
 ;// CONCATENATED MODULE: ./node_modules/@actions/tool-cache/lib/manifest.js
@@ -103126,6 +103339,7 @@ function _unique(values) {
 
 
 
+
 /** HashiCorp's os/arch names for this machine. */
 function terraformPlatform(platform = process.platform, arch = process.arch) {
     const osName = platform === 'win32' ? 'windows' : platform;
@@ -103188,7 +103402,7 @@ async function terraformVersionOf(bin) {
         const { exitCode, stdout } = await getExecOutput(bin, ['version', '-json'], {
             silent: true,
             ignoreReturnCode: true,
-            env: { ...stringEnv(), TF_IN_AUTOMATION: '1' }
+            env: childEnv({ TF_IN_AUTOMATION: '1' })
         });
         if (exitCode !== 0)
             return undefined;
@@ -103217,13 +103431,6 @@ function findOnPath(name, searchPath = process.env.PATH ?? '') {
         }
     }
     return undefined;
-}
-function stringEnv() {
-    const env = {};
-    for (const [k, v] of Object.entries(process.env))
-        if (v !== undefined)
-            env[k] = v;
-    return env;
 }
 function requireRunnerDirs() {
     for (const name of ['RUNNER_TEMP', 'RUNNER_TOOL_CACHE']) {
@@ -103323,11 +103530,41 @@ async function installTerraform(version, baseUrl) {
     }
 }
 /**
+ * hashicorp/setup-terraform (with its default terraform_wrapper: true) renames the binary to
+ * `terraform-bin` in the directory it exports as TERRAFORM_CLI_PATH and puts a Node script named
+ * `terraform` on PATH, which exits 0 for Terraform's exit code 2 (losing -detailed-exitcode) and
+ * copies Terraform's stdout and stderr into the calling step's outputs. The real binary is the one to
+ * run. Version managers' shims (tfenv, tfswitch, asdf, mise) exec the chosen binary and are kept.
+ */
+function realTerraformBinary(onPath, env = process.env) {
+    const exe = process.platform === 'win32' ? 'terraform-bin.exe' : 'terraform-bin';
+    const dirs = [env.TERRAFORM_CLI_PATH, onPath && external_node_path_.dirname(onPath)].filter((d) => typeof d === 'string' && d !== '');
+    for (const dir of dirs) {
+        const candidate = external_node_path_.join(dir, exe);
+        try {
+            external_node_fs_.accessSync(candidate, external_node_fs_.constants.X_OK);
+            if (external_node_fs_.statSync(candidate).isFile())
+                return external_node_path_.resolve(candidate);
+        }
+        catch {
+            continue;
+        }
+    }
+    return undefined;
+}
+function unwrapped(onPath) {
+    const real = realTerraformBinary(onPath);
+    if (!real)
+        return onPath;
+    info(`terraform on PATH${onPath ? ` (${onPath})` : ''} is hashicorp/setup-terraform's wrapper; running the real binary ${real}`);
+    return real;
+}
+/**
  * The Terraform binary to use. No terraform-version: terraform on PATH, else the latest release is
  * installed. A version (or `latest`): PATH's terraform when it is that version, else it is installed.
  */
 async function locateTerraform(config) {
-    const onPath = findOnPath('terraform');
+    const onPath = unwrapped(findOnPath('terraform'));
     const pathVersion = onPath ? await terraformVersionOf(onPath) : undefined;
     const requested = config.terraformVersion;
     if (requested === undefined && onPath && pathVersion) {
@@ -103774,135 +104011,6 @@ function isRecord(v) {
 
 // EXTERNAL MODULE: external "node:os"
 var external_node_os_ = __nccwpck_require__(8161);
-;// CONCATENATED MODULE: external "node:string_decoder"
-const external_node_string_decoder_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:string_decoder");
-;// CONCATENATED MODULE: ./src/terraform/cli.ts
-/**
- * Running one Terraform command: arguments as an array (no shell), the automation environment, the
- * output streamed to the log while it runs and captured for the report and for parsing.
- */
-
-
-
-
-const writeToLog = text => {
-    process.stdout.write(text);
-};
-/** The environment every Terraform command runs with. */
-function terraformEnv(extra = {}) {
-    const env = {};
-    for (const [name, value] of Object.entries(process.env)) {
-        if (value !== undefined)
-            env[name] = value;
-    }
-    return { ...env, ...extra, TF_IN_AUTOMATION: '1', TF_INPUT: '0' };
-}
-/**
- * Arguments as they may appear in the log: `-var name=value` shows the name only, and backend
- * settings that look like credentials are hidden.
- */
-function displayArgs(args) {
-    const shown = [];
-    for (let i = 0; i < args.length; i++) {
-        const arg = args[i] ?? '';
-        const previous = args[i - 1];
-        if (previous === '-var' && arg.includes('=')) {
-            shown.push(`${arg.slice(0, arg.indexOf('='))}=…`);
-        }
-        else if (arg.startsWith('-var=')) {
-            const rest = arg.slice('-var='.length);
-            shown.push(`-var=${rest.includes('=') ? `${rest.slice(0, rest.indexOf('='))}=…` : rest}`);
-        }
-        else if (arg.startsWith('-backend-config=')) {
-            const setting = arg.slice('-backend-config='.length);
-            const at = setting.indexOf('=');
-            const key = at > 0 ? setting.slice(0, at) : '';
-            const secret = /secret|token|password|access_key|credential/i.test(key);
-            shown.push(secret ? `-backend-config=${key}=…` : arg);
-        }
-        else {
-            shown.push(arg);
-        }
-    }
-    return shown;
-}
-function quoteArg(arg) {
-    return /^[A-Za-z0-9_\-=./:,@+…]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
-}
-/** Runs Terraform commands in one root module. */
-class TerraformCli {
-    bin;
-    cwd;
-    env;
-    log;
-    constructor(options) {
-        this.bin = options.bin;
-        this.cwd = options.cwd;
-        this.env = options.env ?? {};
-        this.log = options.log ?? writeToLog;
-    }
-    /**
-     * Run `terraform <args>`; never throws for a non-zero exit code (the caller decides what the code
-     * means). Throws a DeployError when the binary cannot be started at all.
-     */
-    async run(args, options = {}) {
-        const stream = options.group !== undefined;
-        const started = Date.now();
-        const decoders = { out: new external_node_string_decoder_namespaceObject.StringDecoder('utf8'), err: new external_node_string_decoder_namespaceObject.StringDecoder('utf8') };
-        const parts = { out: [], err: [], all: [] };
-        const take = (which, data) => {
-            const text = decoders[which].write(data);
-            if (!text)
-                return;
-            parts[which].push(text);
-            parts.all.push(text);
-            if (stream)
-                this.log(text);
-        };
-        const execute = async () => {
-            if (stream) {
-                const shown = (options.display ?? displayArgs(args)).map(quoteArg).join(' ');
-                this.log(`[command]terraform ${shown}\n`);
-            }
-            try {
-                return await exec_exec(this.bin, args, {
-                    cwd: this.cwd,
-                    env: terraformEnv(this.env),
-                    silent: true,
-                    ignoreReturnCode: true,
-                    listeners: {
-                        stdout: data => take('out', data),
-                        stderr: data => take('err', data)
-                    }
-                });
-            }
-            catch (error) {
-                throw new DeployError(`Could not run Terraform (${this.bin}) in ${this.cwd}: ${errorMessage(error)}`, { cause: error });
-            }
-            finally {
-                for (const which of ['out', 'err']) {
-                    const rest = decoders[which].end();
-                    if (rest) {
-                        parts[which].push(rest);
-                        parts.all.push(rest);
-                        if (stream)
-                            this.log(rest);
-                    }
-                }
-            }
-        };
-        const exitCode = stream ? await group(options.group ?? '', execute) : await execute();
-        return {
-            args,
-            exitCode,
-            stdout: parts.out.join(''),
-            stderr: parts.err.join(''),
-            output: parts.all.join(''),
-            durationMs: Date.now() - started
-        };
-    }
-}
-
 ;// CONCATENATED MODULE: ./src/terraform/diagnostics.ts
 /**
  * Reading Terraform's human output when a command fails: the `Error: …` diagnostic blocks, the
@@ -104399,8 +104507,14 @@ class Terraform {
         const text = await this.cli.run(['show', '-no-color', this.planFile]);
         if (text.exitCode !== 0)
             throw this.failure('show', text);
+        // Whether the plan changes anything comes from the plan itself: a wrapper around Terraform (or
+        // TF_CLI_ARGS) can change the exit code; the JSON cannot be wrong about what it holds.
+        const byExitCode = result.exitCode === 2;
+        if (byExitCode !== summary.hasChanges) {
+            info(`terraform plan exited ${result.exitCode} (${byExitCode ? 'changes' : 'no changes'}), but the saved plan ${summary.hasChanges ? 'has changes' : 'has none'}; going by the saved plan`);
+        }
         return {
-            changes: result.exitCode === 2,
+            changes: summary.hasChanges,
             summary,
             text: redact(text.stdout, secrets),
             json: json.stdout,
@@ -104519,6 +104633,7 @@ class Terraform {
 
 
 
+
 /**
  * The deploy, as a table of contents: read inputs → state backend → terraform (init, guard, plan,
  * apply) → frontend (build, sync, invalidate) → health checks → report (job summary, PR comment).
@@ -104550,6 +104665,9 @@ async function run() {
 async function deploy(config, report) {
     // The backend block is read before anything else: an input that contradicts it, or a backend that
     // is not S3, fails here, before any AWS call or init.
+    const envProblem = terraformEnvProblem();
+    if (envProblem)
+        throw new DeployError(envProblem);
     const module = readModuleConfig(config.workingDirectory);
     for (const note of settleBackendBlock(config, module).notes)
         info(`State: ${note}`);

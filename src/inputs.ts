@@ -124,12 +124,7 @@ export function readConfig(input: InputReader, env: Env = process.env): Config {
   const workspace = path.resolve(env.GITHUB_WORKSPACE || process.cwd())
 
   const requestedMode = oneOf(input, 'mode', MODES, 'auto')
-  const mode: Mode =
-    requestedMode === 'auto'
-      ? context.eventName === 'pull_request' || context.eventName === 'pull_request_target'
-        ? 'plan'
-        : 'deploy'
-      : requestedMode
+  const mode: Mode = requestedMode === 'auto' ? autoMode(context) : requestedMode
 
   const workingDirectoryInput = input('working-directory') || 'terraform'
   const workingDirectory = insideWorkspace('working-directory', workingDirectoryInput, workspace)
@@ -307,6 +302,38 @@ export function readConfig(input: InputReader, env: Env = process.env): Config {
     comment,
     requireReviewedPlan: bool(input, 'require-reviewed-plan', false),
     dryRun: bool(input, 'dry-run', false)
+  }
+}
+
+/**
+ * What `mode: auto` runs for an event: pull requests and merge queues plan; a push to the default
+ * branch and a manual dispatch deploy; a push to any other branch or a tag plans (a workflow written
+ * `on: [push, pull_request]` must not deploy feature branches); a schedule plans (never applies on a
+ * timer); any other event needs an explicit mode.
+ */
+export function autoMode(context: RunContext): Mode {
+  switch (context.eventName) {
+    case 'pull_request':
+    case 'pull_request_target':
+    case 'merge_group':
+    case 'schedule':
+      return 'plan'
+    case 'workflow_dispatch':
+      return 'deploy'
+    case 'push': {
+      const repository = context.payload.repository as { default_branch?: unknown } | undefined
+      const defaultBranch = repository?.default_branch
+      const ref = typeof context.payload.ref === 'string' ? context.payload.ref : context.ref
+      return typeof defaultBranch === 'string' && ref === `refs/heads/${defaultBranch}`
+        ? 'deploy'
+        : 'plan'
+    }
+    default:
+      throw new InputError(
+        'mode',
+        'auto',
+        `auto has no mode for the ${context.eventName} event; set mode to plan, apply, deploy or frontend for this workflow`
+      )
   }
 }
 

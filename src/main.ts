@@ -41,6 +41,7 @@ import {
   readFingerprint,
   type Fingerprint
 } from './terraform/fingerprint'
+import { terraformEnvProblem } from './terraform/cli'
 import { locateTerraform } from './terraform/install'
 import { readModuleConfig, type ModuleConfig } from './terraform/module-config'
 import { planSummaryLine } from './terraform/plan'
@@ -82,6 +83,8 @@ export async function run(): Promise<void> {
 async function deploy(config: Config, report: RunReport): Promise<void> {
   // The backend block is read before anything else: an input that contradicts it, or a backend that
   // is not S3, fails here, before any AWS call or init.
+  const envProblem = terraformEnvProblem()
+  if (envProblem) throw new DeployError(envProblem)
   const module = readModuleConfig(config.workingDirectory)
   for (const note of settleBackendBlock(config, module).notes) core.info(`State: ${note}`)
   const clients = createClients(config.region)

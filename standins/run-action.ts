@@ -107,7 +107,17 @@ export async function runAction(options: RunActionOptions): Promise<ActionRun> {
   fs.writeFileSync(outputFile, '')
   fs.writeFileSync(summaryFile, '')
   const event = options.event ?? { name: 'push', payload: {} }
-  fs.writeFileSync(eventFile, JSON.stringify(event.payload ?? {}))
+  // GitHub's push payload always names the ref pushed and the repository's default branch; a test
+  // that gives neither pushes to the default branch (main).
+  const payload: Record<string, unknown> = { ...(event.payload ?? {}) }
+  if (event.name === 'push') {
+    payload.ref ??= 'refs/heads/main'
+    payload.repository = {
+      default_branch: 'main',
+      ...((payload.repository as Record<string, unknown> | undefined) ?? {})
+    }
+  }
+  fs.writeFileSync(eventFile, JSON.stringify(payload))
 
   const extra = options.env ?? {}
   const inputs: Record<string, string> = { ...actionDefaults() }
@@ -123,6 +133,7 @@ export async function runAction(options: RunActionOptions): Promise<ActionRun> {
     CI: 'true',
     GITHUB_EVENT_NAME: event.name,
     GITHUB_EVENT_PATH: eventFile,
+    ...(typeof payload.ref === 'string' && { GITHUB_REF: payload.ref }),
     GITHUB_WORKSPACE: options.workspace,
     GITHUB_OUTPUT: outputFile,
     GITHUB_STEP_SUMMARY: summaryFile,

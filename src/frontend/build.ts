@@ -7,6 +7,7 @@ import * as exec from '@actions/exec'
 import { existsSync } from 'node:fs'
 import { lstat, mkdir, realpath, rm, stat, writeFile } from 'node:fs/promises'
 import * as path from 'node:path'
+import { childEnv } from '../child-env'
 import { DeployError } from '../errors'
 import type { BuildEnvMapping, Config } from '../inputs'
 import { NO_CACHE, type CacheRule } from './cache-control'
@@ -75,11 +76,7 @@ export async function runBuild(
   const cwd = config.frontendDirectory
   if (!cwd) throw new Error('runBuild needs a frontend directory')
   const shown = path.relative(config.workspace, cwd) || '.'
-  const env: Record<string, string> = {}
-  for (const [name, value] of Object.entries(process.env)) {
-    if (value !== undefined) env[name] = value
-  }
-  Object.assign(env, buildEnv.env)
+  const env = childEnv(buildEnv.env)
   const shell = buildShell()
   const start = performance.now()
   const tail: string[] = []

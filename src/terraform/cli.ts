@@ -5,6 +5,7 @@
 import * as core from '@actions/core'
 import { exec } from '@actions/exec'
 import { StringDecoder } from 'node:string_decoder'
+import { childEnv } from '../child-env'
 import { DeployError, errorMessage } from '../errors'
 
 /** Where streamed output goes; the default writes to the step log (process.stdout). */
@@ -48,11 +49,37 @@ export interface CommandResult {
 
 /** The environment every Terraform command runs with. */
 export function terraformEnv(extra: Record<string, string> = {}): Record<string, string> {
-  const env: Record<string, string> = {}
-  for (const [name, value] of Object.entries(process.env)) {
-    if (value !== undefined) env[name] = value
+  return childEnv({ ...extra, TF_IN_AUTOMATION: '1', TF_INPUT: '0' })
+}
+
+/**
+ * Terraform settings from the workflow's environment that would make the action parse the wrong
+ * output, plan against another state, or apply something other than its saved plan: one line naming
+ * the variable and the fix, before anything runs. Others (TF_CLI_ARGS_plan, TF_CLI_ARGS_apply,
+ * TF_LOG, TF_DATA_DIR, TF_VAR_*) are passed to Terraform as they are; TF_INPUT is always 0.
+ */
+export function terraformEnvProblem(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const set = (name: string): string | undefined => {
+    const value = env[name]
+    return value !== undefined && value.trim() !== '' ? value : undefined
   }
-  return { ...env, ...extra, TF_IN_AUTOMATION: '1', TF_INPUT: '0' }
+  for (const name of ['TF_CLI_ARGS', 'TF_CLI_ARGS_show', 'TF_CLI_ARGS_output']) {
+    if (set(name) !== undefined) {
+      return `${name} is set in the environment: it adds arguments to terraform show/output, whose JSON the action reads. Unset it; use TF_CLI_ARGS_plan or TF_CLI_ARGS_apply for plan or apply flags, and the variables input for variables.`
+    }
+  }
+  const init = set('TF_CLI_ARGS_init')
+  if (
+    init !== undefined &&
+    /(^|\s)-(backend-config|backend|reconfigure|migrate-state|force-copy)\b/.test(init)
+  ) {
+    return 'TF_CLI_ARGS_init changes the backend settings the action passes to terraform init; unset it, and use the backend-config, state-bucket, state-key and lock-table inputs instead.'
+  }
+  const workspace = set('TF_WORKSPACE')
+  if (workspace !== undefined && workspace !== 'default') {
+    return `TF_WORKSPACE is ${JSON.stringify(workspace)}: the action keeps one state per key and guards that key, not Terraform workspaces. Unset it and give each environment its own state-key (e.g. ${workspace}/terraform.tfstate) or environment input.`
+  }
+  return undefined
 }
 
 /**

@@ -16,6 +16,7 @@ import * as tc from '@actions/tool-cache'
 import { createHash } from 'node:crypto'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
+import { childEnv } from '../child-env'
 import { DeployError, errorMessage } from '../errors'
 import type { Config } from '../inputs'
 
@@ -97,7 +98,7 @@ export async function terraformVersionOf(bin: string): Promise<string | undefine
     const { exitCode, stdout } = await getExecOutput(bin, ['version', '-json'], {
       silent: true,
       ignoreReturnCode: true,
-      env: { ...stringEnv(), TF_IN_AUTOMATION: '1' }
+      env: childEnv({ TF_IN_AUTOMATION: '1' })
     })
     if (exitCode !== 0) return undefined
     const version = (JSON.parse(stdout) as { terraform_version?: unknown }).terraform_version
@@ -125,12 +126,6 @@ export function findOnPath(
     }
   }
   return undefined
-}
-
-function stringEnv(): Record<string, string> {
-  const env: Record<string, string> = {}
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v
-  return env
 }
 
 function requireRunnerDirs(): void {
@@ -263,13 +258,49 @@ export async function installTerraform(
 }
 
 /**
+ * hashicorp/setup-terraform (with its default terraform_wrapper: true) renames the binary to
+ * `terraform-bin` in the directory it exports as TERRAFORM_CLI_PATH and puts a Node script named
+ * `terraform` on PATH, which exits 0 for Terraform's exit code 2 (losing -detailed-exitcode) and
+ * copies Terraform's stdout and stderr into the calling step's outputs. The real binary is the one to
+ * run. Version managers' shims (tfenv, tfswitch, asdf, mise) exec the chosen binary and are kept.
+ */
+export function realTerraformBinary(
+  onPath: string | undefined,
+  env: NodeJS.ProcessEnv = process.env
+): string | undefined {
+  const exe = process.platform === 'win32' ? 'terraform-bin.exe' : 'terraform-bin'
+  const dirs = [env.TERRAFORM_CLI_PATH, onPath && path.dirname(onPath)].filter(
+    (d): d is string => typeof d === 'string' && d !== ''
+  )
+  for (const dir of dirs) {
+    const candidate = path.join(dir, exe)
+    try {
+      fs.accessSync(candidate, fs.constants.X_OK)
+      if (fs.statSync(candidate).isFile()) return path.resolve(candidate)
+    } catch {
+      continue
+    }
+  }
+  return undefined
+}
+
+function unwrapped(onPath: string | undefined): string | undefined {
+  const real = realTerraformBinary(onPath)
+  if (!real) return onPath
+  core.info(
+    `terraform on PATH${onPath ? ` (${onPath})` : ''} is hashicorp/setup-terraform's wrapper; running the real binary ${real}`
+  )
+  return real
+}
+
+/**
  * The Terraform binary to use. No terraform-version: terraform on PATH, else the latest release is
  * installed. A version (or `latest`): PATH's terraform when it is that version, else it is installed.
  */
 export async function locateTerraform(
   config: Pick<Config, 'terraformDownloadUrl'> & { terraformVersion?: string | undefined }
 ): Promise<TerraformInstallation> {
-  const onPath = findOnPath('terraform')
+  const onPath = unwrapped(findOnPath('terraform'))
   const pathVersion = onPath ? await terraformVersionOf(onPath) : undefined
   const requested = config.terraformVersion
   if (requested === undefined && onPath && pathVersion) {

@@ -56,7 +56,7 @@ export interface TerraformOptions {
 }
 
 export interface PlanResult {
-  /** `-detailed-exitcode` said 2: applying the plan would change something. */
+  /** Applying the plan would change something (from the saved plan's JSON, not the exit code). */
   changes: boolean
   summary: PlanSummary
   /** `terraform show -no-color <planfile>`: the plan as people read it. */
@@ -291,8 +291,16 @@ export class Terraform {
     const summary = summarizePlan(doc)
     const text = await this.cli.run(['show', '-no-color', this.planFile])
     if (text.exitCode !== 0) throw this.failure('show', text)
+    // Whether the plan changes anything comes from the plan itself: a wrapper around Terraform (or
+    // TF_CLI_ARGS) can change the exit code; the JSON cannot be wrong about what it holds.
+    const byExitCode = result.exitCode === 2
+    if (byExitCode !== summary.hasChanges) {
+      core.info(
+        `terraform plan exited ${result.exitCode} (${byExitCode ? 'changes' : 'no changes'}), but the saved plan ${summary.hasChanges ? 'has changes' : 'has none'}; going by the saved plan`
+      )
+    }
     return {
-      changes: result.exitCode === 2,
+      changes: summary.hasChanges,
       summary,
       text: redact(text.stdout, secrets),
       json: json.stdout,
