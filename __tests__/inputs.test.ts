@@ -10,6 +10,8 @@ const baseEnv = (extra: Record<string, string> = {}): Record<string, string> => 
   GITHUB_WORKSPACE: workspace,
   GITHUB_REPOSITORY: 'Acme/My_Shop.App',
   GITHUB_EVENT_NAME: 'push',
+  GITHUB_REF: 'refs/heads/main',
+  GITHUB_EVENT_PATH: path.join(workspace, 'push-event.json'),
   AWS_REGION: 'eu-west-1',
   ...extra
 })
@@ -22,6 +24,10 @@ beforeAll(() => {
   workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'inputs-'))
   fs.mkdirSync(path.join(workspace, 'terraform'))
   fs.writeFileSync(path.join(workspace, 'terraform', 'prod.tfvars'), 'x = 1\n')
+  fs.writeFileSync(
+    path.join(workspace, 'push-event.json'),
+    JSON.stringify({ ref: 'refs/heads/main', repository: { default_branch: 'main' } })
+  )
 })
 afterAll(() => fs.rmSync(workspace, { recursive: true, force: true }))
 
@@ -46,17 +52,21 @@ describe('readConfig defaults', () => {
     expect(config.sitePrefix).toBe('')
   })
 
-  it('resolves auto to plan on pull requests and deploy on everything else', () => {
-    for (const event of ['pull_request', 'pull_request_target']) {
-      expect(readConfig(reader({ mode: 'auto' }), baseEnv({ GITHUB_EVENT_NAME: event })).mode).toBe(
-        'plan'
-      )
+  it('resolves auto to plan on reviews and schedules, deploy on the default branch and dispatch', () => {
+    const modeFor = (extra: Record<string, string>): string =>
+      readConfig(reader({ mode: 'auto' }), baseEnv(extra)).mode
+    for (const event of ['pull_request', 'pull_request_target', 'merge_group', 'schedule']) {
+      expect([event, modeFor({ GITHUB_EVENT_NAME: event })]).toEqual([event, 'plan'])
     }
-    for (const event of ['push', 'workflow_dispatch', 'schedule']) {
-      expect(readConfig(reader({ mode: 'auto' }), baseEnv({ GITHUB_EVENT_NAME: event })).mode).toBe(
-        'deploy'
-      )
-    }
+    expect(modeFor({ GITHUB_EVENT_NAME: 'workflow_dispatch' })).toBe('deploy')
+    expect(modeFor({ GITHUB_EVENT_NAME: 'push' })).toBe('deploy')
+    const branch = path.join(workspace, 'branch-push.json')
+    fs.writeFileSync(
+      branch,
+      JSON.stringify({ ref: 'refs/heads/feature', repository: { default_branch: 'main' } })
+    )
+    expect(modeFor({ GITHUB_EVENT_PATH: branch, GITHUB_REF: 'refs/heads/feature' })).toBe('plan')
+    expect(() => modeFor({ GITHUB_EVENT_NAME: 'release' })).toThrow(/mode.*release/s)
     expect(readConfig(reader({ mode: 'frontend' }), baseEnv()).mode).toBe('frontend')
   })
 
