@@ -330,7 +330,9 @@ export async function findStateElsewhere(
   if (recorded?.type === 's3') {
     const b = recorded.config.bucket
     const k = recorded.config.key
-    if (typeof b === 'string' && typeof k === 'string' && (b !== bucket || k !== config.stateKey)) {
+    // Another key in the same bucket is another environment or stack (one checkout may plan several
+    // in turn); another bucket is where this module's state was kept before.
+    if (typeof b === 'string' && typeof k === 'string' && b !== bucket) {
       found.push({
         kind: 's3',
         bucket: b,
