@@ -177,3 +177,48 @@ describe('require-reviewed-plan', () => {
     expect(instanceCount(await bed.state(bucket, 'dispatch2/terraform.tfstate'))).toBe(6)
   })
 })
+
+const TOKEN_KINDS: Array<[string, string, string, 'Bot' | 'User']> = [
+  ['a GitHub App installation token', 'ghs_app_installation_token', 'deploy-helper[bot]', 'Bot'],
+  ['a personal access token', 'ghp_personal_token', 'maintainer', 'User']
+]
+
+describe.each(TOKEN_KINDS)('comments and reviewed plans with %s', (_what, token, login, type) => {
+  let bed: Testbed
+  beforeAll(async () => {
+    bed = await startTestbed('eu-west-1')
+    bed.standins.github.addToken(token, login, 'write', type)
+  })
+  afterAll(async () => bed.stop())
+
+  it('two PR plans leave one comment, and the merge finds the reviewed plan', async () => {
+    const sha = '5555555555555555555555555555555555555555'
+    const pr = bed.standins.github.addPullRequest(REPO, {
+      number: 41,
+      merged: true,
+      mergeCommitSha: sha
+    }).number
+    const workspace = makeWorkspace('app')
+    const env = { GITHUB_TOKEN: token }
+    const event = {
+      name: 'pull_request',
+      payload: { pull_request: { number: pr, head: { sha: 'head41' } } }
+    }
+    for (let i = 0; i < 2; i++) {
+      const plan = await bed.run(workspace, {}, { event, env })
+      expect([plan.exitCode, explain(plan)]).toEqual([0, explain(plan)])
+    }
+    const ours = bed.standins.github.comments(REPO, pr).filter(c => c.user.login === login)
+    expect(ours).toHaveLength(1)
+    expect(bed.standins.github.comments(REPO, pr)).toHaveLength(1)
+
+    const apply = await bed.run(
+      workspace,
+      { mode: 'apply', 'require-reviewed-plan': 'true' },
+      { event: { name: 'push', payload: { after: sha } }, env: { ...env, GITHUB_SHA: sha } }
+    )
+    expect([apply.exitCode, explain(apply)]).toEqual([0, explain(apply)])
+    expect(instanceCount(await bed.state(bucket))).toBe(6)
+    expect(bed.standins.github.comments(REPO, pr)[0]?.body).toMatch(/Applied after merge/)
+  })
+})

@@ -279,3 +279,40 @@ describe('fault injection seen by Octokit', () => {
     expect(await list()).toMatchObject({ status: 200 })
   })
 })
+
+describe('who a token is', () => {
+  it('GraphQL viewer { login } answers for GITHUB_TOKEN, an App installation token and a personal token; GET /user only for the personal one', async () => {
+    gh.addToken('ghs_app_installation', 'deploy-helper[bot]', 'write', 'Bot')
+    const viewer = async (token: string): Promise<unknown> =>
+      (await octokit(token).graphql<{ viewer: { login: string } }>('query { viewer { login } }'))
+        .viewer.login
+    expect(await viewer('ghs_standin_write')).toBe('github-actions[bot]')
+    expect(await viewer('ghs_app_installation')).toBe('deploy-helper[bot]')
+    expect(await viewer('ghp_maintainer')).toBe('maintainer')
+
+    const app = await failure(octokit('ghs_app_installation').rest.users.getAuthenticated())
+    expect([app.status, app.message]).toEqual([
+      403,
+      expect.stringContaining('Resource not accessible by integration')
+    ])
+    expect((await octokit('ghp_maintainer').rest.users.getAuthenticated()).data.login).toBe(
+      'maintainer'
+    )
+    // Without a valid token GraphQL answers 401 like REST.
+    expect(
+      (await failure(octokit('ghs_unknown').graphql('query { viewer { login } }'))).status
+    ).toBe(401)
+  })
+
+  it("an App token's comment is by its bot", async () => {
+    const pr = gh.addPullRequest(repo, { title: 'App comment' })
+    const { data } = await octokit('ghs_app_installation').rest.issues.createComment({
+      owner,
+      repo: name,
+      issue_number: pr.number,
+      body: 'hello'
+    })
+    expect(data.user?.login).toBe('deploy-helper[bot]')
+    expect(data.user?.type).toBe('Bot')
+  })
+})

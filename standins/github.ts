@@ -343,6 +343,9 @@ export class GitHubStandIn extends HttpStandIn {
         }
         return this.json(res, record, 200, this.user(token.login, 'User'))
       }
+      if (method === 'POST' && url.pathname.replace(/\/+$/, '') === '/graphql') {
+        return this.graphql(res, record, token, raw)
+      }
       if (!route) throw new GitHubError(404, 'Not Found')
       const r = this.repo(`${route.params.owner}/${route.params.repo}`)
       if (!r) throw new GitHubError(404, 'Not Found', route.docs)
@@ -364,6 +367,36 @@ export class GitHubStandIn extends HttpStandIn {
         error.headers
       )
     }
+  }
+
+  /**
+   * GitHub's GraphQL endpoint, for the one query the action makes: `viewer { login }`, which answers
+   * for every kind of token (GITHUB_TOKEN: github-actions[bot]; an App installation token:
+   * <app-slug>[bot]; a personal token: its user), unlike GET /user. Other queries get GraphQL's
+   * error shape (HTTP 200 with `errors`).
+   */
+  private graphql(
+    res: http.ServerResponse,
+    record: Parameters<GitHubStandIn['json']>[1],
+    token: GitHubToken,
+    raw: Buffer
+  ): void {
+    let query = ''
+    try {
+      const doc = JSON.parse(raw.toString('utf8') || '{}') as { query?: unknown }
+      if (typeof doc.query === 'string') query = doc.query
+    } catch {
+      throw new GitHubError(400, 'Problems parsing JSON')
+    }
+    if (/^\s*(query\b[^{]*)?\{\s*viewer\s*\{\s*login\s*\}\s*\}\s*$/.test(query)) {
+      this.json(res, record, 200, { data: { viewer: { login: token.login } } })
+      return
+    }
+    this.json(res, record, 200, {
+      errors: [
+        { type: 'UNSUPPORTED', message: 'The GitHub stand-in answers only { viewer { login } }' }
+      ]
+    })
   }
 
   private authenticate(req: http.IncomingMessage): GitHubToken {

@@ -1,3 +1,4 @@
+import * as core from '@actions/core'
 import { getOctokit } from '@actions/github'
 import { retry } from '@octokit/plugin-retry'
 import { errorMessage } from '../errors'
@@ -36,13 +37,25 @@ export function githubClient(token: string, apiUrl: string, retries = 3): GitHub
   )
 }
 
-/** The login the token acts as: GET /user for personal tokens; the Actions bot for GITHUB_TOKEN. */
+/**
+ * The login the token comments as. GraphQL's `viewer { login }` answers for every kind of token:
+ * the job's GITHUB_TOKEN (github-actions[bot]), a GitHub App installation token (<app-slug>[bot]),
+ * a personal access token (its user). GET /user answers 403 for both installation tokens, so it is
+ * only the fallback (e.g. a GitHub Enterprise Server without GraphQL), and after it the Actions bot.
+ */
 export async function tokenLogin(octokit: GitHubClient): Promise<string> {
+  try {
+    const data = await octokit.graphql<{ viewer?: { login?: unknown } }>(
+      'query { viewer { login } }'
+    )
+    if (typeof data.viewer?.login === 'string' && data.viewer.login) return data.viewer.login
+  } catch (error) {
+    core.debug(`GraphQL viewer query failed: ${errorMessage(error)}`)
+  }
   try {
     const { data } = await octokit.rest.users.getAuthenticated()
     return data.login
   } catch {
-    // GITHUB_TOKEN (an installation token) cannot read /user: it comments as the Actions bot.
     return 'github-actions[bot]'
   }
 }
