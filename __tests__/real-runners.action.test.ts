@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
+import type { ChildProcess } from 'node:child_process'
 import * as fs from 'node:fs'
+import { ScanCommand } from '@aws-sdk/client-dynamodb'
 import * as os from 'node:os'
 import * as path from 'node:path'
 import {
@@ -255,4 +257,58 @@ describe('real runners: mode auto, event by event', () => {
     expect(run.errors[0]).toContain('release')
     expect(run.outputs.mode).toBeUndefined()
   })
+})
+
+describe('real runners: a run cancelled half-way', () => {
+  let bed: Testbed
+  beforeAll(async () => {
+    bed = await startTestbed('eu-west-1')
+  })
+  afterAll(async () => bed.stop())
+
+  async function lockItems(): Promise<string[]> {
+    const out = await bed.dynamodb().send(new ScanCommand({ TableName: 'shop-terraform-locks' }))
+    return (out.Items ?? []).map(i => i.LockID?.S ?? '').filter(id => !id.endsWith('-md5'))
+  }
+
+  it.each([
+    ['to the action only (as the runner sends it)', false],
+    ['to its whole process group', true]
+  ])(
+    'SIGINT %s mid-apply: cancelled within 10 s, no lock left, the next deploy converges',
+    async (_how, group) => {
+      const workspace = makeWorkspace('slow')
+      const key = `cancel-${group ? 'group' : 'action'}/terraform.tfstate`
+      const inputs = { mode: 'apply', 'state-key': key, variables: 'pause=30' }
+      let child: ChildProcess | undefined
+      let signalledAt = 0
+      const run = await bed.run(workspace, inputs, {
+        onSpawn: c => (child = c),
+        onOutput: chunk => {
+          if (!signalledAt && /Creating\.\.\./.test(chunk) && child?.pid) {
+            signalledAt = Date.now()
+            const pid = child.pid
+            setTimeout(() => process.kill(group ? -pid : pid, 'SIGINT'), 500)
+          }
+        }
+      })
+      const seconds = (Date.now() - signalledAt) / 1000
+      console.log(`cancelled ${_how}: the run ended ${seconds.toFixed(1)} s after SIGINT`)
+      expect(signalledAt).toBeGreaterThan(0)
+      expect(seconds).toBeLessThan(10)
+      expect(run.exitCode).toBe(1)
+      expect(run.errors).toHaveLength(1)
+      expect(run.errors[0]).toContain('cancelled (SIGINT) during Terraform apply')
+      expect(run.summary).toContain('Cancelled during Terraform apply (SIGINT).')
+      expect(run.summary).toMatch(/Terraform apply \| cancelled/)
+      // One interrupt only: Terraform stopped gracefully (two make it exit without unlocking).
+      expect(run.log).not.toContain('Two interrupts received')
+      expect(await lockItems()).toEqual([])
+
+      const next = await bed.run(workspace, { ...inputs, variables: 'pause=0' })
+      expect([next.exitCode, explain(next)]).toEqual([0, explain(next)])
+      expect(instanceCount(await bed.state(bucket, key))).toBe(3)
+    },
+    120_000
+  )
 })

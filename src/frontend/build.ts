@@ -3,11 +3,11 @@
  * `build-env` variables taken from Terraform outputs; then the build directory found and checked,
  * and the `config-file` written into it.
  */
-import * as exec from '@actions/exec'
 import { existsSync } from 'node:fs'
 import { lstat, mkdir, realpath, rm, stat, writeFile } from 'node:fs/promises'
 import * as path from 'node:path'
 import { childEnv } from '../child-env'
+import { runProcess } from '../process'
 import { DeployError } from '../errors'
 import type { BuildEnvMapping, Config } from '../inputs'
 import { NO_CACHE, type CacheRule } from './cache-control'
@@ -89,23 +89,26 @@ export async function runBuild(
     const names = Object.keys(buildEnv.env)
     log.info(`$ ${config.buildCommand}`)
     if (names.length) log.info(`(with ${names.join(', ')} from Terraform outputs)`)
+    // Output to the log line by line, as it arrives.
+    const pending = { out: '', err: '' }
+    const lines = (which: 'out' | 'err', text: string, final = false): void => {
+      const all = pending[which] + text
+      const parts = all.split(/\r?\n/)
+      pending[which] = final ? '' : (parts.pop() ?? '')
+      for (const line of parts) {
+        log.info(line)
+        keep(line)
+      }
+    }
     try {
-      return await exec.exec(shell, ['-c', config.buildCommand], {
+      const code = await runProcess(shell, ['-c', config.buildCommand], {
         cwd,
         env,
-        ignoreReturnCode: true,
-        silent: true,
-        listeners: {
-          stdline: line => {
-            log.info(line)
-            keep(line)
-          },
-          errline: line => {
-            log.info(line)
-            keep(line)
-          }
-        }
+        onStdout: text => lines('out', text),
+        onStderr: text => lines('err', text)
       })
+      for (const which of ['out', 'err'] as const) if (pending[which]) lines(which, '\n', true)
+      return code
     } catch (error) {
       throw new DeployError(
         `build-command could not be started with ${shell} in ${shown}: ${messageOf(error)}`,

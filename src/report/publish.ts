@@ -1,5 +1,7 @@
 import * as core from '@actions/core'
 import type { BackendReport } from '../backend/backend'
+import { DeployError } from '../errors'
+import { cancellation } from '../process'
 import type { Config } from '../inputs'
 import type { PlanSummary } from '../terraform/plan'
 import { fingerprintLine, type Fingerprint } from '../terraform/fingerprint'
@@ -20,7 +22,7 @@ const SUMMARY_LIMIT = 512 * 1024
 export interface PhaseTiming {
   name: string
   seconds: number
-  status: 'ok' | 'failed' | 'skipped'
+  status: 'ok' | 'failed' | 'skipped' | 'cancelled'
 }
 
 /**
@@ -39,6 +41,8 @@ export class RunReport {
   fingerprint?: Fingerprint
   /** On push: the merged pull request whose comment this run updates (apply outcome or refusal). */
   reviewPr?: PullRequestRef
+  /** The phase a cancellation (SIGINT/SIGTERM from the runner) stopped. */
+  cancelledDuring?: string
   readonly phases: PhaseTiming[] = []
   private readonly sections: Array<{ title: string; markdown: string }> = []
 
@@ -56,16 +60,27 @@ export class RunReport {
     this.sections.push({ title, markdown })
   }
 
-  /** Run one phase, timing it; a failure is recorded and rethrown. */
+  /**
+   * Run one phase, timing it; a failure is recorded and rethrown. Once the run is cancelled, no
+   * phase starts, and the one running when the signal came is recorded as cancelled.
+   */
   async phase<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    if (cancellation()) {
+      this.phases.push({ name, seconds: 0, status: 'skipped' })
+      throw new DeployError(`${name} was not started: the run was cancelled`)
+    }
     const started = Date.now()
+    let status: PhaseTiming['status'] = 'ok'
     try {
       const result = await fn()
-      this.phases.push({ name, seconds: (Date.now() - started) / 1000, status: 'ok' })
+      if (cancellation()) throw new DeployError(`${name} was cancelled`)
       return result
     } catch (error) {
-      this.phases.push({ name, seconds: (Date.now() - started) / 1000, status: 'failed' })
+      status = cancellation() ? 'cancelled' : 'failed'
+      if (status === 'cancelled') this.cancelledDuring ??= name
       throw error
+    } finally {
+      this.phases.push({ name, seconds: (Date.now() - started) / 1000, status })
     }
   }
 

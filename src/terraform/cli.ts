@@ -3,10 +3,9 @@
  * output streamed to the log while it runs and captured for the report and for parsing.
  */
 import * as core from '@actions/core'
-import { exec } from '@actions/exec'
-import { StringDecoder } from 'node:string_decoder'
 import { childEnv } from '../child-env'
 import { DeployError, errorMessage } from '../errors'
+import { runProcess } from '../process'
 
 /** Where streamed output goes; the default writes to the step log (process.stdout). */
 export type LogSink = (text: string) => void
@@ -134,11 +133,8 @@ export class TerraformCli {
   async run(args: string[], options: RunOptions = {}): Promise<CommandResult> {
     const stream = options.group !== undefined
     const started = Date.now()
-    const decoders = { out: new StringDecoder('utf8'), err: new StringDecoder('utf8') }
     const parts = { out: [] as string[], err: [] as string[], all: [] as string[] }
-    const take = (which: 'out' | 'err', data: Buffer): void => {
-      const text = decoders[which].write(data)
-      if (!text) return
+    const take = (which: 'out' | 'err', text: string): void => {
       parts[which].push(text)
       parts.all.push(text)
       if (stream) this.log(text)
@@ -149,30 +145,18 @@ export class TerraformCli {
         this.log(`[command]terraform ${shown}\n`)
       }
       try {
-        return await exec(this.bin, args, {
+        return await runProcess(this.bin, args, {
           cwd: this.cwd,
           env: terraformEnv(this.env),
-          silent: true,
-          ignoreReturnCode: true,
-          listeners: {
-            stdout: data => take('out', data),
-            stderr: data => take('err', data)
-          }
+          onStdout: text => take('out', text),
+          onStderr: text => take('err', text),
+          interruptedMark: /Interrupt received/
         })
       } catch (error) {
         throw new DeployError(
           `Could not run Terraform (${this.bin}) in ${this.cwd}: ${errorMessage(error)}`,
           { cause: error }
         )
-      } finally {
-        for (const which of ['out', 'err'] as const) {
-          const rest = decoders[which].end()
-          if (rest) {
-            parts[which].push(rest)
-            parts.all.push(rest)
-            if (stream) this.log(rest)
-          }
-        }
       }
     }
     const exitCode = stream ? await core.group(options.group ?? '', execute) : await execute()
