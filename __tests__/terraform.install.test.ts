@@ -5,14 +5,12 @@
  * writer (no `zip` command needed; unzipping uses the `unzip` that @actions/tool-cache requires).
  */
 import { describe, it, expect, beforeAll, afterAll, beforeEach } from '@jest/globals'
-import { createHash } from 'node:crypto'
 import { execFileSync } from 'node:child_process'
 import * as fs from 'node:fs'
 import * as http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import * as os from 'node:os'
 import * as path from 'node:path'
-import * as zlib from 'node:zlib'
 import * as tc from '@actions/tool-cache'
 import {
   checksumFor,
@@ -21,98 +19,19 @@ import {
   locateTerraform,
   terraformPlatform
 } from '../src/terraform/install'
+import {
+  platform,
+  publish,
+  sha256,
+  startMirror,
+  storedZip,
+  zipName,
+  type Mirror
+} from './helpers/mirror'
 import { DeployError } from '../src/errors'
 
 const REAL_TERRAFORM = '/usr/local/bin/terraform'
 const REAL_VERSION = '1.11.4'
-
-/** A zip archive with one stored (uncompressed) file, marked executable for unzip. */
-function storedZip(name: string, data: Buffer): Buffer {
-  const nameBytes = Buffer.from(name, 'utf8')
-  const crc = zlib.crc32(data)
-  const dosTime = 0
-  const dosDate = ((2025 - 1980) << 9) | (1 << 5) | 1
-  const local = Buffer.alloc(30)
-  local.writeUInt32LE(0x04034b50, 0)
-  local.writeUInt16LE(10, 4) // version needed
-  local.writeUInt16LE(0, 6) // flags
-  local.writeUInt16LE(0, 8) // method: stored
-  local.writeUInt16LE(dosTime, 10)
-  local.writeUInt16LE(dosDate, 12)
-  local.writeUInt32LE(crc, 14)
-  local.writeUInt32LE(data.length, 18)
-  local.writeUInt32LE(data.length, 22)
-  local.writeUInt16LE(nameBytes.length, 26)
-  local.writeUInt16LE(0, 28)
-  const central = Buffer.alloc(46)
-  central.writeUInt32LE(0x02014b50, 0)
-  central.writeUInt16LE((3 << 8) | 20, 4) // made by: Unix, so the mode below counts
-  central.writeUInt16LE(10, 6)
-  central.writeUInt16LE(0, 8)
-  central.writeUInt16LE(0, 10)
-  central.writeUInt16LE(dosTime, 12)
-  central.writeUInt16LE(dosDate, 14)
-  central.writeUInt32LE(crc, 16)
-  central.writeUInt32LE(data.length, 20)
-  central.writeUInt32LE(data.length, 24)
-  central.writeUInt16LE(nameBytes.length, 28)
-  central.writeUInt32LE(((0o100755 << 16) >>> 0) as number, 38)
-  central.writeUInt32LE(0, 42) // local header offset
-  const centralOffset = local.length + nameBytes.length + data.length
-  const end = Buffer.alloc(22)
-  end.writeUInt32LE(0x06054b50, 0)
-  end.writeUInt16LE(1, 8)
-  end.writeUInt16LE(1, 10)
-  end.writeUInt32LE(central.length + nameBytes.length, 12)
-  end.writeUInt32LE(centralOffset, 16)
-  return Buffer.concat([local, nameBytes, data, central, nameBytes, end])
-}
-
-const sha256 = (data: Buffer): string => createHash('sha256').update(data).digest('hex')
-
-interface Mirror {
-  url: string
-  requests: string[]
-  files: Map<string, Buffer>
-  close(): Promise<void>
-}
-
-async function startMirror(): Promise<Mirror> {
-  const files = new Map<string, Buffer>()
-  const requests: string[] = []
-  const server = http.createServer((req, res) => {
-    const url = req.url ?? '/'
-    requests.push(url)
-    const body = files.get(url)
-    if (!body) {
-      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found')
-      return
-    }
-    res.writeHead(200, { 'content-length': body.length }).end(body)
-  })
-  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as AddressInfo
-  return {
-    url: `http://127.0.0.1:${port}/terraform`,
-    requests,
-    files,
-    close: () => new Promise<void>(resolve => server.close(() => resolve()))
-  }
-}
-
-const platform = terraformPlatform()
-const zipName = (version: string): string =>
-  `terraform_${version}_${platform.os}_${platform.arch}.zip`
-
-/** Publish `zip` as `version` on the mirror with a SHA256SUMS file (its sum, or `sum` if given). */
-function publish(mirror: Mirror, version: string, zip: Buffer, sum = sha256(zip)): void {
-  mirror.files.set(`/terraform/${version}/${zipName(version)}`, zip)
-  const other = `${'0'.repeat(64)}  terraform_${version}_plan9_mips.zip`
-  mirror.files.set(
-    `/terraform/${version}/terraform_${version}_SHA256SUMS`,
-    Buffer.from(`${other}\n${sum}  ${zipName(version)}\n`)
-  )
-}
 
 describe('installing Terraform from a mirror', () => {
   let mirror: Mirror
@@ -340,5 +259,115 @@ describe('install helpers (pure)', () => {
     expect(latestStableVersion(index)).toBe('1.10.0')
     expect(latestStableVersion({})).toBeUndefined()
     expect(latestStableVersion({ versions: { '2.0.0-alpha1': {} } })).toBeUndefined()
+  })
+})
+
+describe('the Terraform version from the configuration', () => {
+  let mirror: Mirror
+  let work: string
+  const saved = {
+    PATH: process.env.PATH,
+    RUNNER_TOOL_CACHE: process.env.RUNNER_TOOL_CACHE,
+    RUNNER_TEMP: process.env.RUNNER_TEMP,
+    GITHUB_PATH: process.env.GITHUB_PATH
+  }
+  const withRealTerraform = `${path.dirname(REAL_TERRAFORM)}:/usr/bin:/bin`
+  const req = (text: string): { text: string; source: string } => ({
+    text,
+    source: 'terraform/versions.tf line 2'
+  })
+
+  beforeAll(async () => {
+    work = fs.mkdtempSync(path.join(os.tmpdir(), 'tf-version-'))
+    for (const dir of ['tool-cache', 'runner-temp']) fs.mkdirSync(path.join(work, dir))
+    process.env.RUNNER_TOOL_CACHE = path.join(work, 'tool-cache')
+    process.env.RUNNER_TEMP = path.join(work, 'runner-temp')
+    process.env.GITHUB_PATH = path.join(work, 'github-path')
+    fs.writeFileSync(process.env.GITHUB_PATH, '')
+    mirror = await startMirror()
+    // A stand-in for the 1.9.8 release: it reports 1.9.8 and runs the real binary for the rest.
+    const fake = `#!/bin/sh\nif [ "$1" = version ]; then echo '{"terraform_version":"1.9.8"}'; exit 0; fi\nexec ${REAL_TERRAFORM} "$@"\n`
+    publish(mirror, '1.9.8', storedZip('terraform', Buffer.from(fake)))
+    mirror.files.set(
+      '/terraform/index.json',
+      Buffer.from(
+        JSON.stringify({
+          versions: {
+            '1.9.8': { builds: [{ os: platform.os, arch: platform.arch }] },
+            [REAL_VERSION]: { builds: [{ os: platform.os, arch: platform.arch }] }
+          }
+        })
+      )
+    )
+  })
+  afterAll(async () => {
+    await mirror.close()
+    for (const [name, value] of Object.entries(saved)) {
+      if (value === undefined) delete process.env[name]
+      else process.env[name] = value
+    }
+    fs.rmSync(work, { recursive: true, force: true })
+  })
+  beforeEach(() => {
+    process.env.PATH = withRealTerraform
+    mirror.requests.length = 0
+  })
+
+  it('required_version "~> 1.11.0" with 1.11.4 on PATH uses PATH\'s, downloading nothing', async () => {
+    const found = await locateTerraform(
+      { terraformDownloadUrl: mirror.url },
+      { constraints: [req('~> 1.11.0')] }
+    )
+    expect([found.source, found.version]).toEqual(['path', REAL_VERSION])
+    expect(mirror.requests).toEqual([])
+  })
+
+  it('required_version "= 1.9.8" installs 1.9.8 from the mirror, checksum verified', async () => {
+    const found = await locateTerraform(
+      { terraformDownloadUrl: mirror.url },
+      { constraints: [req('= 1.9.8')] }
+    )
+    expect([found.source, found.version]).toEqual(['download', '1.9.8'])
+    expect(mirror.requests).toEqual([
+      '/terraform/index.json',
+      '/terraform/1.9.8/terraform_1.9.8_SHA256SUMS',
+      `/terraform/1.9.8/${zipName('1.9.8')}`
+    ])
+    expect(execFileSync(found.bin, ['version', '-json'], { encoding: 'utf8' })).toContain('1.9.8')
+  })
+
+  it('"< 1.10" picks the newest release that satisfies it; a .terraform-version pin is used as given', async () => {
+    const found = await locateTerraform(
+      { terraformDownloadUrl: mirror.url },
+      { constraints: [req('>= 1.5, < 1.10')] }
+    )
+    expect(found.version).toBe('1.9.8')
+    const pinned = await locateTerraform(
+      { terraformDownloadUrl: mirror.url },
+      { constraints: [], pin: { version: '1.9.8', source: '.terraform-version' } }
+    )
+    expect(pinned.version).toBe('1.9.8')
+    expect(pinned.source).not.toBe('download') // installed by the test before
+    expect(mirror.requests.filter(r => r.endsWith('.zip'))).toEqual([])
+  })
+
+  it('an unsatisfiable constraint fails with one line naming it and where it is', async () => {
+    const error = await locateTerraform(
+      { terraformDownloadUrl: mirror.url },
+      { constraints: [req('>= 9.0')] }
+    ).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(DeployError)
+    const message = (error as Error).message
+    expect(message).not.toContain('\n')
+    expect(message).toContain('required_version ">= 9.0" (terraform/versions.tf line 2)')
+    expect(message).toContain('PATH has 1.11.4')
+    // A pin that contradicts required_version is refused before anything is downloaded.
+    const pinned = await locateTerraform(
+      { terraformDownloadUrl: mirror.url },
+      { constraints: [req('~> 1.11.0')], pin: { version: '1.9.8', source: '.tool-versions' } }
+    ).catch((e: unknown) => (e as Error).message)
+    expect(pinned).toBe(
+      'Terraform 1.9.8 (from .tool-versions) does not satisfy required_version "~> 1.11.0" (terraform/versions.tf line 2); change one of them'
+    )
   })
 })

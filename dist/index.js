@@ -88840,7 +88840,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1014);
+/* harmony import */ var _main__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(95);
 
 await (0,_main__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -88849,7 +88849,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 1014:
+/***/ 95:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -93744,7 +93744,9 @@ async function findStateElsewhere(config, clients, bucket) {
     if (recorded?.type === 's3') {
         const b = recorded.config.bucket;
         const k = recorded.config.key;
-        if (typeof b === 'string' && typeof k === 'string' && (b !== bucket || k !== config.stateKey)) {
+        // Another key in the same bucket is another environment or stack (one checkout may plan several
+        // in turn); another bucket is where this module's state was kept before.
+        if (typeof b === 'string' && typeof k === 'string' && b !== bucket) {
             found.push({
                 kind: 's3',
                 bucket: b,
@@ -93850,6 +93852,131 @@ function stableJson(value) {
         return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableJson(v)}`).join(',')}}`;
     }
     return JSON.stringify(value) ?? 'null';
+}
+
+// EXTERNAL MODULE: external "node:child_process"
+var external_node_child_process_ = __nccwpck_require__(1421);
+;// CONCATENATED MODULE: external "node:string_decoder"
+const external_node_string_decoder_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:string_decoder");
+;// CONCATENATED MODULE: ./src/process.ts
+/**
+ * Child processes (Terraform, the frontend build) and what happens to them when the run is cancelled.
+ *
+ * When a run is cancelled or times out, the runner sends the action SIGINT, then SIGTERM a few
+ * seconds later, then kills it. Terraform needs its SIGINT to stop cleanly: it stops what it is
+ * doing, writes the state and releases the lock. A second SIGINT makes it exit at once, without
+ * doing either. So the action forwards exactly one SIGINT to each running child, unless the child
+ * has already shown that it got one (a runner that signals the whole process group), then waits for
+ * it to finish and reports the run as cancelled.
+ */
+
+
+let cancelled;
+const running = new Set();
+let installed = false;
+/** How long to wait for the child's own sign of a group-wide SIGINT before forwarding one. */
+const FORWARD_DELAY_MS = 500;
+/** The cancellation, once a SIGINT or SIGTERM has arrived. */
+function cancellation() {
+    return cancelled;
+}
+/**
+ * Handle SIGINT and SIGTERM from now on: remember the cancellation, forward one SIGINT to every
+ * running child, and let the run finish its report instead of dying. `onSignal` is told each signal.
+ */
+function installCancellation(onSignal = () => { }) {
+    if (installed)
+        return;
+    installed = true;
+    for (const signal of ['SIGINT', 'SIGTERM']) {
+        process.on(signal, () => {
+            cancelled ??= { signal, at: Date.now() };
+            onSignal(signal);
+            for (const r of running)
+                interrupt(r);
+        });
+    }
+}
+function interrupt(r) {
+    setTimeout(() => {
+        if (r.interrupted || r.sawInterrupt() || r.child.exitCode !== null)
+            return;
+        r.interrupted = true;
+        r.child.kill('SIGINT');
+    }, FORWARD_DELAY_MS).unref();
+}
+/**
+ * Run `bin args` (no shell) to its end and resolve with its exit code (128 + signal number when a
+ * signal ended it). Rejects only when it cannot be started.
+ */
+function runProcess(bin, args, options) {
+    return new Promise((resolve, reject) => {
+        let child;
+        try {
+            child = (0,external_node_child_process_.spawn)(bin, args, {
+                cwd: options.cwd,
+                env: options.env,
+                stdio: ['ignore', 'pipe', 'pipe']
+            });
+        }
+        catch (error) {
+            reject(error instanceof Error ? error : new Error(String(error)));
+            return;
+        }
+        let seen = '';
+        const entry = {
+            child,
+            interrupted: false,
+            sawInterrupt: () => options.interruptedMark?.test(seen) ?? false
+        };
+        const watch = (text) => {
+            if (options.interruptedMark && cancelled)
+                seen = (seen + text).slice(-4096);
+        };
+        const decoders = { out: new external_node_string_decoder_namespaceObject.StringDecoder('utf8'), err: new external_node_string_decoder_namespaceObject.StringDecoder('utf8') };
+        child.stdout?.on('data', (data) => {
+            const text = decoders.out.write(data);
+            if (!text)
+                return;
+            watch(text);
+            options.onStdout?.(text);
+        });
+        child.stderr?.on('data', (data) => {
+            const text = decoders.err.write(data);
+            if (!text)
+                return;
+            watch(text);
+            options.onStderr?.(text);
+        });
+        child.once('error', error => {
+            running.delete(entry);
+            reject(error);
+        });
+        child.once('spawn', () => {
+            running.add(entry);
+            if (cancelled)
+                interrupt(entry);
+        });
+        child.once('close', (code, signal) => {
+            running.delete(entry);
+            const restOut = decoders.out.end();
+            if (restOut)
+                options.onStdout?.(restOut);
+            const restErr = decoders.err.end();
+            if (restErr)
+                options.onStderr?.(restErr);
+            resolve(code ?? 128 + signalNumber(signal));
+        });
+    });
+}
+function signalNumber(signal) {
+    const numbers = {
+        SIGHUP: 1,
+        SIGINT: 2,
+        SIGKILL: 9,
+        SIGTERM: 15
+    };
+    return (signal && numbers[signal]) ?? 1;
 }
 
 ;// CONCATENATED MODULE: ./src/report/markdown.ts
@@ -94160,23 +94287,28 @@ async function runBuild(config, buildEnv, log) {
         log.info(`$ ${config.buildCommand}`);
         if (names.length)
             log.info(`(with ${names.join(', ')} from Terraform outputs)`);
+        // Output to the log line by line, as it arrives.
+        const pending = { out: '', err: '' };
+        const lines = (which, text, final = false) => {
+            const all = pending[which] + text;
+            const parts = all.split(/\r?\n/);
+            pending[which] = final ? '' : (parts.pop() ?? '');
+            for (const line of parts) {
+                log.info(line);
+                keep(line);
+            }
+        };
         try {
-            return await exec_exec(shell, ['-c', config.buildCommand], {
+            const code = await runProcess(shell, ['-c', config.buildCommand], {
                 cwd,
                 env,
-                ignoreReturnCode: true,
-                silent: true,
-                listeners: {
-                    stdline: line => {
-                        log.info(line);
-                        keep(line);
-                    },
-                    errline: line => {
-                        log.info(line);
-                        keep(line);
-                    }
-                }
+                onStdout: text => lines('out', text),
+                onStderr: text => lines('err', text)
             });
+            for (const which of ['out', 'err'])
+                if (pending[which])
+                    lines(which, '\n', true);
+            return code;
         }
         catch (error) {
             throw new DeployError(`build-command could not be started with ${shell} in ${shown}: ${messageOf(error)}`, { cause: error });
@@ -100856,6 +100988,7 @@ retry.VERSION = plugin_retry_dist_bundle_VERSION;
 
 
 
+
 /** An Octokit for the GitHub API (GITHUB_API_URL), retrying 5xx, 429 and network errors with backoff. */
 function githubClient(token, apiUrl, retries = 3) {
     return getOctokit(token, {
@@ -100865,14 +100998,26 @@ function githubClient(token, apiUrl, retries = 3) {
         retry: { retries, doNotRetry: [400, 401, 403, 404, 410, 422, 451] }
     }, retry);
 }
-/** The login the token acts as: GET /user for personal tokens; the Actions bot for GITHUB_TOKEN. */
+/**
+ * The login the token comments as. GraphQL's `viewer { login }` answers for every kind of token:
+ * the job's GITHUB_TOKEN (github-actions[bot]), a GitHub App installation token (<app-slug>[bot]),
+ * a personal access token (its user). GET /user answers 403 for both installation tokens, so it is
+ * only the fallback (e.g. a GitHub Enterprise Server without GraphQL), and after it the Actions bot.
+ */
 async function tokenLogin(octokit) {
+    try {
+        const data = await octokit.graphql('query { viewer { login } }');
+        if (typeof data.viewer?.login === 'string' && data.viewer.login)
+            return data.viewer.login;
+    }
+    catch (error) {
+        core_debug(`GraphQL viewer query failed: ${errorMessage(error)}`);
+    }
     try {
         const { data } = await octokit.rest.users.getAuthenticated();
         return data.login;
     }
     catch {
-        // GITHUB_TOKEN (an installation token) cannot read /user: it comments as the Actions bot.
         return 'github-actions[bot]';
     }
 }
@@ -102187,6 +102332,8 @@ function planDetails(planText, budget, fullPlanAt, omitted) {
 
 
 
+
+
 /** GitHub's limit for one step's job summary is 1 MiB; stay well inside it. */
 const SUMMARY_LIMIT = 512 * 1024;
 /**
@@ -102206,6 +102353,8 @@ class RunReport {
     fingerprint;
     /** On push: the merged pull request whose comment this run updates (apply outcome or refusal). */
     reviewPr;
+    /** The phase a cancellation (SIGINT/SIGTERM from the runner) stopped. */
+    cancelledDuring;
     phases = [];
     sections = [];
     constructor(config) {
@@ -102221,17 +102370,31 @@ class RunReport {
     addSection(title, markdown) {
         this.sections.push({ title, markdown });
     }
-    /** Run one phase, timing it; a failure is recorded and rethrown. */
+    /**
+     * Run one phase, timing it; a failure is recorded and rethrown. Once the run is cancelled, no
+     * phase starts, and the one running when the signal came is recorded as cancelled.
+     */
     async phase(name, fn) {
+        if (cancellation()) {
+            this.phases.push({ name, seconds: 0, status: 'skipped' });
+            throw new DeployError(`${name} was not started: the run was cancelled`);
+        }
         const started = Date.now();
+        let status = 'ok';
         try {
             const result = await fn();
-            this.phases.push({ name, seconds: (Date.now() - started) / 1000, status: 'ok' });
+            if (cancellation())
+                throw new DeployError(`${name} was cancelled`);
             return result;
         }
         catch (error) {
-            this.phases.push({ name, seconds: (Date.now() - started) / 1000, status: 'failed' });
+            status = cancellation() ? 'cancelled' : 'failed';
+            if (status === 'cancelled')
+                this.cancelledDuring ??= name;
             throw error;
+        }
+        finally {
+            this.phases.push({ name, seconds: (Date.now() - started) / 1000, status });
         }
     }
     skip(name) {
@@ -102367,14 +102530,11 @@ function backendSection(report) {
     return lines.join('\n');
 }
 
-;// CONCATENATED MODULE: external "node:string_decoder"
-const external_node_string_decoder_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:string_decoder");
 ;// CONCATENATED MODULE: ./src/terraform/cli.ts
 /**
  * Running one Terraform command: arguments as an array (no shell), the automation environment, the
  * output streamed to the log while it runs and captured for the report and for parsing.
  */
-
 
 
 
@@ -102464,12 +102624,8 @@ class TerraformCli {
     async run(args, options = {}) {
         const stream = options.group !== undefined;
         const started = Date.now();
-        const decoders = { out: new external_node_string_decoder_namespaceObject.StringDecoder('utf8'), err: new external_node_string_decoder_namespaceObject.StringDecoder('utf8') };
         const parts = { out: [], err: [], all: [] };
-        const take = (which, data) => {
-            const text = decoders[which].write(data);
-            if (!text)
-                return;
+        const take = (which, text) => {
             parts[which].push(text);
             parts.all.push(text);
             if (stream)
@@ -102481,30 +102637,16 @@ class TerraformCli {
                 this.log(`[command]terraform ${shown}\n`);
             }
             try {
-                return await exec_exec(this.bin, args, {
+                return await runProcess(this.bin, args, {
                     cwd: this.cwd,
                     env: terraformEnv(this.env),
-                    silent: true,
-                    ignoreReturnCode: true,
-                    listeners: {
-                        stdout: data => take('out', data),
-                        stderr: data => take('err', data)
-                    }
+                    onStdout: text => take('out', text),
+                    onStderr: text => take('err', text),
+                    interruptedMark: /Interrupt received/
                 });
             }
             catch (error) {
                 throw new DeployError(`Could not run Terraform (${this.bin}) in ${this.cwd}: ${errorMessage(error)}`, { cause: error });
-            }
-            finally {
-                for (const which of ['out', 'err']) {
-                    const rest = decoders[which].end();
-                    if (rest) {
-                        parts[which].push(rest);
-                        parts.all.push(rest);
-                        if (stream)
-                            this.log(rest);
-                    }
-                }
             }
         };
         const exitCode = stream ? await group(options.group ?? '', execute) : await execute();
@@ -103319,6 +103461,125 @@ function _unique(values) {
     return Array.from(new Set(values));
 }
 //# sourceMappingURL=tool-cache.js.map
+;// CONCATENATED MODULE: ./src/terraform/version-requirement.ts
+/**
+ * Which Terraform versions a root module accepts: its `required_version` constraints (Terraform's
+ * syntax: `=`, `!=`, `>`, `>=`, `<`, `<=`, `~>`, comma-separated, all must hold) and a version pinned
+ * by a version manager's file (`.terraform-version` for tfenv/tfswitch, `.tool-versions` for asdf
+ * and mise), looked for in the working directory, then at the workspace root.
+ *
+ * Written here rather than taken from `semver`: Terraform's `~>` is not npm's `~` (`~> 1.11` allows
+ * 1.12, `~> 1.11.0` does not), and a constraint names versions with one, two or three parts.
+ */
+
+
+
+const CLAUSE = /^\s*(=|!=|>=|<=|>|<|~>)?\s*v?(\d+(?:\.\d+){0,2})(-[0-9A-Za-z.-]+)?\s*$/;
+function parseClauses(text, source) {
+    return text.split(',').map(part => {
+        const m = CLAUSE.exec(part);
+        if (!m) {
+            throw new DeployError(`The Terraform version constraint ${JSON.stringify(text)} (${source}) is not one Terraform accepts; write it like ">= 1.5.0" or "~> 1.11.0"`);
+        }
+        return { op: (m[1] ?? '='), parts: (m[2] ?? '').split('.').map(Number) };
+    });
+}
+function compare(a, b) {
+    for (let i = 0; i < 3; i++) {
+        const d = (a[i] ?? 0) - (b[i] ?? 0);
+        if (d !== 0)
+            return d;
+    }
+    return 0;
+}
+function holds(version, clause) {
+    const c = compare(version, clause.parts);
+    switch (clause.op) {
+        case '=':
+            return c === 0;
+        case '!=':
+            return c !== 0;
+        case '>':
+            return c > 0;
+        case '>=':
+            return c >= 0;
+        case '<':
+            return c < 0;
+        case '<=':
+            return c <= 0;
+        case '~>': {
+            // ~> 1.11.0: >= 1.11.0, < 1.12.0 (the last part may grow); ~> 1.11 and ~> 1: < 2.0.0.
+            if (c < 0)
+                return false;
+            const [major = 0, minor = 0] = clause.parts;
+            if (clause.parts.length === 3)
+                return version[0] === major && version[1] === minor;
+            return version[0] === major;
+        }
+    }
+}
+/** Whether a stable version (`1.11.4`) satisfies every constraint. Pre-releases never do. */
+function satisfies(version, constraints) {
+    if (!/^\d+\.\d+\.\d+$/.test(version))
+        return false;
+    const parts = version.split('.').map(Number);
+    return constraints.every(c => parseClauses(c.text, c.source).every(clause => holds(parts, clause)));
+}
+/** The constraints one line: `"~> 1.11.0" (terraform/main.tf line 3)`. */
+function describeConstraints(constraints) {
+    return constraints.map(c => `${JSON.stringify(c.text)} (${c.source})`).join(' and ');
+}
+/**
+ * The requirement of a root module: `required_version` from its configuration and the first
+ * version file found (working directory, then workspace root). Invalid constraints fail here.
+ */
+function readVersionRequirement(requiredVersions, workingDirectory, workspace) {
+    for (const c of requiredVersions)
+        parseClauses(c.text, c.source);
+    const requirement = { constraints: requiredVersions };
+    const dirs = [workingDirectory, workspace].filter((d, i, all) => all.indexOf(d) === i);
+    for (const dir of dirs) {
+        const found = pinIn(dir, workspace);
+        if (found === undefined)
+            continue;
+        if (found)
+            requirement.pin = found;
+        break;
+    }
+    return requirement;
+}
+/** The pin of the version file in `dir`: undefined when there is none, null when it pins nothing. */
+function pinIn(dir, workspace) {
+    const rel = (file) => external_node_path_.relative(workspace, file).split(external_node_path_.sep).join('/');
+    const tfVersion = external_node_path_.join(dir, '.terraform-version');
+    const text = readText(tfVersion);
+    if (text !== undefined) {
+        const value = text.split(/\r?\n/)[0]?.trim() ?? '';
+        if (/^\d+\.\d+\.\d+$/.test(value))
+            return { version: value, source: rel(tfVersion) };
+        // latest, latest:<regex>, min-required: left to required_version and the release index.
+        return null;
+    }
+    const toolVersions = external_node_path_.join(dir, '.tool-versions');
+    const tools = readText(toolVersions);
+    if (tools !== undefined) {
+        for (const line of tools.split(/\r?\n/)) {
+            const m = /^\s*terraform\s+(\S+)/.exec(line);
+            if (m && /^\d+\.\d+\.\d+$/.test(m[1] ?? ''))
+                return { version: m[1], source: rel(toolVersions) };
+        }
+    }
+    return undefined;
+}
+function readText(file) {
+    try {
+        return external_node_fs_.readFileSync(file, 'utf8');
+    }
+    catch {
+        return undefined;
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/terraform/install.ts
 /**
  * Finding Terraform: the one on PATH when it will do, else the tool cache, else a download from the
@@ -103332,6 +103593,7 @@ function _unique(values) {
  * `latest` is resolved from `<base>/index.json` rather than HashiCorp's checkpoint API because the
  * index is part of the release tree itself, so it also works against a mirror (terraform-download-url).
  */
+
 
 
 
@@ -103362,12 +103624,12 @@ function compareVersions(a, b) {
  * The newest stable version in a release index (`<base>/index.json`) that has a build for the
  * platform (versions listed without builds are taken as they are). Pure.
  */
-function latestStableVersion(index, platform = terraformPlatform()) {
+function latestStableVersion(index, platform = terraformPlatform(), accept = () => true) {
     const versions = index?.versions;
     if (versions === null || typeof versions !== 'object')
         return undefined;
     const candidates = Object.entries(versions)
-        .filter(([version]) => STABLE.test(version))
+        .filter(([version]) => STABLE.test(version) && accept(version))
         .filter(([, release]) => {
         const builds = release?.builds;
         if (!Array.isArray(builds))
@@ -103451,8 +103713,11 @@ async function download(url, what, hint) {
         throw new DeployError(`Could not download ${what} from ${url} (${status}); the runner must reach ${new URL(url).host}: set terraform-download-url to a reachable mirror, or put terraform on PATH`, { cause: error });
     }
 }
-/** The newest stable release listed at `<base>/index.json`. */
-async function resolveLatestVersion(baseUrl) {
+/**
+ * The newest stable release listed at `<base>/index.json` (that `accept` takes; `wanted` says which
+ * in the error when none does).
+ */
+async function resolveLatestVersion(baseUrl, accept = () => true, wanted = 'stable release') {
     requireRunnerDirs();
     const url = `${baseUrl}/index.json`;
     const file = await download(url, 'the Terraform release index', 'set terraform-version to a release such as 1.11.4, or point terraform-download-url at a mirror that serves index.json');
@@ -103467,9 +103732,9 @@ async function resolveLatestVersion(baseUrl) {
         await external_node_fs_.promises.rm(file, { force: true });
     }
     const platform = terraformPlatform();
-    const version = latestStableVersion(index, platform);
+    const version = latestStableVersion(index, platform, accept);
     if (!version) {
-        throw new DeployError(`The Terraform release index at ${url} lists no stable release for ${platform.os}_${platform.arch}; set terraform-version to a release`);
+        throw new DeployError(`The Terraform release index at ${url} lists no ${wanted} for ${platform.os}_${platform.arch}; set terraform-version to a release`);
     }
     return version;
 }
@@ -103563,21 +103828,47 @@ function unwrapped(onPath) {
  * The Terraform binary to use. No terraform-version: terraform on PATH, else the latest release is
  * installed. A version (or `latest`): PATH's terraform when it is that version, else it is installed.
  */
-async function locateTerraform(config) {
+async function locateTerraform(config, requirement = { constraints: [] }) {
     const onPath = unwrapped(findOnPath('terraform'));
     const pathVersion = onPath ? await terraformVersionOf(onPath) : undefined;
-    const requested = config.terraformVersion;
-    if (requested === undefined && onPath && pathVersion) {
-        info(`Using Terraform ${pathVersion} from PATH (${onPath})`);
+    const { constraints } = requirement;
+    const required = constraints.length > 0 ? `required_version ${describeConstraints(constraints)}` : '';
+    const fits = (version) => satisfies(version, constraints);
+    // An explicit version: the input, else a version manager's file.
+    const pinned = config.terraformVersion !== undefined
+        ? { version: config.terraformVersion, source: 'the terraform-version input' }
+        : requirement.pin;
+    if (pinned && pinned.version !== 'latest' && constraints.length > 0 && !fits(pinned.version)) {
+        throw new DeployError(`Terraform ${pinned.version} (from ${pinned.source}) does not satisfy ${required}; change one of them`);
+    }
+    if (!pinned && onPath && pathVersion && (constraints.length === 0 || fits(pathVersion))) {
+        info(`Using Terraform ${pathVersion} from PATH (${onPath})${required ? `: it satisfies ${required}` : ''}`);
         return { bin: onPath, version: pathVersion, source: 'path' };
     }
-    const version = requested === undefined || requested === 'latest'
-        ? await resolveLatestVersion(config.terraformDownloadUrl)
-        : requested;
+    let version;
+    if (pinned && pinned.version !== 'latest') {
+        version = pinned.version;
+    }
+    else {
+        try {
+            version = await resolveLatestVersion(config.terraformDownloadUrl, fits, required ? `release that satisfies ${required}` : 'stable release');
+        }
+        catch (error) {
+            if (!required)
+                throw error;
+            throw new DeployError(`No Terraform that satisfies ${required} is at hand: ${onPath ? `PATH has ${pathVersion ?? 'an unreadable version'}` : 'none is on PATH'}, and ${errorMessage(error)}`, { cause: error });
+        }
+    }
+    const why = pinned
+        ? `pinned by ${pinned.source}`
+        : required
+            ? `the newest that satisfies ${required}`
+            : 'the latest release';
     if (onPath && pathVersion === version) {
-        info(`Using Terraform ${pathVersion} from PATH (${onPath})`);
+        info(`Using Terraform ${pathVersion} from PATH (${onPath}): ${why}`);
         return { bin: onPath, version, source: 'path' };
     }
+    info(`Terraform ${version}: ${why}`);
     return installTerraform(version, config.terraformDownloadUrl);
 }
 
@@ -103615,12 +103906,17 @@ function readModuleConfig(dir) {
     });
     const isOverride = (n) => /(^|_)override\.tf(\.json)?$/.test(n);
     const ordered = [...names.filter(n => !isOverride(n)).sort(), ...names.filter(isOverride).sort()];
-    const config = { declared: new Set(), files: [...names].sort() };
+    const config = {
+        declared: new Set(),
+        files: [...names].sort(),
+        requiredVersions: []
+    };
     for (const name of ordered) {
         const text = external_node_fs_.readFileSync(external_node_path_.join(dir, name), 'utf8');
         const found = name.endsWith('.json') ? scanJson(text, name) : scanHcl(text, name);
         for (const d of found.declared)
             config.declared.add(d);
+        config.requiredVersions.push(...found.requiredVersions);
         if (found.backend)
             config.backend = found.backend;
     }
@@ -103629,7 +103925,7 @@ function readModuleConfig(dir) {
 /** Scan one HCL file. Exported for tests. */
 function scanHcl(text, file = 'main.tf') {
     const tokens = tokenize(text);
-    const findings = { declared: [] };
+    const findings = { declared: [], requiredVersions: [] };
     let i = 0;
     const skipNewlines = () => {
         while (tokens[i]?.kind === 'newline')
@@ -103724,7 +104020,11 @@ function scanHcl(text, file = 'main.tf') {
             }, () => skipBlock());
         }
         else if (type === 'terraform' && labels.length === 0) {
-            body(() => undefined, (inner, innerLabels, innerLine) => {
+            body((name, value, line) => {
+                const literal = literalOf(value);
+                if (name === 'required_version' && typeof literal === 'string')
+                    findings.requiredVersions.push({ text: literal, file, line });
+            }, (inner, innerLabels, innerLine) => {
                 if (inner === 'backend' && innerLabels.length === 1) {
                     findings.backend = backendBody(innerLabels[0], file, innerLine);
                 }
@@ -103953,7 +104253,7 @@ function tokenize(text) {
 }
 /** Scan one `.tf.json` file (Terraform's JSON syntax). */
 function scanJson(text, file) {
-    const findings = { declared: [] };
+    const findings = { declared: [], requiredVersions: [] };
     let doc;
     try {
         doc = JSON.parse(text);
@@ -103980,6 +104280,8 @@ function scanJson(text, file) {
         for (const name of Object.keys(modules))
             findings.declared.push(`module.${name}`);
     for (const terraform of objects(doc.terraform)) {
+        if (typeof terraform.required_version === 'string')
+            findings.requiredVersions.push({ text: terraform.required_version, file, line: 1 });
         for (const backends of objects(terraform.backend)) {
             for (const [type, settings] of Object.entries(backends)) {
                 const block = { type, file, line: 1, attributes: {}, expressions: [] };
@@ -104634,6 +104936,8 @@ class Terraform {
 
 
 
+
+
 /**
  * The deploy, as a table of contents: read inputs → state backend → terraform (init, guard, plan,
  * apply) → frontend (build, sync, invalidate) → health checks → report (job summary, PR comment).
@@ -104652,11 +104956,20 @@ async function run() {
     setOutput('mode', config.mode);
     logConfig(config);
     const report = new RunReport(config);
+    installCancellation(signal => info(`Received ${signal}: the run is being cancelled; a running Terraform gets one SIGINT so it can write its state and release the lock`));
     try {
         await deploy(config, report);
     }
     catch (error) {
-        setFailed(errorMessage(error));
+        const cancelled = cancellation();
+        if (cancelled) {
+            const during = report.cancelledDuring ?? 'the run';
+            report.note = `Cancelled during ${during} (${cancelled.signal}).`;
+            setFailed(`The run was cancelled (${cancelled.signal}) during ${during}; ${/^Terraform/.test(during) ? 'Terraform was stopped with one SIGINT, so it wrote what it had done to the state and released the lock. ' : ''}Re-run to finish the deploy.`);
+        }
+        else {
+            setFailed(errorMessage(error));
+        }
     }
     finally {
         await publish(report);
@@ -104698,7 +105011,7 @@ async function deploy(config, report) {
         }
     }
     const terraform = await report.phase('Terraform init', async () => {
-        const installation = await locateTerraform(config);
+        const installation = await locateTerraform(config, versionRequirement(config, module));
         const tf = Terraform.fromConfig(config, installation.bin);
         const settings = backendSettings(config, {
             bucket: backend.bucket,
@@ -104805,6 +105118,13 @@ async function stateBackend(config, clients) {
             core_warning(warning);
         return backend;
     });
+}
+/** The Terraform versions the root module accepts (required_version, version files). */
+function versionRequirement(config, module) {
+    return readVersionRequirement(module.requiredVersions.map(r => ({
+        text: r.text,
+        source: `${external_node_path_.posix.join(config.workingDirectoryInput, r.file)} line ${r.line}`
+    })), config.workingDirectory, config.workspace);
 }
 async function stateIdentity(config, clients, backend, module) {
     if (backend.bucketCreated)

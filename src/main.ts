@@ -16,6 +16,7 @@ import {
   type StateElsewhere
 } from './backend/identity'
 import { createClients, type AwsClients } from './aws/clients'
+import { cancellation, installCancellation } from './process'
 import { DeployError, errorMessage } from './errors'
 import {
   deployFrontend,
@@ -44,6 +45,7 @@ import {
 import { terraformEnvProblem } from './terraform/cli'
 import { locateTerraform } from './terraform/install'
 import { readModuleConfig, type ModuleConfig } from './terraform/module-config'
+import { readVersionRequirement, type VersionRequirement } from './terraform/version-requirement'
 import { planSummaryLine } from './terraform/plan'
 import {
   backendSettings,
@@ -71,10 +73,24 @@ export async function run(): Promise<void> {
   logConfig(config)
 
   const report = new RunReport(config)
+  installCancellation(signal =>
+    core.info(
+      `Received ${signal}: the run is being cancelled; a running Terraform gets one SIGINT so it can write its state and release the lock`
+    )
+  )
   try {
     await deploy(config, report)
   } catch (error) {
-    core.setFailed(errorMessage(error))
+    const cancelled = cancellation()
+    if (cancelled) {
+      const during = report.cancelledDuring ?? 'the run'
+      report.note = `Cancelled during ${during} (${cancelled.signal}).`
+      core.setFailed(
+        `The run was cancelled (${cancelled.signal}) during ${during}; ${/^Terraform/.test(during) ? 'Terraform was stopped with one SIGINT, so it wrote what it had done to the state and released the lock. ' : ''}Re-run to finish the deploy.`
+      )
+    } else {
+      core.setFailed(errorMessage(error))
+    }
   } finally {
     await publish(report)
   }
@@ -131,7 +147,7 @@ async function deploy(config: Config, report: RunReport): Promise<void> {
   }
 
   const terraform = await report.phase('Terraform init', async () => {
-    const installation = await locateTerraform(config)
+    const installation = await locateTerraform(config, versionRequirement(config, module))
     const tf = Terraform.fromConfig(config, installation.bin)
     const settings = backendSettings(config, {
       bucket: backend.bucket,
@@ -241,6 +257,18 @@ async function stateBackend(config: Config, clients: AwsClients): Promise<Backen
     for (const warning of backend.warnings) core.warning(warning)
     return backend
   })
+}
+
+/** The Terraform versions the root module accepts (required_version, version files). */
+function versionRequirement(config: Config, module: ModuleConfig): VersionRequirement {
+  return readVersionRequirement(
+    module.requiredVersions.map(r => ({
+      text: r.text,
+      source: `${path.posix.join(config.workingDirectoryInput, r.file)} line ${r.line}`
+    })),
+    config.workingDirectory,
+    config.workspace
+  )
 }
 
 async function stateIdentity(

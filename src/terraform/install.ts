@@ -19,6 +19,7 @@ import * as path from 'node:path'
 import { childEnv } from '../child-env'
 import { DeployError, errorMessage } from '../errors'
 import type { Config } from '../inputs'
+import { describeConstraints, satisfies, type VersionRequirement } from './version-requirement'
 
 export interface TerraformInstallation {
   /** Absolute path of the terraform binary. */
@@ -58,12 +59,13 @@ function compareVersions(a: string, b: string): number {
  */
 export function latestStableVersion(
   index: unknown,
-  platform: { os: string; arch: string } = terraformPlatform()
+  platform: { os: string; arch: string } = terraformPlatform(),
+  accept: (version: string) => boolean = () => true
 ): string | undefined {
   const versions = (index as { versions?: unknown } | null)?.versions
   if (versions === null || typeof versions !== 'object') return undefined
   const candidates = Object.entries(versions as Record<string, unknown>)
-    .filter(([version]) => STABLE.test(version))
+    .filter(([version]) => STABLE.test(version) && accept(version))
     .filter(([, release]) => {
       const builds = (release as { builds?: unknown } | null)?.builds
       if (!Array.isArray(builds)) return true
@@ -157,8 +159,15 @@ async function download(url: string, what: string, hint: string): Promise<string
   }
 }
 
-/** The newest stable release listed at `<base>/index.json`. */
-export async function resolveLatestVersion(baseUrl: string): Promise<string> {
+/**
+ * The newest stable release listed at `<base>/index.json` (that `accept` takes; `wanted` says which
+ * in the error when none does).
+ */
+export async function resolveLatestVersion(
+  baseUrl: string,
+  accept: (version: string) => boolean = () => true,
+  wanted = 'stable release'
+): Promise<string> {
   requireRunnerDirs()
   const url = `${baseUrl}/index.json`
   const file = await download(
@@ -177,10 +186,10 @@ export async function resolveLatestVersion(baseUrl: string): Promise<string> {
     await fs.promises.rm(file, { force: true })
   }
   const platform = terraformPlatform()
-  const version = latestStableVersion(index, platform)
+  const version = latestStableVersion(index, platform, accept)
   if (!version) {
     throw new DeployError(
-      `The Terraform release index at ${url} lists no stable release for ${platform.os}_${platform.arch}; set terraform-version to a release`
+      `The Terraform release index at ${url} lists no ${wanted} for ${platform.os}_${platform.arch}; set terraform-version to a release`
     )
   }
   return version
@@ -298,22 +307,59 @@ function unwrapped(onPath: string | undefined): string | undefined {
  * installed. A version (or `latest`): PATH's terraform when it is that version, else it is installed.
  */
 export async function locateTerraform(
-  config: Pick<Config, 'terraformDownloadUrl'> & { terraformVersion?: string | undefined }
+  config: Pick<Config, 'terraformDownloadUrl'> & { terraformVersion?: string | undefined },
+  requirement: VersionRequirement = { constraints: [] }
 ): Promise<TerraformInstallation> {
   const onPath = unwrapped(findOnPath('terraform'))
   const pathVersion = onPath ? await terraformVersionOf(onPath) : undefined
-  const requested = config.terraformVersion
-  if (requested === undefined && onPath && pathVersion) {
-    core.info(`Using Terraform ${pathVersion} from PATH (${onPath})`)
+  const { constraints } = requirement
+  const required =
+    constraints.length > 0 ? `required_version ${describeConstraints(constraints)}` : ''
+  const fits = (version: string): boolean => satisfies(version, constraints)
+
+  // An explicit version: the input, else a version manager's file.
+  const pinned =
+    config.terraformVersion !== undefined
+      ? { version: config.terraformVersion, source: 'the terraform-version input' }
+      : requirement.pin
+  if (pinned && pinned.version !== 'latest' && constraints.length > 0 && !fits(pinned.version)) {
+    throw new DeployError(
+      `Terraform ${pinned.version} (from ${pinned.source}) does not satisfy ${required}; change one of them`
+    )
+  }
+  if (!pinned && onPath && pathVersion && (constraints.length === 0 || fits(pathVersion))) {
+    core.info(
+      `Using Terraform ${pathVersion} from PATH (${onPath})${required ? `: it satisfies ${required}` : ''}`
+    )
     return { bin: onPath, version: pathVersion, source: 'path' }
   }
-  const version =
-    requested === undefined || requested === 'latest'
-      ? await resolveLatestVersion(config.terraformDownloadUrl)
-      : requested
+  let version: string
+  if (pinned && pinned.version !== 'latest') {
+    version = pinned.version
+  } else {
+    try {
+      version = await resolveLatestVersion(
+        config.terraformDownloadUrl,
+        fits,
+        required ? `release that satisfies ${required}` : 'stable release'
+      )
+    } catch (error) {
+      if (!required) throw error
+      throw new DeployError(
+        `No Terraform that satisfies ${required} is at hand: ${onPath ? `PATH has ${pathVersion ?? 'an unreadable version'}` : 'none is on PATH'}, and ${errorMessage(error)}`,
+        { cause: error }
+      )
+    }
+  }
+  const why = pinned
+    ? `pinned by ${pinned.source}`
+    : required
+      ? `the newest that satisfies ${required}`
+      : 'the latest release'
   if (onPath && pathVersion === version) {
-    core.info(`Using Terraform ${pathVersion} from PATH (${onPath})`)
+    core.info(`Using Terraform ${pathVersion} from PATH (${onPath}): ${why}`)
     return { bin: onPath, version, source: 'path' }
   }
+  core.info(`Terraform ${version}: ${why}`)
   return installTerraform(version, config.terraformDownloadUrl)
 }

@@ -34,6 +34,8 @@ export interface ModuleConfig {
   declared: Set<string>
   /** The files read (relative names), sorted. */
   files: string[]
+  /** `required_version` of each `terraform` block (all must hold), with file and line. */
+  requiredVersions: Array<{ text: string; file: string; line: number }>
 }
 
 type Token =
@@ -60,11 +62,16 @@ export function readModuleConfig(dir: string): ModuleConfig {
   })
   const isOverride = (n: string): boolean => /(^|_)override\.tf(\.json)?$/.test(n)
   const ordered = [...names.filter(n => !isOverride(n)).sort(), ...names.filter(isOverride).sort()]
-  const config: ModuleConfig = { declared: new Set(), files: [...names].sort() }
+  const config: ModuleConfig = {
+    declared: new Set(),
+    files: [...names].sort(),
+    requiredVersions: []
+  }
   for (const name of ordered) {
     const text = fs.readFileSync(path.join(dir, name), 'utf8')
     const found = name.endsWith('.json') ? scanJson(text, name) : scanHcl(text, name)
     for (const d of found.declared) config.declared.add(d)
+    config.requiredVersions.push(...found.requiredVersions)
     if (found.backend) config.backend = found.backend
   }
   return config
@@ -73,12 +80,13 @@ export function readModuleConfig(dir: string): ModuleConfig {
 interface FileFindings {
   backend?: BackendBlock
   declared: string[]
+  requiredVersions: Array<{ text: string; file: string; line: number }>
 }
 
 /** Scan one HCL file. Exported for tests. */
 export function scanHcl(text: string, file = 'main.tf'): FileFindings {
   const tokens = tokenize(text)
-  const findings: FileFindings = { declared: [] }
+  const findings: FileFindings = { declared: [], requiredVersions: [] }
   let i = 0
   const skipNewlines = (): void => {
     while (tokens[i]?.kind === 'newline') i++
@@ -174,7 +182,11 @@ export function scanHcl(text: string, file = 'main.tf'): FileFindings {
         )
       } else if (type === 'terraform' && labels.length === 0) {
         body(
-          () => undefined,
+          (name, value, line) => {
+            const literal = literalOf(value)
+            if (name === 'required_version' && typeof literal === 'string')
+              findings.requiredVersions.push({ text: literal, file, line })
+          },
           (inner, innerLabels, innerLine) => {
             if (inner === 'backend' && innerLabels.length === 1) {
               findings.backend = backendBody(innerLabels[0] as string, file, innerLine)
@@ -388,7 +400,7 @@ function tokenize(text: string): Token[] {
 
 /** Scan one `.tf.json` file (Terraform's JSON syntax). */
 function scanJson(text: string, file: string): FileFindings {
-  const findings: FileFindings = { declared: [] }
+  const findings: FileFindings = { declared: [], requiredVersions: [] }
   let doc: unknown
   try {
     doc = JSON.parse(text)
@@ -412,6 +424,8 @@ function scanJson(text: string, file: string): FileFindings {
   for (const modules of objects(doc.module))
     for (const name of Object.keys(modules)) findings.declared.push(`module.${name}`)
   for (const terraform of objects(doc.terraform)) {
+    if (typeof terraform.required_version === 'string')
+      findings.requiredVersions.push({ text: terraform.required_version, file, line: 1 })
     for (const backends of objects(terraform.backend)) {
       for (const [type, settings] of Object.entries(backends)) {
         const block: BackendBlock = { type, file, line: 1, attributes: {}, expressions: [] }
