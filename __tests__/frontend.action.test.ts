@@ -115,3 +115,61 @@ describe('deploy with a frontend', () => {
     expect(run.summary).toMatch(/Health checks/)
   }, 180_000)
 })
+
+describe("invalidation paths are the ones the distribution serves (its origin path, not site-prefix's)", () => {
+  let bed: Testbed
+  let workspace: string
+  const deploy = (prefix: string): ReturnType<Testbed['run']> =>
+    bed.run(workspace, {
+      mode: 'deploy',
+      'build-command': 'rm -rf dist && mkdir -p dist && cp -R src/. dist/',
+      'site-prefix': prefix
+    })
+  const pathsOf = (run: Awaited<ReturnType<Testbed['run']>>): string[] | undefined =>
+    bed.standins.cloud
+      .invalidations(DISTRIBUTION)
+      .find(i => i.id === run.outputs['invalidation-id'])
+      ?.paths.sort()
+  beforeAll(async () => {
+    bed = await startSiteTestbed()
+    workspace = makeWorkspace('app')
+    siteFiles(workspace, { 'index.html': '<h1>shop</h1>', 'assets/app.1a2b3c4d.js': '1' })
+  })
+  afterAll(async () => bed.stop())
+
+  it('origin at the bucket root, site-prefix shop: the prefix is part of every path', async () => {
+    const run = await deploy('shop')
+    expect([run.exitCode, explain(run)]).toEqual([0, explain(run)])
+    expect(run.log).toContain(`Distribution ${DISTRIBUTION} serves s3://${SITE_BUCKET}/ as /`)
+    expect(pathsOf(run)).toEqual([
+      '/shop',
+      '/shop/',
+      '/shop/assets/app.1a2b3c4d.js',
+      '/shop/index.html'
+    ])
+  })
+
+  it('origin path /shop, site-prefix shop/v2: the paths are under /v2', async () => {
+    bed.standins.cloud.addDistribution(DISTRIBUTION, [
+      { domainName: `${SITE_BUCKET}.s3.eu-west-1.amazonaws.com`, originPath: '/shop' }
+    ])
+    const run = await deploy('shop/v2')
+    expect([run.exitCode, explain(run)]).toEqual([0, explain(run)])
+    expect(pathsOf(run)).toEqual(['/v2', '/v2/', '/v2/assets/app.1a2b3c4d.js', '/v2/index.html'])
+  })
+
+  it('without cloudfront:GetDistributionConfig: says so, and assumes the prefix is the origin path', async () => {
+    bed.standins.cloud.deny('GetDistributionConfig')
+    try {
+      siteFiles(workspace, { 'index.html': '<h1>shop, again</h1>' })
+      const run = await deploy('shop/v2')
+      expect([run.exitCode, explain(run)]).toEqual([0, explain(run)])
+      expect(run.log).toMatch(
+        /::notice::Could not read the origins of distribution EAPPDIST0001 \(AccessDenied; grant cloudfront:GetDistributionConfig on the distribution\): invalidation paths assume it serves s3:\/\/app-site\/shop\/v2\/ as \//
+      )
+      expect(pathsOf(run)).toEqual(['/', '/index.html'])
+    } finally {
+      bed.standins.cloud.allow()
+    }
+  })
+})

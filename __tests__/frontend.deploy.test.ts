@@ -397,7 +397,8 @@ describe('syncing a generated site (successive deploys)', () => {
     expect(result.invalidation).toMatchObject({ status: 'dry-run', paths: [`/${file.relPath}`] })
     // Reads only (the same-size change needs a HEAD for its metadata hash).
     expect(new Set(operations())).toEqual(new Set(['ListObjectsV2', 'HeadObject']))
-    expect(standins.cloud.requests).toHaveLength(0)
+    // CloudFront: only the read of the origin path the would-be invalidation is built from.
+    expect(standins.cloud.requests.map(r => r.operation)).toEqual(['GetDistributionConfig'])
     expect(log.lines).toContain(
       `would upload ${PREFIX}${file.relPath} (changed, application/json; charset=utf-8, public, max-age=300)`
     )
@@ -422,7 +423,10 @@ describe('syncing a generated site (successive deploys)', () => {
     expect(retry.uploadedKeys).toEqual([key])
     expect(retry.invalidation?.callerReference).toBe(first.invalidation?.callerReference)
     expect(retry.invalidation?.id).toBe(first.invalidation?.id)
-    expect(standins.cloud.requests.map(r => r.operation)).toEqual(['CreateInvalidation'])
+    expect(standins.cloud.requests.map(r => r.operation)).toEqual([
+      'GetDistributionConfig',
+      'CreateInvalidation'
+    ])
     expect(standins.cloud.invalidations(distributionId)).toHaveLength(count)
     // Another attempt of the run is another invalidation.
     await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: previous }))

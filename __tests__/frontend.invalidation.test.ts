@@ -63,6 +63,29 @@ describe('invalidationPaths', () => {
     ).toThrow(/not under the site prefix "site\/"/)
   })
 
+  it('builds paths from the origin paths the distribution serves, not from the prefix', () => {
+    const keys = ['site/v2/index.html', 'site/v2/app.js']
+    // Origin at the bucket root: the prefix is part of the URL.
+    expect(
+      invalidationPaths(keys, [], { prefix: 'site/v2', roots: [''], mode: 'changed' })
+    ).toEqual(['/site/v2', '/site/v2/', '/site/v2/app.js', '/site/v2/index.html'])
+    // Origin path /site, site under site/v2/: served under /v2/.
+    expect(
+      invalidationPaths(keys, [], { prefix: 'site/v2', roots: ['site/'], mode: 'changed' })
+    ).toEqual(['/v2', '/v2/', '/v2/app.js', '/v2/index.html'])
+    // Two origins on the bucket: both ways it is served. A root the key is not under serves none.
+    expect(
+      invalidationPaths(['site/v2/app.js'], [], {
+        prefix: 'site/v2',
+        roots: ['', 'site/v2/', 'other/'],
+        mode: 'changed'
+      })
+    ).toEqual(['/app.js', '/site/v2/app.js'])
+    expect(
+      invalidationPaths(['site/a.js'], [], { prefix: 'site', roots: ['site/v3/'], mode: 'changed' })
+    ).toEqual([])
+  })
+
   it('removes duplicates between changed and deleted', () => {
     expect(invalidationPaths(['a.js'], ['a.js'], { prefix: '', mode: 'changed' })).toEqual([
       '/a.js'

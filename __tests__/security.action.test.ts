@@ -172,7 +172,8 @@ const IAM: Record<string, string> = {
   's3:PutBucketPolicy': 's3:PutBucketPolicy',
   's3:PutBucketTagging': 's3:PutBucketTagging',
   'cloudfront:CreateInvalidation': 'cloudfront:CreateInvalidation',
-  'cloudfront:GetInvalidation': 'cloudfront:GetInvalidation'
+  'cloudfront:GetInvalidation': 'cloudfront:GetInvalidation',
+  'cloudfront:GetDistributionConfig': 'cloudfront:GetDistributionConfig'
 }
 const iamAction = (r: RecordedRequest): string =>
   r.service === 'dynamodb'

@@ -3,6 +3,7 @@ import {
   CloudFrontClient,
   CloudFrontServiceException,
   CreateInvalidationCommand,
+  GetDistributionConfigCommand,
   GetInvalidationCommand,
   ListInvalidationsCommand
 } from '@aws-sdk/client-cloudfront'
@@ -185,5 +186,41 @@ describe('CloudFront invalidations', () => {
       ['CreateInvalidation', undefined]
     ])
     expect(cloud.invalidations(dist)).toHaveLength(1)
+  })
+})
+
+describe('CloudFront distribution configs', () => {
+  it('GetDistributionConfig lists the origins a distribution was given, with an ETag', async () => {
+    const dist = cloud.addDistribution(undefined, [
+      { domainName: 'shop-site.s3.eu-west-1.amazonaws.com', originPath: '/site' },
+      { domainName: 'api.example.com' }
+    ])
+    const got = await cf().send(new GetDistributionConfigCommand({ Id: dist }))
+    expect(got.ETag).toMatch(/^E/)
+    expect(got.DistributionConfig?.Origins?.Items?.map(o => [o.DomainName, o.OriginPath])).toEqual([
+      ['shop-site.s3.eu-west-1.amazonaws.com', '/site'],
+      ['api.example.com', '']
+    ])
+    expect(got.DistributionConfig?.Origins?.Items?.[0]?.S3OriginConfig).toBeDefined()
+    expect(got.DistributionConfig?.Origins?.Items?.[1]?.CustomOriginConfig?.HTTPSPort).toBe(443)
+    expect(got.DistributionConfig?.Enabled).toBe(true)
+    const unknown = await failure(cf().send(new GetDistributionConfigCommand({ Id: 'ENOSUCH' })))
+    expect(unknown.name).toBe('NoSuchDistribution')
+  })
+
+  it('answers AccessDenied for an operation the caller is denied, as IAM does', async () => {
+    const dist = cloud.addDistribution()
+    cloud.deny('GetDistributionConfig')
+    try {
+      const denied = await failure(cf().send(new GetDistributionConfigCommand({ Id: dist })))
+      expect(denied.name).toBe('AccessDenied')
+      expect(denied.$metadata.httpStatusCode).toBe(403)
+      expect(denied.message).toMatch(/not authorized to perform: cloudfront:GetDistributionConfig/)
+      // Other operations are still allowed.
+      await cf().send(invalidate(dist, ['/x']))
+    } finally {
+      cloud.allow()
+    }
+    await cf().send(new GetDistributionConfigCommand({ Id: dist }))
   })
 })

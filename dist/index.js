@@ -11817,7 +11817,7 @@ __webpack_unused_export__ = GetContinuousDeploymentPolicyResult$;
 __webpack_unused_export__ = GetDistribution$;
 __webpack_unused_export__ = GetDistributionCommand;
 __webpack_unused_export__ = GetDistributionConfig$;
-__webpack_unused_export__ = GetDistributionConfigCommand;
+exports.wNI = GetDistributionConfigCommand;
 __webpack_unused_export__ = GetDistributionConfigRequest$;
 __webpack_unused_export__ = GetDistributionConfigResult$;
 __webpack_unused_export__ = GetDistributionRequest$;
@@ -94417,6 +94417,42 @@ function build_isInside(root, candidate) {
 
 
 
+
+/**
+ * Reads the distribution's origins (one GetDistributionConfig) and returns the origin paths of
+ * those that are the site bucket (REST or website endpoint, any region): a key `K` under origin
+ * path `P` is served as `/` + `K` without `P`. When the config cannot be read (for example the
+ * credentials lack `cloudfront:GetDistributionConfig`) or no origin is the bucket (a custom
+ * origin in front of it), the site prefix is assumed to be the origin path, and `assumed` says why.
+ */
+async function originRoots(cloudfront, distributionId, bucket, sitePrefix) {
+    const fallback = (why) => ({
+        roots: [normalizePrefix(sitePrefix)],
+        assumed: `${why}: invalidation paths assume it serves ${sitePrefix ? `s3://${bucket}/${sitePrefix}` : `the root of s3://${bucket}`} as /`
+    });
+    let origins;
+    try {
+        const answer = await cloudfront.send(new client_cloudfront_dist_cjs/* GetDistributionConfigCommand */.wNI({ Id: distributionId }));
+        origins = answer.DistributionConfig?.Origins?.Items ?? [];
+    }
+    catch (error) {
+        const name = awsErrorName(error) || messageOf(error);
+        const fix = name === 'AccessDenied' ? '; grant cloudfront:GetDistributionConfig on the distribution' : '';
+        return fallback(`Could not read the origins of distribution ${distributionId} (${name}${fix})`);
+    }
+    const endpoint = new RegExp(`^${bucket.replace(/\./g, '\\.')}\\.s3(?:[.-][a-z0-9-]+)*\\.amazonaws\\.com(?:\\.cn)?$`, 'i');
+    const roots = new Set();
+    for (const origin of origins) {
+        if (!endpoint.test(origin.DomainName ?? ''))
+            continue;
+        roots.add(normalizePrefix((origin.OriginPath ?? '').replace(/^\/+|\/+$/g, '')));
+    }
+    if (roots.size === 0) {
+        const domains = origins.map(o => o.DomainName ?? '?').join(', ') || 'none';
+        return fallback(`Distribution ${distributionId} has no origin that is the bucket ${bucket} (origins: ${domains})`);
+    }
+    return { roots: [...roots].sort() };
+}
 /** CreateInvalidation; a failure is a DeployError naming the distribution and the fix. */
 async function createInvalidation(cloudfront, distributionId, paths, reference) {
     try {
@@ -94498,11 +94534,11 @@ var external_node_crypto_ = __nccwpck_require__(7598);
 /**
  * CloudFront invalidation paths for a sync (SPEC §5).
  *
- * URL paths: the distribution serves the site prefix as its root. Without a `site-prefix` the
- * bucket root is the site root (the common setup); with one, the distribution's origin path is the
- * prefix (`/site`), so `site/app.js` is served as `/app.js`. The prefix is therefore stripped from
- * every key. (A distribution that serves the whole bucket and the site under `/site/` would need
- * the prefix kept; that setup is not supported by `invalidate: changed` - use `all`.)
+ * URL paths: CloudFront asks its S3 origin for the origin path followed by the URL path, so a key
+ * is served as `/` + the key without the origin path. The roots (origin paths as key prefixes)
+ * come from the distribution's config (`originRoots`); without them the site prefix is taken as
+ * the origin path. With origin path `/site`, `site/app.js` is `/app.js`; with none and
+ * `site-prefix: site`, it is `/site/app.js`. A key under no root is not served and gets no path.
  *
  * Every changed or deleted key becomes its URL path; an `index.html` also becomes its directory
  * path with and without the trailing slash (`x/index.html` -> `/x/index.html`, `/x/`, `/x`; the root
@@ -94542,13 +94578,18 @@ function invalidationPaths(changedKeys, deletedKeys, opts) {
     const maxFiles = opts.maxFilePaths ?? CLOUDFRONT_MAX_FILE_PATHS;
     const maxWildcards = opts.maxWildcards ?? CLOUDFRONT_MAX_WILDCARD_PATHS;
     const collapseAbove = opts.collapseAbove ?? DEFAULT_COLLAPSE_ABOVE;
+    const roots = (opts.roots ?? [prefix]).map(normalizePrefix);
     const paths = new Set();
     for (const key of [...changedKeys, ...deletedKeys]) {
         if (!key.startsWith(prefix) || key.length === prefix.length) {
             throw new Error(`Key "${key}" is not under the site prefix "${prefix}"`);
         }
-        for (const p of urlPathsForRelPath(key.slice(prefix.length)))
-            paths.add(p);
+        for (const root of roots) {
+            if (!key.startsWith(root) || key.length === root.length)
+                continue;
+            for (const p of urlPathsForRelPath(key.slice(root.length)))
+                paths.add(p);
+        }
     }
     if (paths.size === 0)
         return [];
@@ -95534,7 +95575,7 @@ async function deployFrontend(config, outputs, clients, opts = {}) {
         result.deleted = plan.deletions.length;
         result.deletedKeys = [...plan.deletions];
         result.syncSeconds = secondsSince(syncStart);
-        planInvalidation(config, result, distributionId, log, (paths, reference) => {
+        await planInvalidation(config, result, distributionId, clients, log, (paths, reference) => {
             result.invalidation = { paths, status: 'dry-run', callerReference: reference };
             log.info(`Dry run: would invalidate ${plural(paths.length, 'path')}: ${preview(paths)}`);
         });
@@ -95584,7 +95625,7 @@ async function deployFrontend(config, outputs, clients, opts = {}) {
         `(${formatBytes(result.bytesUploaded)}), ${formatCount(result.deleted)} deleted, ` +
         `${formatCount(result.unchanged)} unchanged`);
     let pending;
-    planInvalidation(config, result, distributionId, log, (paths, reference) => {
+    await planInvalidation(config, result, distributionId, clients, log, (paths, reference) => {
         pending = { paths, reference };
     });
     if (pending && distributionId) {
@@ -95627,7 +95668,7 @@ function finish(result, syncStart) {
  * Decides whether to invalidate and what: calls `create` with the paths and caller reference, or
  * sets `result.invalidationNote` (and logs a notice) saying why not.
  */
-function planInvalidation(config, result, distributionId, log, create) {
+async function planInvalidation(config, result, distributionId, clients, log, create) {
     if (!distributionId) {
         result.invalidationNote =
             'no distribution-id input and no cloudfront_distribution_id output: no invalidation';
@@ -95638,8 +95679,13 @@ function planInvalidation(config, result, distributionId, log, create) {
         result.invalidationNote = 'invalidate: none';
         return;
     }
+    const changed = result.uploadedKeys.length + result.deletedKeys.length > 0;
+    const roots = config.invalidate === 'changed' && changed
+        ? await servedRoots(clients, distributionId, result.bucket ?? '', config.sitePrefix, log)
+        : undefined;
     const paths = invalidationPaths(result.uploadedKeys, result.deletedKeys, {
         prefix: config.sitePrefix,
+        roots,
         mode: config.invalidate
     });
     if (paths.length === 0) {
@@ -95648,6 +95694,17 @@ function planInvalidation(config, result, distributionId, log, create) {
     }
     const runId = config.context.runId ?? `local-${Date.now()}`;
     create(paths, callerReference(runId, config.context.runAttempt, paths));
+}
+/** Where the distribution serves the bucket from (one GetDistributionConfig), logged. */
+async function servedRoots(clients, distributionId, bucket, sitePrefix, log) {
+    const served = await originRoots(clients.cloudfront, distributionId, bucket, sitePrefix);
+    if (served.assumed)
+        log.notice(served.assumed);
+    else {
+        const shown = served.roots.map(r => `s3://${bucket}/${r}`).join(' and ');
+        log.info(`Distribution ${distributionId} serves ${shown} as /`);
+    }
+    return served.roots;
 }
 function resolveBucket(config, outputs) {
     if (config.siteBucket)

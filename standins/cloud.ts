@@ -1,6 +1,6 @@
 /**
- * CloudFront invalidations (REST-XML, API 2020-05-31) and STS GetCallerIdentity (query protocol)
- * on one small server. CloudFront requests are told apart by their `/2020-05-31/` path; everything
+ * CloudFront invalidations and distribution configs (REST-XML, API 2020-05-31) and STS
+ * GetCallerIdentity (query protocol) on one small server. CloudFront requests are told apart by their `/2020-05-31/` path; everything
  * POSTed to `/` is STS.
  */
 import type http from 'node:http'
@@ -58,6 +58,19 @@ class AwsError extends Error {
   }
 }
 
+/** One origin of a distribution, as its DistributionConfig lists it. */
+export interface OriginInfo {
+  /** e.g. `my-site.s3.eu-west-1.amazonaws.com`. */
+  domainName: string
+  /** `''` or a path such as `/site` (CloudFront: starts with `/`, no trailing `/`). */
+  originPath?: string
+}
+
+interface Distribution {
+  origins: OriginInfo[]
+  invalidations: Invalidation[]
+}
+
 interface Invalidation {
   id: string
   callerReference: string
@@ -76,7 +89,8 @@ function isWildcard(path: string): boolean {
 }
 
 export class CloudStandIn extends HttpStandIn {
-  private readonly distributions = new Map<string, Invalidation[]>()
+  private readonly distributions = new Map<string, Distribution>()
+  private readonly denied = new Set<string>()
   private readonly accountId: string
   private readonly callerArn: string
   private readonly invalidationMs: number
@@ -90,15 +104,37 @@ export class CloudStandIn extends HttpStandIn {
     this.invalidationMs = options.invalidationMs ?? 500
   }
 
-  /** Register a distribution the stand-in knows (others answer NoSuchDistribution). */
-  addDistribution(id: string = randomId('E', 13)): string {
-    if (!this.distributions.has(id)) this.distributions.set(id, [])
+  /**
+   * Register a distribution the stand-in knows (others answer NoSuchDistribution), with the
+   * origins its GetDistributionConfig lists (default: one custom origin, `origin.example.com`).
+   */
+  addDistribution(
+    id: string = randomId('E', 13),
+    origins: OriginInfo[] = [{ domainName: 'origin.example.com' }]
+  ): string {
+    const known = this.distributions.get(id)
+    if (known) known.origins = origins
+    else this.distributions.set(id, { origins, invalidations: [] })
     return id
+  }
+
+  /**
+   * Answer these CloudFront operations (e.g. `GetDistributionConfig`) with 403 AccessDenied, as
+   * AWS does when the caller's policy lacks the action; `allow()` lifts it.
+   */
+  deny(...operations: string[]): void {
+    for (const o of operations) this.denied.add(o)
+  }
+
+  allow(): void {
+    this.denied.clear()
   }
 
   /** Invalidations of a distribution, newest first. */
   invalidations(distributionId: string): InvalidationInfo[] {
-    return (this.distributions.get(distributionId) ?? []).map(i => this.info(distributionId, i))
+    return (this.distributions.get(distributionId)?.invalidations ?? []).map(i =>
+      this.info(distributionId, i)
+    )
   }
 
   private info(distributionId: string, i: Invalidation): InvalidationInfo {
@@ -155,10 +191,27 @@ export class CloudStandIn extends HttpStandIn {
           'InvalidArgument',
           `The stand-in does not serve ${method} ${url.pathname}`
         )
-      const invalidations = this.distributions.get(route.distributionId)
-      if (!invalidations)
+      if (this.denied.has(route.operation))
+        throw new AwsError(
+          'AccessDenied',
+          `User: ${this.callerArn} is not authorized to perform: cloudfront:${route.operation} on resource: arn:aws:cloudfront::${this.accountId}:distribution/${route.distributionId}`,
+          403
+        )
+      const distribution = this.distributions.get(route.distributionId)
+      if (!distribution)
         throw new AwsError('NoSuchDistribution', 'The specified distribution does not exist.', 404)
+      const invalidations = distribution.invalidations
       switch (route.operation) {
+        case 'GetDistributionConfig':
+          return this.xml(
+            res,
+            record,
+            200,
+            distributionConfigXml(route.distributionId, distribution),
+            {
+              etag: `E${route.distributionId.slice(1, 13)}`
+            }
+          )
         case 'CreateInvalidation':
           return this.createInvalidation(
             res,
@@ -349,10 +402,42 @@ export class CloudStandIn extends HttpStandIn {
   }
 }
 
+/** A DistributionConfig with the parts the SDK requires and the origins the test gave. */
+function distributionConfigXml(id: string, d: Distribution): string {
+  const origins = d.origins
+    .map(
+      (o, i) =>
+        `<Origin>${xmlFields({ Id: `origin-${i + 1}`, DomainName: o.domainName, OriginPath: o.originPath ?? '' })}` +
+        `<CustomHeaders><Quantity>0</Quantity></CustomHeaders>` +
+        (/\.s3[.-]/.test(o.domainName)
+          ? `<S3OriginConfig><OriginAccessIdentity></OriginAccessIdentity></S3OriginConfig>`
+          : `<CustomOriginConfig>${xmlFields({ HTTPPort: 80, HTTPSPort: 443, OriginProtocolPolicy: 'https-only' })}</CustomOriginConfig>`) +
+        `</Origin>`
+    )
+    .join('')
+  return (
+    `<DistributionConfig xmlns="${CF_NS}">` +
+    xmlFields({ CallerReference: `standin-${id}` }) +
+    `<Aliases><Quantity>0</Quantity></Aliases>` +
+    xmlFields({ DefaultRootObject: 'index.html' }) +
+    `<Origins><Quantity>${d.origins.length}</Quantity><Items>${origins}</Items></Origins>` +
+    `<DefaultCacheBehavior>${xmlFields({ TargetOriginId: 'origin-1', ViewerProtocolPolicy: 'redirect-to-https' })}</DefaultCacheBehavior>` +
+    `<CacheBehaviors><Quantity>0</Quantity></CacheBehaviors>` +
+    xmlFields({ Comment: '', Enabled: true }) +
+    `</DistributionConfig>`
+  )
+}
+
 function cloudFrontRoute(
   method: string,
   pathname: string
 ): { operation: string; distributionId: string; invalidationId?: string } | undefined {
+  const config = /^\/2020-05-31\/distribution\/([^/]+)\/config\/?$/.exec(pathname)
+  if (config) {
+    return method === 'GET'
+      ? { operation: 'GetDistributionConfig', distributionId: decodeURIComponent(config[1] ?? '') }
+      : undefined
+  }
   const m = /^\/2020-05-31\/distribution\/([^/]+)\/invalidation(?:\/([^/]+))?\/?$/.exec(pathname)
   if (!m) return undefined
   const distributionId = decodeURIComponent(m[1] ?? '')

@@ -156,10 +156,15 @@ export const COPY_BUILD = {
 /** The site bucket and CloudFront distribution the `app` fixture stack's outputs name. */
 export const APP_SITE = { bucket: 'app-site', distribution: 'EAPPDIST0001' } as const
 
-/** A testbed where the `app` stack's site bucket and distribution exist (as its real twin creates them). */
+/**
+ * A testbed where the `app` stack's site bucket and distribution exist (as its real twin creates
+ * them): the distribution's origin is the bucket's regional endpoint, at the bucket root.
+ */
 export async function startSiteTestbed(region = 'eu-west-1'): Promise<Testbed> {
   const bed = await startTestbed(region)
   await bed.s3().send(new CreateBucketCommand({ Bucket: APP_SITE.bucket }))
-  bed.standins.cloud.addDistribution(APP_SITE.distribution)
+  bed.standins.cloud.addDistribution(APP_SITE.distribution, [
+    { domainName: `${APP_SITE.bucket}.s3.${region}.amazonaws.com` }
+  ])
   return bed
 }

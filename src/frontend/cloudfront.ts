@@ -8,12 +8,67 @@
  */
 import {
   CreateInvalidationCommand,
+  GetDistributionConfigCommand,
   GetInvalidationCommand,
   type CloudFrontClient
 } from '@aws-sdk/client-cloudfront'
 import { awsErrorName } from '../aws/clients'
 import { DeployError } from '../errors'
 import { messageOf } from './log'
+import { normalizePrefix } from './sync-plan'
+
+/** Where a distribution roots the site bucket, for turning keys into the URL paths it serves. */
+export interface OriginRoots {
+  /** Key prefixes (`''` or `site/`) that the distribution serves as `/`. */
+  roots: string[]
+  /** Set when the origins could not be read or none is the bucket: why the site prefix is assumed. */
+  assumed?: string
+}
+
+/**
+ * Reads the distribution's origins (one GetDistributionConfig) and returns the origin paths of
+ * those that are the site bucket (REST or website endpoint, any region): a key `K` under origin
+ * path `P` is served as `/` + `K` without `P`. When the config cannot be read (for example the
+ * credentials lack `cloudfront:GetDistributionConfig`) or no origin is the bucket (a custom
+ * origin in front of it), the site prefix is assumed to be the origin path, and `assumed` says why.
+ */
+export async function originRoots(
+  cloudfront: CloudFrontClient,
+  distributionId: string,
+  bucket: string,
+  sitePrefix: string
+): Promise<OriginRoots> {
+  const fallback = (why: string): OriginRoots => ({
+    roots: [normalizePrefix(sitePrefix)],
+    assumed: `${why}: invalidation paths assume it serves ${sitePrefix ? `s3://${bucket}/${sitePrefix}` : `the root of s3://${bucket}`} as /`
+  })
+  let origins: { DomainName?: string | undefined; OriginPath?: string | undefined }[]
+  try {
+    const answer = await cloudfront.send(new GetDistributionConfigCommand({ Id: distributionId }))
+    origins = answer.DistributionConfig?.Origins?.Items ?? []
+  } catch (error) {
+    const name = awsErrorName(error) || messageOf(error)
+    const fix =
+      name === 'AccessDenied' ? '; grant cloudfront:GetDistributionConfig on the distribution' : ''
+    return fallback(`Could not read the origins of distribution ${distributionId} (${name}${fix})`)
+  }
+  const endpoint = new RegExp(
+    `^${bucket.replace(/\./g, '\\.')}\\.s3(?:[.-][a-z0-9-]+)*\\.amazonaws\\.com(?:\\.cn)?$`,
+    'i'
+  )
+  const roots = new Set<string>()
+  for (const origin of origins) {
+    if (!endpoint.test(origin.DomainName ?? '')) continue
+    roots.add(normalizePrefix((origin.OriginPath ?? '').replace(/^\/+|\/+$/g, '')))
+  }
+  if (roots.size === 0) {
+    const domains = origins.map(o => o.DomainName ?? '?').join(', ') || 'none'
+    return fallback(
+      `Distribution ${distributionId} has no origin that is the bucket ${bucket} (origins: ${domains})`
+    )
+  }
+  return { roots: [...roots].sort() }
+}
 
 export interface CreatedInvalidation {
   id: string

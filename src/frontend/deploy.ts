@@ -30,7 +30,12 @@ import {
   runBuild,
   writeConfigFile
 } from './build'
-import { createInvalidation, waitForInvalidation, type WaitOptions } from './cloudfront'
+import {
+  createInvalidation,
+  originRoots,
+  waitForInvalidation,
+  type WaitOptions
+} from './cloudfront'
 import { callerReference, invalidationPaths } from './invalidation'
 import { BuildDirectoryError, scanBuildDirectory, type LocalFile } from './local-files'
 import { coreLog, formatBytes, messageOf, secondsSince, type FrontendLog } from './log'
@@ -231,7 +236,7 @@ export async function deployFrontend(
     result.deleted = plan.deletions.length
     result.deletedKeys = [...plan.deletions]
     result.syncSeconds = secondsSince(syncStart)
-    planInvalidation(config, result, distributionId, log, (paths, reference) => {
+    await planInvalidation(config, result, distributionId, clients, log, (paths, reference) => {
       result.invalidation = { paths, status: 'dry-run', callerReference: reference }
       log.info(`Dry run: would invalidate ${plural(paths.length, 'path')}: ${preview(paths)}`)
     })
@@ -297,7 +302,7 @@ export async function deployFrontend(
   )
 
   let pending: { paths: string[]; reference: string } | undefined
-  planInvalidation(config, result, distributionId, log, (paths, reference) => {
+  await planInvalidation(config, result, distributionId, clients, log, (paths, reference) => {
     pending = { paths, reference }
   })
   if (pending && distributionId) {
@@ -346,13 +351,14 @@ function finish(result: FrontendResult, syncStart: number): FrontendResult {
  * Decides whether to invalidate and what: calls `create` with the paths and caller reference, or
  * sets `result.invalidationNote` (and logs a notice) saying why not.
  */
-function planInvalidation(
+async function planInvalidation(
   config: FrontendConfig,
   result: FrontendResult,
   distributionId: string | undefined,
+  clients: FrontendClients,
   log: FrontendLog,
   create: (paths: string[], reference: string) => void
-): void {
+): Promise<void> {
   if (!distributionId) {
     result.invalidationNote =
       'no distribution-id input and no cloudfront_distribution_id output: no invalidation'
@@ -363,8 +369,14 @@ function planInvalidation(
     result.invalidationNote = 'invalidate: none'
     return
   }
+  const changed = result.uploadedKeys.length + result.deletedKeys.length > 0
+  const roots =
+    config.invalidate === 'changed' && changed
+      ? await servedRoots(clients, distributionId, result.bucket ?? '', config.sitePrefix, log)
+      : undefined
   const paths = invalidationPaths(result.uploadedKeys, result.deletedKeys, {
     prefix: config.sitePrefix,
+    roots,
     mode: config.invalidate
   })
   if (paths.length === 0) {
@@ -373,6 +385,23 @@ function planInvalidation(
   }
   const runId = config.context.runId ?? `local-${Date.now()}`
   create(paths, callerReference(runId, config.context.runAttempt, paths))
+}
+
+/** Where the distribution serves the bucket from (one GetDistributionConfig), logged. */
+async function servedRoots(
+  clients: FrontendClients,
+  distributionId: string,
+  bucket: string,
+  sitePrefix: string,
+  log: FrontendLog
+): Promise<string[]> {
+  const served = await originRoots(clients.cloudfront, distributionId, bucket, sitePrefix)
+  if (served.assumed) log.notice(served.assumed)
+  else {
+    const shown = served.roots.map(r => `s3://${bucket}/${r}`).join(' and ')
+    log.info(`Distribution ${distributionId} serves ${shown} as /`)
+  }
+  return served.roots
 }
 
 function resolveBucket(config: FrontendConfig, outputs: Record<string, unknown>): string {

@@ -1,11 +1,11 @@
 /**
  * CloudFront invalidation paths for a sync (SPEC §5).
  *
- * URL paths: the distribution serves the site prefix as its root. Without a `site-prefix` the
- * bucket root is the site root (the common setup); with one, the distribution's origin path is the
- * prefix (`/site`), so `site/app.js` is served as `/app.js`. The prefix is therefore stripped from
- * every key. (A distribution that serves the whole bucket and the site under `/site/` would need
- * the prefix kept; that setup is not supported by `invalidate: changed` - use `all`.)
+ * URL paths: CloudFront asks its S3 origin for the origin path followed by the URL path, so a key
+ * is served as `/` + the key without the origin path. The roots (origin paths as key prefixes)
+ * come from the distribution's config (`originRoots`); without them the site prefix is taken as
+ * the origin path. With origin path `/site`, `site/app.js` is `/app.js`; with none and
+ * `site-prefix: site`, it is `/site/app.js`. A key under no root is not served and gets no path.
  *
  * Every changed or deleted key becomes its URL path; an `index.html` also becomes its directory
  * path with and without the trailing slash (`x/index.html` -> `/x/index.html`, `/x/`, `/x`; the root
@@ -35,8 +35,10 @@ export const DEFAULT_COLLAPSE_ABOVE = 100
 export type InvalidateMode = 'changed' | 'all' | 'none'
 
 export interface InvalidationOptions {
-  /** The site prefix (as in the sync plan); stripped from every key. */
+  /** The site prefix (as in the sync plan); every key must be under it. */
   prefix: string
+  /** Key prefixes the distribution serves as `/` (its origin paths); default: the site prefix. */
+  roots?: readonly string[] | undefined
   mode: InvalidateMode
   /** Collapse when there are more paths than this (default {@link DEFAULT_COLLAPSE_ABOVE}). */
   collapseAbove?: number
@@ -64,12 +66,16 @@ export function invalidationPaths(
   const maxWildcards = opts.maxWildcards ?? CLOUDFRONT_MAX_WILDCARD_PATHS
   const collapseAbove = opts.collapseAbove ?? DEFAULT_COLLAPSE_ABOVE
 
+  const roots = (opts.roots ?? [prefix]).map(normalizePrefix)
   const paths = new Set<string>()
   for (const key of [...changedKeys, ...deletedKeys]) {
     if (!key.startsWith(prefix) || key.length === prefix.length) {
       throw new Error(`Key "${key}" is not under the site prefix "${prefix}"`)
     }
-    for (const p of urlPathsForRelPath(key.slice(prefix.length))) paths.add(p)
+    for (const root of roots) {
+      if (!key.startsWith(root) || key.length === root.length) continue
+      for (const p of urlPathsForRelPath(key.slice(root.length))) paths.add(p)
+    }
   }
   if (paths.size === 0) return []
 
