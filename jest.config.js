@@ -8,6 +8,7 @@ export default {
   testMatch: ['**/__tests__/**/*.test.ts'],
   testPathIgnorePatterns: ['/node_modules/', '/dist/'],
   modulePathIgnorePatterns: ['<rootDir>/dist/'],
+  globalSetup: '<rootDir>/__tests__/helpers/global-setup.cjs',
   testTimeout: 120000,
   verbose: false
 }

@@ -1,9 +1,19 @@
 import { describe, expect, it } from '@jest/globals'
-import { spawn } from 'node:child_process'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
+import { execFileSync, spawn } from 'node:child_process'
 import { repoRoot } from '../standins/run-action'
+import { findOnPath } from '../src/terraform/install'
+import { publish, startMirror, storedZip, zipName } from './helpers/mirror'
+
+/** PATH without the directories that hold a terraform: a newcomer's machine. */
+function withoutTerraform(searchPath: string): string {
+  return searchPath
+    .split(path.delimiter)
+    .filter(dir => dir && !fs.existsSync(path.join(dir, 'terraform')))
+    .join(path.delimiter)
+}
 
 // `npm run demo` as a person runs it after `npm ci`: a child process with a plain environment (no
 // NODE_OPTIONS, which `npm test` sets for jest), judged by its exit code and the table it prints.
@@ -141,21 +151,77 @@ describe('npm run demo', () => {
     }
   }, 300_000)
 
-  it('says clearly that terraform is missing from PATH, and fails', async () => {
-    const emptyPath = fs.mkdtempSync(path.join(os.tmpdir(), 'demo-path-'))
+  it('with no terraform on PATH: installs it from a mirror into the cache, checksum verified, and runs', async () => {
+    const real = findOnPath('terraform')
+    if (!real) throw new Error("this test publishes the machine's own terraform on a mirror")
+    const version = (
+      JSON.parse(execFileSync(real, ['version', '-json'], { encoding: 'utf8' })) as {
+        terraform_version: string
+      }
+    ).terraform_version
+    const mirror = await startMirror()
+    publish(mirror, version, storedZip('terraform', fs.readFileSync(real)))
+    mirror.files.set(
+      '/terraform/index.json',
+      Buffer.from(JSON.stringify({ versions: { [version]: {}, '99.0.0-beta1': {} } }))
+    )
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'demo-install-'))
+    try {
+      const env = plainEnv({
+        PATH: withoutTerraform(process.env.PATH ?? ''),
+        TERRAFORM_DOWNLOAD_URL: mirror.url,
+        REVIVE_DEPLOY_CACHE: path.join(tmp, 'cache'),
+        TMPDIR: tmp
+      })
+      delete env.TERRAFORM_VERSION
+      const tsx = path.join(repoRoot, 'node_modules', 'tsx', 'dist', 'cli.mjs')
+      const result = await run(process.execPath, [tsx, 'scripts/demo.ts'], env)
+      const explain = `exit ${result.code}\n${result.stdout.slice(-3000)}\n${result.stderr.slice(-2000)}`
+      expect([result.code, explain]).toEqual([0, explain])
+      expect(result.stdout).toContain(
+        `terraform is not on PATH: installing Terraform ${version} from ${mirror.url}`
+      )
+      expect(result.stdout).toMatch(new RegExp(`Terraform ${version} installed in \\S*cache`))
+      expect(summaryTable(result.stdout).map(r => r.mode)).toEqual([
+        'plan',
+        'deploy',
+        'deploy',
+        'frontend'
+      ])
+      expect(result.stdout).toMatch(/All as expected/)
+      expect(mirror.requests.sort()).toEqual(
+        [
+          '/terraform/index.json',
+          `/terraform/${version}/terraform_${version}_SHA256SUMS`,
+          `/terraform/${version}/${zipName(version)}`
+        ].sort()
+      )
+    } finally {
+      await mirror.close()
+      fs.rmSync(tmp, { recursive: true, force: true })
+    }
+  }, 300_000)
+
+  it('with no terraform on PATH and no release site to install from: one clear line, and fails', async () => {
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'demo-path-'))
     try {
       const tsx = path.join(repoRoot, 'node_modules', 'tsx', 'dist', 'cli.mjs')
       const result = await run(
         process.execPath,
         [tsx, 'scripts/demo.ts'],
-        plainEnv({ PATH: emptyPath })
+        plainEnv({
+          PATH: withoutTerraform(process.env.PATH ?? ''),
+          TERRAFORM_DOWNLOAD_URL: 'http://127.0.0.1:9/terraform',
+          REVIVE_DEPLOY_CACHE: path.join(tmp, 'cache')
+        })
       )
       expect(result.code).toBe(1)
-      expect(result.stderr).toMatch(/Cannot run the demo: terraform is not on PATH/)
-      expect(result.stderr).toMatch(/developer\.hashicorp\.com\/terraform\/install/)
+      expect(result.stderr).toMatch(
+        /Cannot run the demo: terraform is not on PATH, and the newest release could not be found at http:\/\/127\.0\.0\.1:9\/terraform: .*Put terraform \(1\.5 or later\) on PATH/
+      )
       expect(result.stdout).not.toMatch(/Run 1\/4/)
     } finally {
-      fs.rmSync(emptyPath, { recursive: true, force: true })
+      fs.rmSync(tmp, { recursive: true, force: true })
     }
   })
 })

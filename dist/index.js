@@ -103667,6 +103667,7 @@ function terraformPlatform(platform = process.platform, arch = process.arch) {
     return { os: osName, arch: archName };
 }
 const STABLE = /^\d+\.\d+\.\d+$/;
+/** Orders x.y.z versions numerically. */
 function compareVersions(a, b) {
     const pa = a.split('.').map(Number);
     const pb = b.split('.').map(Number);

@@ -19,6 +19,7 @@ import * as path from 'node:path'
 import { CreateBucketCommand, GetObjectCommand, S3Client } from '@aws-sdk/client-s3'
 import { DEFAULT_GITHUB_TOKEN, startStandIns, type StandIns } from '../standins/index'
 import { repoRoot, runAction, type ActionRun } from '../standins/run-action'
+import { ensureTerraform } from './dev-terraform'
 
 const REGION = 'us-east-1'
 const REPOSITORY = 'acme/revive-demo'
@@ -37,28 +38,12 @@ class DemoError extends Error {}
 
 // ------------------------------------------------------------------------------------ preflight
 
-/** The first `terraform` executable on PATH, if any. */
-function terraformOnPath(): string | undefined {
-  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
-    if (!dir) continue
-    const candidate = path.join(dir, 'terraform')
-    try {
-      fs.accessSync(candidate, fs.constants.X_OK)
-      if (fs.statSync(candidate).isFile()) return candidate
-    } catch {
-      // not here
-    }
-  }
-  return undefined
-}
-
-function preflight(): void {
-  if (!terraformOnPath()) {
-    throw new DemoError(
-      'terraform is not on PATH. The demo runs the real Terraform binary (1.5 or later) against the ' +
-        'local stand-ins; it needs no provider download. Install it (https://developer.hashicorp.com/terraform/install, ' +
-        'or your package manager), check that `terraform version` works, and run `npm run demo` again.'
-    )
+/** Terraform on PATH, or installed into the developer cache (scripts/dev-terraform.ts). */
+async function preflight(): Promise<void> {
+  try {
+    await ensureTerraform(line => console.log(dim(line)))
+  } catch (error) {
+    throw new DemoError(error instanceof Error ? error.message : String(error))
   }
   if (!fs.existsSync(path.join(repoRoot, 'dist', 'index.js'))) {
     throw new DemoError('dist/index.js is missing: run `npm run build` first.')
@@ -154,7 +139,7 @@ function showLine(line: string): string | undefined {
 }
 
 async function main(): Promise<number> {
-  preflight()
+  await preflight()
   // The SDK's notice that its 2027 releases need Node 22 is noise here: on the runner the action runs
   // on node24 (action.yml); the demo runs it with this machine's node.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true'

@@ -43,7 +43,8 @@ export function terraformPlatform(
 
 const STABLE = /^\d+\.\d+\.\d+$/
 
-function compareVersions(a: string, b: string): number {
+/** Orders x.y.z versions numerically. */
+export function compareVersions(a: string, b: string): number {
   const pa = a.split('.').map(Number)
   const pb = b.split('.').map(Number)
   for (let i = 0; i < 3; i++) {
