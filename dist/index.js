@@ -92667,6 +92667,25 @@ function planSync(local, remote, opts) {
         uploadBytes: uploads.reduce((sum, item) => sum + item.file.size, 0)
     };
 }
+/** Keys that are, or could be, Terraform state, its lock, or the action's ownership record. */
+const STATE_LIKE = /(^|\/)env:\/|\.tfstate($|[.-])|\.tflock$|\.revive-deploy-owner\.json$|(^|\/)\.terraform(\/|\.lock\.hcl$)/;
+/**
+ * Splits the deletions of a plan into what the action may delete, objects it uploaded itself (they
+ * carry its SHA-256 metadata; `heads` holds each key's HEAD), and what it keeps: objects anyone
+ * else put there (access logs, another team's files, Terraform state) and any key that looks like
+ * state or a lock, whoever wrote it. Pure.
+ */
+function ownDeletions(deletions, heads) {
+    const mine = [];
+    const kept = [];
+    for (const key of deletions) {
+        if (heads.get(key)?.sha256 && !STATE_LIKE.test(key))
+            mine.push(key);
+        else
+            kept.push(key);
+    }
+    return { deletions: mine, kept };
+}
 /** The plan as the ordered steps to run: assets, entry files, deletions (empty steps left out). */
 function syncPhases(plan) {
     const phases = [];
@@ -95503,6 +95522,7 @@ async function deployFrontend(config, outputs, clients, opts = {}) {
         syncSeconds: 0,
         uploadedKeys: [],
         deletedKeys: [],
+        keptKeys: [],
         dryRun: config.dryRun,
         warnings: []
     };
@@ -95518,6 +95538,10 @@ async function deployFrontend(config, outputs, clients, opts = {}) {
     // Everything that can be checked before the build is checked before the build.
     const bucket = resolveBucket(config, outputs);
     result.bucket = bucket;
+    if (opts.stateBucket !== undefined && bucket === opts.stateBucket) {
+        throw new DeployError(`The site bucket ${bucket} (${config.siteBucket ? 'site-bucket input' : 'frontend_bucket output'}) is the Terraform state bucket: ` +
+            'refusing to sync a site into it (its deletions would reach the state). Give the site a bucket of its own; nothing was built, uploaded or deleted.');
+    }
     const distributionId = resolveDistribution(config, outputs);
     if (distributionId)
         result.distributionId = distributionId;
@@ -95560,6 +95584,17 @@ async function deployFrontend(config, outputs, clients, opts = {}) {
         if (error instanceof DeployError)
             throw error;
         throw new DeployError(messageOf(error), { cause: error });
+    }
+    if (plan.deletions.length > 0) {
+        // Only what this action uploaded is deleted: the listing does not say, its metadata does.
+        const heads = await headObjects(clients.s3, bucket, plan.deletions, opts.headConcurrency ?? DEFAULT_HEAD_CONCURRENCY);
+        const own = ownDeletions(plan.deletions, heads);
+        plan = { ...plan, deletions: own.deletions };
+        result.keptKeys = own.kept;
+        if (own.kept.length > 0) {
+            log.notice(`Kept ${plural(own.kept.length, 'object')} under ${target} not uploaded by revive-deploy ` +
+                `(or named like Terraform state): ${preview(own.kept)}`);
+        }
     }
     result.unchanged = plan.unchanged.length;
     log.info(`${config.dryRun ? 'Dry run: would sync' : 'Syncing'} ${formatCount(local.length)} files to ${target}: ` +
@@ -95776,7 +95811,15 @@ function renderFrontendSection(result) {
         lines.push(`Site: ${codeSpan(`s3://${result.bucket}/${result.prefix}`)}`, '');
     }
     const verb = result.dryRun ? 'To upload' : 'Uploaded';
-    lines.push(tableHeader(['', 'Files', 'Size'], ['l', 'r', 'r']), tableRow([verb, formatCount(result.uploaded), formatBytes(result.bytesUploaded)]), tableRow([result.dryRun ? 'To delete' : 'Deleted', formatCount(result.deleted), '']), tableRow(['Unchanged', formatCount(result.unchanged), '']), '');
+    lines.push(tableHeader(['', 'Files', 'Size'], ['l', 'r', 'r']), tableRow([verb, formatCount(result.uploaded), formatBytes(result.bytesUploaded)]), tableRow([result.dryRun ? 'To delete' : 'Deleted', formatCount(result.deleted), '']), tableRow(['Unchanged', formatCount(result.unchanged), '']), ...(result.keptKeys.length > 0
+        ? [
+            tableRow([
+                'Kept (not uploaded by revive-deploy)',
+                formatCount(result.keptKeys.length),
+                ''
+            ])
+        ]
+        : []), '');
     const times = [];
     if (result.buildSeconds !== undefined)
         times.push(`build ${formatDuration(result.buildSeconds)}`);
@@ -95798,6 +95841,7 @@ function renderFrontendSection(result) {
     }
     lines.push(...detailsList(result.dryRun ? 'Files to upload' : 'Uploaded files', result.uploadedKeys));
     lines.push(...detailsList(result.dryRun ? 'Objects to delete' : 'Deleted objects', result.deletedKeys));
+    lines.push(...detailsList('Kept objects', result.keptKeys));
     if (result.warnings.length) {
         lines.push('**Warnings**', '', ...result.warnings.map(w => `- ${escapeText(w)}`), '');
     }
@@ -105122,13 +105166,13 @@ async function deploy(config, report) {
     if (outputs)
         setOutput('terraform-outputs', JSON.stringify(outputs.nonSensitive));
     if (outputs && (config.mode === 'deploy' || config.mode === 'frontend')) {
-        await report.phase('Frontend', () => frontend(config, clients, outputs.nonSensitive, report));
+        await report.phase('Frontend', () => frontend(config, clients, outputs.nonSensitive, report, backend.bucket));
     }
     if (outputs && !config.dryRun && config.healthChecks.length > 0) {
         await report.phase('Health checks', () => healthChecks(config, outputs.nonSensitive, report));
     }
 }
-async function frontend(config, clients, outputs, report) {
+async function frontend(config, clients, outputs, report, stateBucket) {
     const publish = (result) => {
         setOutput('uploaded', String(result.uploaded));
         setOutput('deleted', String(result.deleted));
@@ -105137,7 +105181,7 @@ async function frontend(config, clients, outputs, report) {
         report.addSection('Frontend', renderFrontendSection(result));
     };
     try {
-        const result = await deployFrontend(config, outputs, clients);
+        const result = await deployFrontend(config, outputs, clients, { stateBucket });
         if (result.skipped)
             notice(`Frontend: ${result.skipped}`);
         for (const warning of result.warnings)

@@ -197,7 +197,9 @@ async function deploy(config: Config, report: RunReport): Promise<void> {
   if (outputs) core.setOutput('terraform-outputs', JSON.stringify(outputs.nonSensitive))
 
   if (outputs && (config.mode === 'deploy' || config.mode === 'frontend')) {
-    await report.phase('Frontend', () => frontend(config, clients, outputs.nonSensitive, report))
+    await report.phase('Frontend', () =>
+      frontend(config, clients, outputs.nonSensitive, report, backend.bucket)
+    )
   }
   if (outputs && !config.dryRun && config.healthChecks.length > 0) {
     await report.phase('Health checks', () => healthChecks(config, outputs.nonSensitive, report))
@@ -208,7 +210,8 @@ async function frontend(
   config: Config,
   clients: AwsClients,
   outputs: Record<string, unknown>,
-  report: RunReport
+  report: RunReport,
+  stateBucket: string
 ): Promise<void> {
   const publish = (result: FrontendResult): void => {
     core.setOutput('uploaded', String(result.uploaded))
@@ -218,7 +221,7 @@ async function frontend(
     report.addSection('Frontend', renderFrontendSection(result))
   }
   try {
-    const result = await deployFrontend(config, outputs, clients)
+    const result = await deployFrontend(config, outputs, clients, { stateBucket })
     if (result.skipped) core.notice(`Frontend: ${result.skipped}`)
     for (const warning of result.warnings) core.warning(warning)
     publish(result)

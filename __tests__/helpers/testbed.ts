@@ -131,7 +131,13 @@ export function explain(run: ActionRun): string {
 }
 
 /** Write frontend source files under <workspace>/frontend/src. */
-export function writeSite(workspace: string, files: Record<string, string>): void {
+export function writeSite(
+  workspace: string,
+  files: Record<string, string>,
+  opts: { clean?: boolean } = {}
+): void {
+  if (opts.clean)
+    fs.rmSync(path.join(workspace, 'frontend', 'src'), { recursive: true, force: true })
   for (const [rel, content] of Object.entries(files)) {
     const file = path.join(workspace, 'frontend', 'src', rel)
     fs.mkdirSync(path.dirname(file), { recursive: true })

@@ -48,7 +48,7 @@ import {
   listRemote,
   uploadItems
 } from './s3-sync'
-import { planSync, syncPhases, type SyncPlan } from './sync-plan'
+import { ownDeletions, planSync, syncPhases, type SyncPlan } from './sync-plan'
 
 export interface InvalidationReport {
   /** Set once CloudFront accepted it. */
@@ -79,6 +79,8 @@ export interface FrontendResult {
   syncSeconds: number
   uploadedKeys: string[]
   deletedKeys: string[]
+  /** Objects under the prefix the build no longer has, kept: not uploaded by this action, or state-like. */
+  keptKeys: string[]
   invalidation?: InvalidationReport
   /** Why no invalidation was made (no distribution, `invalidate: none`, nothing changed). */
   invalidationNote?: string
@@ -112,6 +114,8 @@ export interface DeployFrontendOptions {
   progressIntervalMs?: number
   /** Bounds of wait-for-invalidation. */
   wait?: WaitOptions
+  /** The Terraform state bucket: never a site bucket. */
+  stateBucket?: string
 }
 
 type FrontendConfig = Pick<
@@ -156,6 +160,7 @@ export async function deployFrontend(
     syncSeconds: 0,
     uploadedKeys: [],
     deletedKeys: [],
+    keptKeys: [],
     dryRun: config.dryRun,
     warnings: []
   }
@@ -172,6 +177,12 @@ export async function deployFrontend(
   // Everything that can be checked before the build is checked before the build.
   const bucket = resolveBucket(config, outputs)
   result.bucket = bucket
+  if (opts.stateBucket !== undefined && bucket === opts.stateBucket) {
+    throw new DeployError(
+      `The site bucket ${bucket} (${config.siteBucket ? 'site-bucket input' : 'frontend_bucket output'}) is the Terraform state bucket: ` +
+        'refusing to sync a site into it (its deletions would reach the state). Give the site a bucket of its own; nothing was built, uploaded or deleted.'
+    )
+  }
   const distributionId = resolveDistribution(config, outputs)
   if (distributionId) result.distributionId = distributionId
   const buildEnv = mapBuildEnv(config.buildEnv, outputs)
@@ -218,6 +229,24 @@ export async function deployFrontend(
   } catch (error) {
     if (error instanceof DeployError) throw error
     throw new DeployError(messageOf(error), { cause: error })
+  }
+  if (plan.deletions.length > 0) {
+    // Only what this action uploaded is deleted: the listing does not say, its metadata does.
+    const heads = await headObjects(
+      clients.s3,
+      bucket,
+      plan.deletions,
+      opts.headConcurrency ?? DEFAULT_HEAD_CONCURRENCY
+    )
+    const own = ownDeletions(plan.deletions, heads)
+    plan = { ...plan, deletions: own.deletions }
+    result.keptKeys = own.kept
+    if (own.kept.length > 0) {
+      log.notice(
+        `Kept ${plural(own.kept.length, 'object')} under ${target} not uploaded by revive-deploy ` +
+          `(or named like Terraform state): ${preview(own.kept)}`
+      )
+    }
   }
   result.unchanged = plan.unchanged.length
   log.info(
@@ -492,6 +521,15 @@ export function renderFrontendSection(result: FrontendResult): string {
     tableRow([verb, formatCount(result.uploaded), formatBytes(result.bytesUploaded)]),
     tableRow([result.dryRun ? 'To delete' : 'Deleted', formatCount(result.deleted), '']),
     tableRow(['Unchanged', formatCount(result.unchanged), '']),
+    ...(result.keptKeys.length > 0
+      ? [
+          tableRow([
+            'Kept (not uploaded by revive-deploy)',
+            formatCount(result.keptKeys.length),
+            ''
+          ])
+        ]
+      : []),
     ''
   )
   const times: string[] = []
@@ -521,6 +559,7 @@ export function renderFrontendSection(result: FrontendResult): string {
   lines.push(
     ...detailsList(result.dryRun ? 'Objects to delete' : 'Deleted objects', result.deletedKeys)
   )
+  lines.push(...detailsList('Kept objects', result.keptKeys))
   if (result.warnings.length) {
     lines.push('**Warnings**', '', ...result.warnings.map(w => `- ${escapeText(w)}`), '')
   }

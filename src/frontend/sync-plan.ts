@@ -190,6 +190,29 @@ export function planSync(
   }
 }
 
+/** Keys that are, or could be, Terraform state, its lock, or the action's ownership record. */
+const STATE_LIKE =
+  /(^|\/)env:\/|\.tfstate($|[.-])|\.tflock$|\.revive-deploy-owner\.json$|(^|\/)\.terraform(\/|\.lock\.hcl$)/
+
+/**
+ * Splits the deletions of a plan into what the action may delete, objects it uploaded itself (they
+ * carry its SHA-256 metadata; `heads` holds each key's HEAD), and what it keeps: objects anyone
+ * else put there (access logs, another team's files, Terraform state) and any key that looks like
+ * state or a lock, whoever wrote it. Pure.
+ */
+export function ownDeletions(
+  deletions: readonly string[],
+  heads: ReadonlyMap<string, RemoteHead>
+): { deletions: string[]; kept: string[] } {
+  const mine: string[] = []
+  const kept: string[] = []
+  for (const key of deletions) {
+    if (heads.get(key)?.sha256 && !STATE_LIKE.test(key)) mine.push(key)
+    else kept.push(key)
+  }
+  return { deletions: mine, kept }
+}
+
 /** The plan as the ordered steps to run: assets, entry files, deletions (empty steps left out). */
 export function syncPhases(plan: SyncPlan): SyncPhase[] {
   const phases: SyncPhase[] = []
