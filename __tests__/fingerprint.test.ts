@@ -1,4 +1,5 @@
 import { describe, expect, it } from '@jest/globals'
+import { createHash } from 'node:crypto'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { gunzipSync } from 'node:zlib'
@@ -15,20 +16,44 @@ const FIXTURES = path.join(process.cwd(), '__tests__', 'fixtures', 'plans')
 const load = (name: string): Record<string, unknown> =>
   JSON.parse(fs.readFileSync(path.join(FIXTURES, name), 'utf8')) as Record<string, unknown>
 const stack = { workingDirectory: 'terraform', stateKey: 'production/terraform.tfstate' }
+const KEY = Buffer.alloc(32, 7)
 
 describe('plan fingerprint', () => {
+  it('is keyed: without the key, a guessed secret cannot be checked against the comment', () => {
+    const doc = load('outputs-secret-change.json')
+    const values = [...planEntries(doc, KEY).values()].join('\n')
+    const shown = /\(sensitive ([0-9a-f]{16})\)/.exec(values)?.[1]
+    // The secret in the fixture, hashed as an unkeyed fingerprint would: it is not what is shown.
+    const secrets = JSON.stringify(doc).match(/"[^"]*(hunter2|correcthorse)[^"]*"/g) ?? []
+    expect(secrets.length).toBeGreaterThan(0)
+    for (const secret of secrets) {
+      const guess = createHash('sha256').update(secret).digest('hex').slice(0, 16)
+      expect(guess).not.toBe(shown)
+    }
+    // Another key, other hashes; the same key, the same fingerprint (comparable across runs).
+    const other = planFingerprint(doc, stack, Buffer.alloc(32, 8))
+    expect(other.digest).not.toBe(planFingerprint(doc, stack, KEY).digest)
+    expect(planFingerprint(doc, stack, KEY)).toEqual(planFingerprint(doc, stack, KEY))
+    expect(
+      readFingerprint(`x\n${fingerprintLine(planFingerprint(doc, stack, KEY, 'abc1234'))}`)
+    ).toMatchObject({
+      keyed: true,
+      head: 'abc1234'
+    })
+  })
+
   it('lists each change that is not a no-op, with its actions', () => {
-    const entries = [...planEntries(load('replace-destroy-first.json')).keys()]
+    const entries = [...planEntries(load('replace-destroy-first.json'), KEY).keys()]
     expect(entries.some(e => /^resource .* delete,create$/.test(e))).toBe(true)
-    expect(planEntries(load('no-changes.json')).size).toBe(0)
+    expect(planEntries(load('no-changes.json'), KEY).size).toBe(0)
   })
 
   it('keeps no secret: sensitive values are hashed in the entries and only hashes are stored', () => {
     const doc = load('outputs-secret-change.json')
-    const values = [...planEntries(doc).values()].join('\n')
+    const values = [...planEntries(doc, KEY).values()].join('\n')
     expect(values).not.toContain('new-secret-correcthorse')
     expect(values).toMatch(/\(sensitive [0-9a-f]{16}\)/)
-    const line = fingerprintLine(planFingerprint(doc, stack))
+    const line = fingerprintLine(planFingerprint(doc, stack, KEY))
     const payload = /reviewed-plan (\S+) -->/.exec(line)?.[1] ?? ''
     const decoded = gunzipSync(Buffer.from(payload, 'base64url')).toString('utf8')
     expect(decoded).not.toMatch(/hunter2|correcthorse/)
@@ -40,7 +65,9 @@ describe('plan fingerprint', () => {
       ...doc,
       resource_changes: [...(doc.resource_changes as unknown[])].reverse()
     }
-    expect(planFingerprint(reversed, stack).digest).toBe(planFingerprint(doc, stack).digest)
+    expect(planFingerprint(reversed, stack, KEY).digest).toBe(
+      planFingerprint(doc, stack, KEY).digest
+    )
   })
 
   it('changes with a planned value, names the resource, and differs per stack', () => {
@@ -56,8 +83,8 @@ describe('plan fingerprint', () => {
     )
     if (target)
       target.change.after = { ...(target.change.after as object), input: 'something else' }
-    const a = planFingerprint(doc, stack)
-    const b = planFingerprint(altered, stack)
+    const a = planFingerprint(doc, stack, KEY)
+    const b = planFingerprint(altered, stack, KEY)
     const diff = compareFingerprints(a, b)
     expect(diff.same).toBe(false)
     expect(diff.changed).toEqual([`resource ${first?.address} update`])
@@ -65,12 +92,12 @@ describe('plan fingerprint', () => {
       `planned with other values than reviewed: resource ${first?.address} update`
     )
     expect(
-      planFingerprint(doc, { ...stack, stateKey: 'staging/terraform.tfstate' }).digest
+      planFingerprint(doc, { ...stack, stateKey: 'staging/terraform.tfstate' }, KEY).digest
     ).not.toBe(a.digest)
   })
 
   it('round-trips through the hidden comment line, which cannot end the comment early', () => {
-    const fp = planFingerprint(load('create.json'), stack)
+    const fp = planFingerprint(load('create.json'), stack, KEY)
     const line = fingerprintLine(fp)
     expect(line.slice(4, -4)).not.toContain('--')
     expect(readFingerprint(`<!-- marker -->\n${line}\n### report`)).toEqual(fp)
@@ -88,11 +115,11 @@ describe('plan fingerprint', () => {
         change: { actions: ['create'], after: { input: `item-${i}` }, after_unknown: { id: true } }
       }))
     }
-    const fp = planFingerprint(many, stack)
+    const fp = planFingerprint(many, stack, KEY)
     const line = fingerprintLine(fp)
     expect(line.length).toBeLessThan(13_000)
     const back = readFingerprint(`x\n${line}`)
-    expect(back).toEqual({ digest: fp.digest })
+    expect(back).toEqual({ digest: fp.digest, keyed: true })
     expect(compareFingerprints(back ?? { digest: '' }, fp).same).toBe(true)
   })
 })

@@ -43,6 +43,7 @@ describe('require-reviewed-plan', () => {
     const sha = '1111111111111111111111111111111111111111'
     const pr = bed.standins.github.addPullRequest(REPO, {
       number: 21,
+      headSha: 'head21',
       merged: true,
       mergeCommitSha: sha
     }).number
@@ -77,6 +78,7 @@ describe('require-reviewed-plan', () => {
     const sha = '2222222222222222222222222222222222222222'
     const pr = bed.standins.github.addPullRequest(REPO, {
       number: 22,
+      headSha: 'head22',
       merged: true,
       mergeCommitSha: sha
     }).number
@@ -159,7 +161,7 @@ describe('require-reviewed-plan', () => {
     )
     expect(run.exitCode).toBe(1)
     expect(run.errors.at(-1)).toMatch(
-      /no pull request is associated with commit 3333333.*workflow_dispatch.*require-reviewed-plan: false/
+      /commit 3333333 is not the merge commit of a merged pull request.*workflow_dispatch.*require-reviewed-plan: false/
     )
     expect(await bed.state(bucket, 'dispatch/terraform.tfstate')).toBeUndefined()
   })
@@ -195,6 +197,7 @@ describe.each(TOKEN_KINDS)('comments and reviewed plans with %s', (_what, token,
     const sha = '5555555555555555555555555555555555555555'
     const pr = bed.standins.github.addPullRequest(REPO, {
       number: 41,
+      headSha: 'head41',
       merged: true,
       mergeCommitSha: sha
     }).number

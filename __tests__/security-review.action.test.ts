@@ -1,4 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
+import { createHash } from 'node:crypto'
+import type { RunActionOptions } from '../standins/run-action'
+import { readFingerprint } from '../src/terraform/fingerprint'
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3'
 import {
   COPY_BUILD,
@@ -93,5 +96,110 @@ describe('the frontend sync deletes only what it uploaded', () => {
     expect(await stateText()).toBe(stateBefore)
     expect(JSON.parse(stateBefore).resources.length).toBeGreaterThan(0)
     expect(run.log).not.toMatch(/Uploading|Build finished/)
+  })
+})
+
+describe('the reviewed-plan fingerprint and the pull request it came from', () => {
+  const REPO = 'acme/shop'
+  const BOT = 'github-actions[bot]'
+  const TOKEN = 'ghs_standin_write'
+  let bed: Testbed
+  beforeAll(async () => {
+    bed = await startSiteTestbed()
+  })
+  afterAll(async () => bed.stop())
+  const prEvent = (number: number, head: string): Partial<RunActionOptions> => ({
+    event: { name: 'pull_request', payload: { pull_request: { number, head: { sha: head } } } },
+    env: { GITHUB_TOKEN: TOKEN, GITHUB_SHA: head }
+  })
+  const ours = (pr: number) =>
+    bed.standins.github.comments(REPO, pr).find(c => c.user.login === BOT)
+
+  it('a short secret cannot be found from the comment with a dictionary', async () => {
+    const secret = 'hunter2!'
+    const pr = bed.standins.github.addPullRequest(REPO, { number: 61, headSha: 'head61' }).number
+    const workspace = makeWorkspace('app')
+    const run = await bed.run(
+      workspace,
+      { 'state-key': 'dict/terraform.tfstate', variables: `api_key=${secret}` },
+      prEvent(pr, 'head61')
+    )
+    expect([run.exitCode, explain(run)]).toEqual([0, explain(run)])
+    const fingerprint = readFingerprint(ours(pr)?.body ?? '')
+    const shown = fingerprint?.entries?.['output api_key create']
+    expect(shown).toMatch(/^[0-9a-f]{12}$/)
+    // What an attacker who reads the pull request can compute for each guess: the entry of the
+    // sensitive output `api_key = "sk-${var.api_key}"`, hashed as the fingerprint hashes it.
+    const sha = (text: string): string => createHash('sha256').update(text).digest('hex')
+    const entryHash = (guess: string): string =>
+      sha(JSON.stringify(`(sensitive ${sha(JSON.stringify(`sk-${guess}`)).slice(0, 16)})`)).slice(
+        0,
+        12
+      )
+    const dictionary = ['password', 'letmein', 'hunter2', secret, 'correct horse', 'sk-hunter2!']
+    expect(dictionary.filter(guess => entryHash(guess) === shown)).toEqual([])
+    // The key is a private object next to the state, not in the comment.
+    const key = await bed.s3().send(
+      new GetObjectCommand({
+        Bucket: STATE_BUCKET,
+        Key: 'dict/terraform.tfstate.revive-deploy-hmac-key'
+      })
+    )
+    const keyText = (await key.Body?.transformToString()) ?? ''
+    expect(keyText).toMatch(/^[0-9a-f]{64}$/)
+    expect(ours(pr)?.body).not.toContain(keyText)
+  })
+
+  it('a workflow_dispatch of an open pull request\'s head is not "reviewed": nothing applied', async () => {
+    const head = 'a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0'
+    const pr = bed.standins.github.addPullRequest(REPO, { number: 62, headSha: head }).number
+    const workspace = makeWorkspace('app')
+    const inputs = { 'state-key': 'open/terraform.tfstate' }
+    const plan = await bed.run(workspace, inputs, prEvent(pr, head))
+    expect([plan.exitCode, explain(plan)]).toEqual([0, explain(plan)])
+    const run = await bed.run(
+      workspace,
+      { ...inputs, mode: 'apply', 'require-reviewed-plan': 'true' },
+      {
+        event: { name: 'workflow_dispatch', payload: {} },
+        env: { GITHUB_TOKEN: TOKEN, GITHUB_SHA: head }
+      }
+    )
+    expect(run.exitCode).toBe(1)
+    expect(run.errors.at(-1)).toMatch(
+      /require-reviewed-plan: commit a0a0a0a is not the merge commit of a merged pull request.*Nothing was applied\.$/
+    )
+    expect(await bed.state(STATE_BUCKET, 'open/terraform.tfstate')).toBeUndefined()
+  })
+
+  it('a push to the pull request after its last plan: the merge is refused, naming both heads', async () => {
+    const planned = 'b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1'
+    const final = 'b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2'
+    const merge = 'b3b3b3b3b3b3b3b3b3b3b3b3b3b3b3b3b3b3b3b3'
+    const pr = bed.standins.github.addPullRequest(REPO, {
+      number: 63,
+      headSha: final,
+      merged: true,
+      mergeCommitSha: merge
+    }).number
+    const workspace = makeWorkspace('app')
+    const inputs = { 'state-key': 'late/terraform.tfstate' }
+    const plan = await bed.run(workspace, inputs, prEvent(pr, planned))
+    expect([plan.exitCode, explain(plan)]).toEqual([0, explain(plan)])
+    expect(readFingerprint(ours(pr)?.body ?? '')?.head).toBe(planned)
+    const run = await bed.run(
+      workspace,
+      { ...inputs, mode: 'apply', 'require-reviewed-plan': 'true' },
+      {
+        event: { name: 'push', payload: { after: merge } },
+        env: { GITHUB_TOKEN: TOKEN, GITHUB_SHA: merge }
+      }
+    )
+    expect(run.exitCode).toBe(1)
+    expect(run.errors.at(-1)).toMatch(
+      /the reviewed plan on pull request #63 was made for head b1b1b1b, but the pull request's final head is b2b2b2b \(pushed after the last plan\)\. Nothing was applied\.$/
+    )
+    expect(await bed.state(STATE_BUCKET, 'late/terraform.tfstate')).toBeUndefined()
+    expect(ours(pr)?.body).toMatch(/Not applied: the plan shown here was made for b1b1b1b/)
   })
 })

@@ -196,11 +196,22 @@ describe('IAM permissions', () => {
           expect((await bed.run(workspace, { mode: 'apply' })).exitCode).toBe(0)
         for (const s of [bed.standins.s3, bed.standins.dynamodb, bed.standins.cloud])
           s.clearRequests()
-        const run = await bed.run(workspace, {
-          mode,
-          ...COPY_BUILD,
-          'wait-for-invalidation': 'true'
-        })
+        // A plan on a pull request: the one that also writes the fingerprint key.
+        const pr =
+          mode === 'plan'
+            ? {
+                event: {
+                  name: 'pull_request',
+                  payload: { pull_request: { number: 5, head: { sha: 'head5' } } }
+                }
+              }
+            : {}
+        const run = await bed.run(
+          workspace,
+          { mode, ...COPY_BUILD, 'wait-for-invalidation': 'true' },
+          pr
+        )
+        if (mode === 'plan') expect(run.log).not.toMatch(/No reviewed-plan fingerprint/)
         expect([run.exitCode, explain(run)]).toEqual([0, explain(run)])
         const requests = [
           ...bed.standins.s3.requests,

@@ -88840,7 +88840,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(95);
+/* harmony import */ var _main__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9853);
 
 await (0,_main__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -88849,7 +88849,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 95:
+/***/ 9853:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -96002,6 +96002,78 @@ function renderHealthSection(results) {
     return `${lines.join('\n')}\n`;
 }
 
+;// CONCATENATED MODULE: ./src/backend/fingerprint-key.ts
+/**
+ * The key of the reviewed-plan fingerprint. The fingerprint sits in the pull request's comment, where
+ * anyone who can read the pull request sees it; its hashes of sensitive values (and of every change)
+ * are HMACs under a key those readers do not have: 32 random bytes kept next to the state, in the
+ * private, versioned, encrypted state bucket (`<state-key>.revive-deploy-hmac-key`).
+ *
+ * The first run that needs the key and finds none creates it with a conditional write
+ * (`If-None-Match: *`), so two first runs at once agree on one key. A run that may not read or create
+ * it (a plan role without `s3:PutObject` on that object, a dry run before the key exists) makes no
+ * fingerprint and says why: a merge with `require-reviewed-plan` then finds no reviewed plan and
+ * applies nothing.
+ */
+
+
+
+const HMAC_KEY_SUFFIX = '.revive-deploy-hmac-key';
+/** Reads the key, creating it when missing (see the module comment). Never throws. */
+async function fingerprintKey(opts) {
+    const objectKey = `${opts.stateKey}${HMAC_KEY_SUFFIX}`;
+    const where = `s3://${opts.bucket}/${objectKey}`;
+    const owner = opts.expectedOwner ? { ExpectedBucketOwner: opts.expectedOwner } : {};
+    const read = async () => {
+        try {
+            const got = await opts.s3.send(new dist_cjs.GetObjectCommand({ Bucket: opts.bucket, Key: objectKey, ...owner }));
+            const text = ((await got.Body?.transformToString()) ?? '').trim();
+            return /^[0-9a-f]{64}$/.test(text) ? Buffer.from(text, 'hex') : undefined;
+        }
+        catch (error) {
+            if (awsStatus(error) === 404)
+                return undefined;
+            throw error;
+        }
+    };
+    const failed = (what, error) => ({
+        problem: `could not ${what} the fingerprint key ${where} (${awsErrorName(error) || String(error)}); grant s3:GetObject and s3:PutObject on it`
+    });
+    let key;
+    try {
+        key = await read();
+    }
+    catch (error) {
+        return failed('read', error);
+    }
+    if (key)
+        return { key };
+    if (!opts.create)
+        return { problem: `there is no fingerprint key ${where} yet (a dry run creates none)` };
+    try {
+        await opts.s3.send(new dist_cjs.PutObjectCommand({
+            Bucket: opts.bucket,
+            Key: objectKey,
+            Body: (0,external_node_crypto_.randomBytes)(32).toString('hex'),
+            ContentType: 'text/plain',
+            IfNoneMatch: '*',
+            ...owner
+        }));
+    }
+    catch (error) {
+        // Another run created it first: that one is the key.
+        if (awsStatus(error) !== 412)
+            return failed('create', error);
+    }
+    try {
+        key = await read();
+    }
+    catch (error) {
+        return failed('read', error);
+    }
+    return key ? { key } : { problem: `the fingerprint key ${where} is not 64 hex digits` };
+}
+
 ;// CONCATENATED MODULE: ./node_modules/@actions/github/lib/context.js
 
 
@@ -101193,18 +101265,19 @@ function commentWarning(error) {
     return `${base}: ${errorMessage(error)}. The job summary has the report.`;
 }
 /**
- * The pull request a commit came from (GET /repos/{owner}/{repo}/commits/{sha}/pulls): the merged
- * one whose merge commit it is, else the first merged one, else the first listed.
+ * The pull request that was merged as `sha` (GET /repos/{owner}/{repo}/commits/{sha}/pulls) (its merge commit is `sha`), with its final head commit;
+ * an open or closed-unmerged pull request that merely contains the commit is not one.
  */
-async function pullRequestForCommit(octokit, repository, sha) {
+async function mergedPullRequestOf(octokit, repository, sha) {
     const { data } = await octokit.rest.repos.listPullRequestsAssociatedWithCommit({
         ...repository,
         commit_sha: sha,
         per_page: 100
     });
-    const merged = data.filter(pr => pr.merged_at !== null);
-    const pick = merged.find(pr => pr.merge_commit_sha === sha) ?? merged[0] ?? data[0];
-    return pick ? { ...repository, number: pick.number } : undefined;
+    const merged = data.find(pr => pr.merged_at !== null && pr.merge_commit_sha === sha);
+    if (!merged)
+        return undefined;
+    return { pr: { ...repository, number: merged.number }, headSha: merged.head.sha };
 }
 
 // EXTERNAL MODULE: external "node:zlib"
@@ -101215,28 +101288,29 @@ var external_node_zlib_ = __nccwpck_require__(8522);
  * (never from its text, so formatting, ordering and Terraform's layout cannot change it).
  *
  * The effect is one entry per resource change that is not a no-op and per output change: the
- * address, the actions, and the known planned values with sensitive values replaced by a hash of
- * them (so the fingerprint, which is kept in the PR comment, shows no secret) and unknown values
- * marked as unknown. Entries are sorted; the fingerprint is their sha256 plus, when it fits, a short
- * hash per entry, so a difference can be named resource by resource.
+ * address, the actions, and the known planned values with sensitive values replaced by an HMAC of
+ * them and unknown values marked as unknown. Entries are sorted; the fingerprint is their HMAC plus,
+ * when it fits, a short HMAC per entry, so a difference can be named resource by resource. Every
+ * hash is keyed (`backend/fingerprint-key.ts`): the fingerprint is kept in the PR comment, and an
+ * unkeyed hash of a short secret can be found offline by anyone who reads the pull request.
  */
 
 
 const isObject = (v) => typeof v === 'object' && v !== null && !Array.isArray(v);
-const sha = (text) => (0,external_node_crypto_.createHash)('sha256').update(text).digest('hex');
-/** The value with unknown parts marked and sensitive parts replaced by their hash. */
-function known(value, unknownMask, sensitiveMask) {
+const macWith = (key) => text => (0,external_node_crypto_.createHmac)('sha256', key).update(text).digest('hex');
+/** The value with unknown parts marked and sensitive parts replaced by their keyed hash. */
+function known(mac, value, unknownMask, sensitiveMask) {
     if (unknownMask === true)
         return '(known after apply)';
     if (sensitiveMask === true)
-        return `(sensitive ${sha(JSON.stringify(value ?? null)).slice(0, 16)})`;
+        return `(sensitive ${mac(JSON.stringify(value ?? null)).slice(0, 16)})`;
     if (Array.isArray(value)) {
-        return value.map((v, i) => known(v, Array.isArray(unknownMask) ? unknownMask[i] : undefined, Array.isArray(sensitiveMask) ? sensitiveMask[i] : undefined));
+        return value.map((v, i) => known(mac, v, Array.isArray(unknownMask) ? unknownMask[i] : undefined, Array.isArray(sensitiveMask) ? sensitiveMask[i] : undefined));
     }
     if (isObject(value)) {
         const out = {};
         for (const k of Object.keys(value).sort()) {
-            out[k] = known(value[k], isObject(unknownMask) ? unknownMask[k] : undefined, isObject(sensitiveMask) ? sensitiveMask[k] : undefined);
+            out[k] = known(mac, value[k], isObject(unknownMask) ? unknownMask[k] : undefined, isObject(sensitiveMask) ? sensitiveMask[k] : undefined);
         }
         // Attributes that are entirely unknown are absent from `after` and marked in after_unknown.
         if (isObject(unknownMask)) {
@@ -101251,7 +101325,8 @@ function known(value, unknownMask, sensitiveMask) {
     return value;
 }
 /** One entry per change: `resource <address> <actions>` / `output <name> <action>` → planned values. */
-function planEntries(showJson) {
+function planEntries(showJson, key) {
+    const mac = macWith(key);
     const doc = typeof showJson === 'string' ? JSON.parse(showJson) : showJson;
     if (!isObject(doc))
         throw new Error('not a Terraform JSON plan');
@@ -101264,7 +101339,7 @@ function planEntries(showJson) {
             continue;
         const deposed = typeof rc.deposed === 'string' ? ` deposed` : '';
         const id = `resource ${String(rc.address)} ${actions.join(',')}${deposed}`;
-        const values = known(rc.change.after, rc.change.after_unknown, rc.change.after_sensitive);
+        const values = known(mac, rc.change.after, rc.change.after_unknown, rc.change.after_sensitive);
         entries.set(id, JSON.stringify(values));
     }
     const outputs = isObject(doc.output_changes) ? doc.output_changes : {};
@@ -101275,24 +101350,25 @@ function planEntries(showJson) {
         const actions = Array.isArray(change.actions) ? change.actions.map(String) : [];
         if (actions.length === 1 && actions[0] === 'no-op')
             continue;
-        const values = known(change.after, change.after_unknown, change.after_sensitive);
+        const values = known(mac, change.after, change.after_unknown, change.after_sensitive);
         entries.set(`output ${name} ${actions.join(',')}`, JSON.stringify(values));
     }
     return entries;
 }
 /** Entry lists kept in the comment up to this many characters (encoded); beyond, the digest only. */
 const MAX_ENTRIES_CHARS = 12_000;
-function planFingerprint(showJson, stack) {
-    const entries = planEntries(showJson);
+function planFingerprint(showJson, stack, key, head) {
+    const entries = planEntries(showJson, key);
+    const mac = macWith(key);
     const ids = [...entries.keys()].sort();
-    const hash = (0,external_node_crypto_.createHash)('sha256').update(`stack ${stack.workingDirectory}\n${stack.stateKey}\n`);
+    const hash = (0,external_node_crypto_.createHmac)('sha256', key).update(`stack ${stack.workingDirectory}\n${stack.stateKey}\n`);
     const short = {};
     for (const id of ids) {
         const value = entries.get(id) ?? '';
         hash.update(`${id}\n${value}\n`);
-        short[id] = sha(value).slice(0, 12);
+        short[id] = mac(value).slice(0, 12);
     }
-    return { digest: hash.digest('hex'), entries: short };
+    return { digest: hash.digest('hex'), keyed: true, ...(head && { head }), entries: short };
 }
 const LINE_PREFIX = '<!-- revive-deploy:reviewed-plan ';
 const LINE_SUFFIX = ' -->';
@@ -101303,8 +101379,10 @@ const LINE_SUFFIX = ' -->';
 function fingerprintLine(fp) {
     const encode = (value) => (0,external_node_zlib_.gzipSync)(JSON.stringify(value)).toString('base64url');
     let payload = encode(fp);
-    if (payload.length > MAX_ENTRIES_CHARS)
-        payload = encode({ digest: fp.digest });
+    if (payload.length > MAX_ENTRIES_CHARS) {
+        const { entries: _entries, ...digestOnly } = fp;
+        payload = encode(digestOnly);
+    }
     return `${LINE_PREFIX}${payload}${LINE_SUFFIX}`;
 }
 /** The fingerprint kept in a comment body by {@link fingerprintLine} (only on its second line). */
@@ -101322,6 +101400,10 @@ function readFingerprint(body) {
             !/^[0-9a-f]{64}$/.test(parsed.digest))
             return undefined;
         const fp = { digest: parsed.digest };
+        if (parsed.keyed === true)
+            fp.keyed = true;
+        if (typeof parsed.head === 'string' && /^[0-9A-Za-z]{1,64}$/.test(parsed.head))
+            fp.head = parsed.head;
         if (isObject(parsed.entries)) {
             fp.entries = Object.fromEntries(Object.entries(parsed.entries).map(([k, v]) => [k, String(v)]));
         }
@@ -102454,6 +102536,8 @@ class RunReport {
     fingerprint;
     /** On push: the merged pull request whose comment this run updates (apply outcome or refusal). */
     reviewPr;
+    /** The reviewed-plan fingerprint's key, read (or created) once per run when first asked for. */
+    fingerprintKey;
     /** The phase a cancellation (SIGINT/SIGTERM from the runner) stopped. */
     cancelledDuring;
     phases = [];
@@ -105040,6 +105124,7 @@ class Terraform {
 
 
 
+
 /**
  * The deploy, as a table of contents: read inputs → state backend → terraform (init, guard, plan,
  * apply) → frontend (build, sync, invalidate) → health checks → report (job summary, PR comment).
@@ -105094,6 +105179,13 @@ async function deploy(config, report) {
         notice(`Dry run: the state backend does not exist yet (${backend.wouldCreate.join(' and ')}); a real run creates it. Nothing to plan against.`);
         return;
     }
+    let keyRead;
+    report.fingerprintKey = () => (keyRead ??= fingerprintKey({
+        s3: backendClients.s3,
+        bucket: backend.bucket,
+        stateKey: backend.key,
+        create: !config.dryRun
+    }));
     const identity = await report.phase('State identity', () => stateIdentity(config, backendClients, backend, module));
     report.addSection('State backend', backendSection(backend));
     // Before init: Terraform's own init already fails on a state whose digest does not match, with a
@@ -105309,8 +105401,11 @@ async function planStack(config, terraform, report) {
         report.summary = plan.summary;
         report.planText = plan.text;
         // On a pull request, the comment keeps the fingerprint of the plan the reviewers see.
-        if (config.context.pullRequest !== undefined)
-            report.fingerprint = fingerprintOf(config, plan);
+        if (config.context.pullRequest !== undefined) {
+            const fingerprint = await fingerprintOf(config, plan, report);
+            if (fingerprint)
+                report.fingerprint = fingerprint;
+        }
         const s = plan.summary;
         setOutput('changes', String(plan.changes));
         setOutput('to-add', String(s.add));
@@ -105361,11 +105456,14 @@ async function applyPlan(config, terraform, first, report) {
         }
     }
 }
-function fingerprintOf(config, plan) {
-    return planFingerprint(plan.json, {
-        workingDirectory: config.workingDirectoryInput,
-        stateKey: config.stateKey
-    });
+/** The plan's fingerprint under the stack's key, or undefined (and a warning) when there is no key. */
+async function fingerprintOf(config, plan, report) {
+    const key = await report.fingerprintKey?.();
+    if (!key?.key) {
+        core_warning(`No reviewed-plan fingerprint: ${key?.problem ?? 'no state bucket'}; require-reviewed-plan cannot match this plan`);
+        return undefined;
+    }
+    return planFingerprint(plan.json, { workingDirectory: config.workingDirectoryInput, stateKey: config.stateKey }, key.key, config.context.sha);
 }
 /**
  * require-reviewed-plan: apply only when this plan's effect equals the one shown on the pull request
@@ -105382,17 +105480,20 @@ async function checkReviewedPlan(config, plan, report) {
     if (!context.repository || !context.sha)
         return refuse('GITHUB_REPOSITORY and GITHUB_SHA are needed to find the pull request.');
     const octokit = githubClient(config.githubToken, context.apiUrl);
-    let pr;
+    let merged;
     try {
-        pr = await pullRequestForCommit(octokit, context.repository, context.sha);
+        merged = await mergedPullRequestOf(octokit, context.repository, context.sha);
     }
     catch (error) {
         return refuse(`could not look up the pull request of commit ${context.sha.slice(0, 7)} (${errorMessage(error)}).`);
     }
-    if (!pr) {
-        return refuse(`no pull request is associated with commit ${context.sha.slice(0, 7)}${context.eventName === 'workflow_dispatch' ? ' (a workflow_dispatch run of a commit that did not come from a pull request)' : ''}, so there is no reviewed plan. Merge through a pull request, or run with require-reviewed-plan: false.`);
+    if (!merged) {
+        return refuse(`commit ${context.sha.slice(0, 7)} is not the merge commit of a merged pull request${context.eventName === 'workflow_dispatch' ? ' (a workflow_dispatch run of a commit that was not merged through a pull request; an open pull request is not reviewed-and-merged)' : ''}, so there is no reviewed plan. Merge through a pull request, or run with require-reviewed-plan: false.`);
     }
-    const current = fingerprintOf(config, plan);
+    const pr = merged.pr;
+    const current = await fingerprintOf(config, plan, report);
+    if (!current)
+        return refuse('this plan has no fingerprint to compare (see the warning above).');
     const login = await tokenLogin(octokit);
     const comment = await findComment(octokit, pr, login, body => findsMarker(body, report.stack));
     const reviewed = comment ? readFingerprint(comment.body) : undefined;
@@ -105400,6 +105501,14 @@ async function checkReviewedPlan(config, plan, report) {
     if (!reviewed) {
         report.note = `Not applied: no reviewed plan was found on this pull request for this stack.`;
         return refuse(`pull request #${pr.number} has no reviewed plan for this stack (working directory ${config.workingDirectoryInput}, state key ${config.stateKey}); its plan comment is missing${config.comment === 'never' ? ' (comment: never posts none)' : ''}.`);
+    }
+    if (!reviewed.keyed) {
+        report.note = `Not applied: the plan on this pull request was fingerprinted by an earlier version of revive-deploy. Plan again and review the new plan.`;
+        return refuse(`the reviewed plan on pull request #${pr.number} was made by an earlier version of revive-deploy (an unkeyed fingerprint, not trusted); plan the pull request again.`);
+    }
+    if (reviewed.head && reviewed.head !== merged.headSha) {
+        report.note = `Not applied: the plan shown here was made for ${reviewed.head.slice(0, 7)}, but the pull request was merged at ${merged.headSha.slice(0, 7)}; the last commits were never planned here.`;
+        return refuse(`the reviewed plan on pull request #${pr.number} was made for head ${reviewed.head.slice(0, 7)}, but the pull request's final head is ${merged.headSha.slice(0, 7)} (pushed after the last plan).`);
     }
     const difference = compareFingerprints(reviewed, current);
     if (!difference.same) {

@@ -25,14 +25,9 @@ import {
   type FrontendResult
 } from './frontend/deploy'
 import { HealthCheckError, renderHealthSection, runHealthChecks } from './frontend/health'
+import { fingerprintKey, type FingerprintKey } from './backend/fingerprint-key'
 import { inputsFromEnv, readConfig, type Config } from './inputs'
-import {
-  findComment,
-  githubClient,
-  pullRequestForCommit,
-  tokenLogin,
-  type PullRequestRef
-} from './report/comment'
+import { findComment, githubClient, mergedPullRequestOf, tokenLogin } from './report/comment'
 import { backendSection, outputsSection, RunReport } from './report/publish'
 import { findsMarker } from './report/render'
 import {
@@ -117,6 +112,15 @@ async function deploy(config: Config, report: RunReport): Promise<void> {
     )
     return
   }
+
+  let keyRead: Promise<FingerprintKey> | undefined
+  report.fingerprintKey = () =>
+    (keyRead ??= fingerprintKey({
+      s3: backendClients.s3,
+      bucket: backend.bucket,
+      stateKey: backend.key,
+      create: !config.dryRun
+    }))
 
   const identity = await report.phase('State identity', () =>
     stateIdentity(config, backendClients, backend, module)
@@ -393,7 +397,10 @@ async function planStack(
     report.summary = plan.summary
     report.planText = plan.text
     // On a pull request, the comment keeps the fingerprint of the plan the reviewers see.
-    if (config.context.pullRequest !== undefined) report.fingerprint = fingerprintOf(config, plan)
+    if (config.context.pullRequest !== undefined) {
+      const fingerprint = await fingerprintOf(config, plan, report)
+      if (fingerprint) report.fingerprint = fingerprint
+    }
     const s = plan.summary
     core.setOutput('changes', String(plan.changes))
     core.setOutput('to-add', String(s.add))
@@ -452,11 +459,25 @@ async function applyPlan(
   }
 }
 
-function fingerprintOf(config: Config, plan: PlanResult): Fingerprint {
-  return planFingerprint(plan.json, {
-    workingDirectory: config.workingDirectoryInput,
-    stateKey: config.stateKey
-  })
+/** The plan's fingerprint under the stack's key, or undefined (and a warning) when there is no key. */
+async function fingerprintOf(
+  config: Config,
+  plan: PlanResult,
+  report: RunReport
+): Promise<Fingerprint | undefined> {
+  const key = await report.fingerprintKey?.()
+  if (!key?.key) {
+    core.warning(
+      `No reviewed-plan fingerprint: ${key?.problem ?? 'no state bucket'}; require-reviewed-plan cannot match this plan`
+    )
+    return undefined
+  }
+  return planFingerprint(
+    plan.json,
+    { workingDirectory: config.workingDirectoryInput, stateKey: config.stateKey },
+    key.key,
+    config.context.sha
+  )
 }
 
 /**
@@ -477,20 +498,22 @@ async function checkReviewedPlan(
   if (!context.repository || !context.sha)
     return refuse('GITHUB_REPOSITORY and GITHUB_SHA are needed to find the pull request.')
   const octokit = githubClient(config.githubToken, context.apiUrl)
-  let pr: PullRequestRef | undefined
+  let merged: Awaited<ReturnType<typeof mergedPullRequestOf>>
   try {
-    pr = await pullRequestForCommit(octokit, context.repository, context.sha)
+    merged = await mergedPullRequestOf(octokit, context.repository, context.sha)
   } catch (error) {
     return refuse(
       `could not look up the pull request of commit ${context.sha.slice(0, 7)} (${errorMessage(error)}).`
     )
   }
-  if (!pr) {
+  if (!merged) {
     return refuse(
-      `no pull request is associated with commit ${context.sha.slice(0, 7)}${context.eventName === 'workflow_dispatch' ? ' (a workflow_dispatch run of a commit that did not come from a pull request)' : ''}, so there is no reviewed plan. Merge through a pull request, or run with require-reviewed-plan: false.`
+      `commit ${context.sha.slice(0, 7)} is not the merge commit of a merged pull request${context.eventName === 'workflow_dispatch' ? ' (a workflow_dispatch run of a commit that was not merged through a pull request; an open pull request is not reviewed-and-merged)' : ''}, so there is no reviewed plan. Merge through a pull request, or run with require-reviewed-plan: false.`
     )
   }
-  const current = fingerprintOf(config, plan)
+  const pr = merged.pr
+  const current = await fingerprintOf(config, plan, report)
+  if (!current) return refuse('this plan has no fingerprint to compare (see the warning above).')
   const login = await tokenLogin(octokit)
   const comment = await findComment(octokit, pr, login, body => findsMarker(body, report.stack))
   const reviewed = comment ? readFingerprint(comment.body) : undefined
@@ -499,6 +522,18 @@ async function checkReviewedPlan(
     report.note = `Not applied: no reviewed plan was found on this pull request for this stack.`
     return refuse(
       `pull request #${pr.number} has no reviewed plan for this stack (working directory ${config.workingDirectoryInput}, state key ${config.stateKey}); its plan comment is missing${config.comment === 'never' ? ' (comment: never posts none)' : ''}.`
+    )
+  }
+  if (!reviewed.keyed) {
+    report.note = `Not applied: the plan on this pull request was fingerprinted by an earlier version of revive-deploy. Plan again and review the new plan.`
+    return refuse(
+      `the reviewed plan on pull request #${pr.number} was made by an earlier version of revive-deploy (an unkeyed fingerprint, not trusted); plan the pull request again.`
+    )
+  }
+  if (reviewed.head && reviewed.head !== merged.headSha) {
+    report.note = `Not applied: the plan shown here was made for ${reviewed.head.slice(0, 7)}, but the pull request was merged at ${merged.headSha.slice(0, 7)}; the last commits were never planned here.`
+    return refuse(
+      `the reviewed plan on pull request #${pr.number} was made for head ${reviewed.head.slice(0, 7)}, but the pull request's final head is ${merged.headSha.slice(0, 7)} (pushed after the last plan).`
     )
   }
   const difference = compareFingerprints(reviewed, current)

@@ -143,20 +143,20 @@ function commentWarning(error: unknown): string {
 }
 
 /**
- * The pull request a commit came from (GET /repos/{owner}/{repo}/commits/{sha}/pulls): the merged
- * one whose merge commit it is, else the first merged one, else the first listed.
+ * The pull request that was merged as `sha` (GET /repos/{owner}/{repo}/commits/{sha}/pulls) (its merge commit is `sha`), with its final head commit;
+ * an open or closed-unmerged pull request that merely contains the commit is not one.
  */
-export async function pullRequestForCommit(
+export async function mergedPullRequestOf(
   octokit: GitHubClient,
   repository: { owner: string; repo: string },
   sha: string
-): Promise<PullRequestRef | undefined> {
+): Promise<{ pr: PullRequestRef; headSha: string } | undefined> {
   const { data } = await octokit.rest.repos.listPullRequestsAssociatedWithCommit({
     ...repository,
     commit_sha: sha,
     per_page: 100
   })
-  const merged = data.filter(pr => pr.merged_at !== null)
-  const pick = merged.find(pr => pr.merge_commit_sha === sha) ?? merged[0] ?? data[0]
-  return pick ? { ...repository, number: pick.number } : undefined
+  const merged = data.find(pr => pr.merged_at !== null && pr.merge_commit_sha === sha)
+  if (!merged) return undefined
+  return { pr: { ...repository, number: merged.number }, headSha: merged.head.sha }
 }

@@ -1,5 +1,6 @@
 import * as core from '@actions/core'
 import type { BackendReport } from '../backend/backend'
+import type { FingerprintKey } from '../backend/fingerprint-key'
 import { DeployError } from '../errors'
 import { cancellation } from '../process'
 import type { Config } from '../inputs'
@@ -41,6 +42,8 @@ export class RunReport {
   fingerprint?: Fingerprint
   /** On push: the merged pull request whose comment this run updates (apply outcome or refusal). */
   reviewPr?: PullRequestRef
+  /** The reviewed-plan fingerprint's key, read (or created) once per run when first asked for. */
+  fingerprintKey?: () => Promise<FingerprintKey>
   /** The phase a cancellation (SIGINT/SIGTERM from the runner) stopped. */
   cancelledDuring?: string
   readonly phases: PhaseTiming[] = []

@@ -3,12 +3,13 @@
  * (never from its text, so formatting, ordering and Terraform's layout cannot change it).
  *
  * The effect is one entry per resource change that is not a no-op and per output change: the
- * address, the actions, and the known planned values with sensitive values replaced by a hash of
- * them (so the fingerprint, which is kept in the PR comment, shows no secret) and unknown values
- * marked as unknown. Entries are sorted; the fingerprint is their sha256 plus, when it fits, a short
- * hash per entry, so a difference can be named resource by resource.
+ * address, the actions, and the known planned values with sensitive values replaced by an HMAC of
+ * them and unknown values marked as unknown. Entries are sorted; the fingerprint is their HMAC plus,
+ * when it fits, a short HMAC per entry, so a difference can be named resource by resource. Every
+ * hash is keyed (`backend/fingerprint-key.ts`): the fingerprint is kept in the PR comment, and an
+ * unkeyed hash of a short secret can be found offline by anyone who reads the pull request.
  */
-import { createHash } from 'node:crypto'
+import { createHmac } from 'node:crypto'
 import { gunzipSync, gzipSync } from 'node:zlib'
 
 export interface StackKey {
@@ -17,8 +18,12 @@ export interface StackKey {
 }
 
 export interface Fingerprint {
-  /** sha256 of the stack identity and every entry. */
+  /** HMAC-SHA256 of the stack identity and every entry. */
   digest: string
+  /** Made with a key (every fingerprint since the key exists); an unkeyed one is not trusted. */
+  keyed?: boolean
+  /** The pull request head commit the plan was made for. */
+  head?: string
   /** `address actions` → short hash of that change's planned values; absent when too large to keep. */
   entries?: Record<string, string>
 }
@@ -40,16 +45,22 @@ type Json = null | boolean | number | string | Json[] | { [key: string]: Json }
 const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v)
 
-const sha = (text: string): string => createHash('sha256').update(text).digest('hex')
+type Mac = (text: string) => string
 
-/** The value with unknown parts marked and sensitive parts replaced by their hash. */
-function known(value: unknown, unknownMask: unknown, sensitiveMask: unknown): Json {
+const macWith =
+  (key: Buffer): Mac =>
+  text =>
+    createHmac('sha256', key).update(text).digest('hex')
+
+/** The value with unknown parts marked and sensitive parts replaced by their keyed hash. */
+function known(mac: Mac, value: unknown, unknownMask: unknown, sensitiveMask: unknown): Json {
   if (unknownMask === true) return '(known after apply)'
   if (sensitiveMask === true)
-    return `(sensitive ${sha(JSON.stringify(value ?? null)).slice(0, 16)})`
+    return `(sensitive ${mac(JSON.stringify(value ?? null)).slice(0, 16)})`
   if (Array.isArray(value)) {
     return value.map((v, i) =>
       known(
+        mac,
         v,
         Array.isArray(unknownMask) ? unknownMask[i] : undefined,
         Array.isArray(sensitiveMask) ? sensitiveMask[i] : undefined
@@ -60,6 +71,7 @@ function known(value: unknown, unknownMask: unknown, sensitiveMask: unknown): Js
     const out: Record<string, Json> = {}
     for (const k of Object.keys(value).sort()) {
       out[k] = known(
+        mac,
         value[k],
         isObject(unknownMask) ? unknownMask[k] : undefined,
         isObject(sensitiveMask) ? sensitiveMask[k] : undefined
@@ -77,7 +89,8 @@ function known(value: unknown, unknownMask: unknown, sensitiveMask: unknown): Js
 }
 
 /** One entry per change: `resource <address> <actions>` / `output <name> <action>` → planned values. */
-export function planEntries(showJson: unknown): Map<string, string> {
+export function planEntries(showJson: unknown, key: Buffer): Map<string, string> {
+  const mac = macWith(key)
   const doc: unknown = typeof showJson === 'string' ? JSON.parse(showJson) : showJson
   if (!isObject(doc)) throw new Error('not a Terraform JSON plan')
   const entries = new Map<string, string>()
@@ -87,7 +100,7 @@ export function planEntries(showJson: unknown): Map<string, string> {
     if (actions.length === 1 && (actions[0] === 'no-op' || actions[0] === 'read')) continue
     const deposed = typeof rc.deposed === 'string' ? ` deposed` : ''
     const id = `resource ${String(rc.address)} ${actions.join(',')}${deposed}`
-    const values = known(rc.change.after, rc.change.after_unknown, rc.change.after_sensitive)
+    const values = known(mac, rc.change.after, rc.change.after_unknown, rc.change.after_sensitive)
     entries.set(id, JSON.stringify(values))
   }
   const outputs = isObject(doc.output_changes) ? doc.output_changes : {}
@@ -96,7 +109,7 @@ export function planEntries(showJson: unknown): Map<string, string> {
     if (!isObject(change)) continue
     const actions = Array.isArray(change.actions) ? change.actions.map(String) : []
     if (actions.length === 1 && actions[0] === 'no-op') continue
-    const values = known(change.after, change.after_unknown, change.after_sensitive)
+    const values = known(mac, change.after, change.after_unknown, change.after_sensitive)
     entries.set(`output ${name} ${actions.join(',')}`, JSON.stringify(values))
   }
   return entries
@@ -105,17 +118,25 @@ export function planEntries(showJson: unknown): Map<string, string> {
 /** Entry lists kept in the comment up to this many characters (encoded); beyond, the digest only. */
 const MAX_ENTRIES_CHARS = 12_000
 
-export function planFingerprint(showJson: unknown, stack: StackKey): Fingerprint {
-  const entries = planEntries(showJson)
+export function planFingerprint(
+  showJson: unknown,
+  stack: StackKey,
+  key: Buffer,
+  head?: string
+): Fingerprint {
+  const entries = planEntries(showJson, key)
+  const mac = macWith(key)
   const ids = [...entries.keys()].sort()
-  const hash = createHash('sha256').update(`stack ${stack.workingDirectory}\n${stack.stateKey}\n`)
+  const hash = createHmac('sha256', key).update(
+    `stack ${stack.workingDirectory}\n${stack.stateKey}\n`
+  )
   const short: Record<string, string> = {}
   for (const id of ids) {
     const value = entries.get(id) ?? ''
     hash.update(`${id}\n${value}\n`)
-    short[id] = sha(value).slice(0, 12)
+    short[id] = mac(value).slice(0, 12)
   }
-  return { digest: hash.digest('hex'), entries: short }
+  return { digest: hash.digest('hex'), keyed: true, ...(head && { head }), entries: short }
 }
 
 const LINE_PREFIX = '<!-- revive-deploy:reviewed-plan '
@@ -129,7 +150,10 @@ export function fingerprintLine(fp: Fingerprint): string {
   const encode = (value: Fingerprint): string =>
     gzipSync(JSON.stringify(value)).toString('base64url')
   let payload = encode(fp)
-  if (payload.length > MAX_ENTRIES_CHARS) payload = encode({ digest: fp.digest })
+  if (payload.length > MAX_ENTRIES_CHARS) {
+    const { entries: _entries, ...digestOnly } = fp
+    payload = encode(digestOnly)
+  }
   return `${LINE_PREFIX}${payload}${LINE_SUFFIX}`
 }
 
@@ -150,6 +174,9 @@ export function readFingerprint(body: string): Fingerprint | undefined {
     )
       return undefined
     const fp: Fingerprint = { digest: parsed.digest }
+    if (parsed.keyed === true) fp.keyed = true
+    if (typeof parsed.head === 'string' && /^[0-9A-Za-z]{1,64}$/.test(parsed.head))
+      fp.head = parsed.head
     if (isObject(parsed.entries)) {
       fp.entries = Object.fromEntries(
         Object.entries(parsed.entries).map(([k, v]) => [k, String(v)])
