@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { createHash } from 'node:crypto'
-import type { RunActionOptions } from '../standins/run-action'
+import { runnerCommands, type RunActionOptions } from '../standins/run-action'
 import { readFingerprint } from '../src/terraform/fingerprint'
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3'
 import {
@@ -201,5 +201,49 @@ describe('the reviewed-plan fingerprint and the pull request it came from', () =
     )
     expect(await bed.state(STATE_BUCKET, 'late/terraform.tfstate')).toBeUndefined()
     expect(ours(pr)?.body).toMatch(/Not applied: the plan shown here was made for b1b1b1b/)
+  })
+})
+
+describe('workflow commands in streamed output', () => {
+  let bed: Testbed
+  beforeAll(async () => {
+    bed = await startSiteTestbed()
+  })
+  afterAll(async () => bed.stop())
+
+  it('the runner stand-in acts on commands as the runner does (leading spaces, stop-commands)', () => {
+    expect(
+      runnerCommands(
+        [
+          '  ::error::one',
+          'x ::error::not a command',
+          '::stop-commands::t',
+          '::error::off',
+          '::t::',
+          '::add-mask::m'
+        ].join('\n')
+      )
+    ).toEqual({ errors: ['one'], masks: ['m'] })
+  })
+
+  it("Terraform's plan text and the build's output issue no command; the action's masks still work", async () => {
+    const workspace = makeWorkspace('injection')
+    writeSite(workspace, SMALL_SITE)
+    const run = await bed.run(workspace, {
+      mode: 'deploy',
+      'build-command':
+        'echo "::stop-commands::build" && echo "::error::injected by the build" && ' +
+        COPY_BUILD['build-command']
+    })
+    expect([run.exitCode, explain(run)]).toEqual([0, explain(run)])
+    // The lines are in the log, as text.
+    expect(run.log).toContain('::error::injected by the plan text')
+    expect(run.log).toContain('::error::injected by the build')
+    // The runner acted on none of them: no error, and the sensitive output's mask (registered after
+    // the plan and the build) took effect.
+    expect(run.errors).toEqual([])
+    const state = await bed.state(STATE_BUCKET)
+    const id = (state?.resources[0]?.instances[0] as { attributes: { id: string } }).attributes.id
+    expect(run.masks).toContain(`pw-${id}-correct-horse`)
   })
 })

@@ -93875,6 +93875,8 @@ function stableJson(value) {
 
 // EXTERNAL MODULE: external "node:child_process"
 var external_node_child_process_ = __nccwpck_require__(1421);
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
 ;// CONCATENATED MODULE: external "node:string_decoder"
 const external_node_string_decoder_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:string_decoder");
 ;// CONCATENATED MODULE: ./src/process.ts
@@ -93888,6 +93890,7 @@ const external_node_string_decoder_namespaceObject = __WEBPACK_EXTERNAL_createRe
  * has already shown that it got one (a runner that signals the whole process group), then waits for
  * it to finish and reports the run as cancelled.
  */
+
 
 
 let cancelled;
@@ -93996,6 +93999,23 @@ function signalNumber(signal) {
         SIGTERM: 15
     };
     return (signal && numbers[signal]) ?? 1;
+}
+/**
+ * Runs `fn` with the runner's command processing off: a child's output (Terraform's plan text,
+ * whose multi-line values the runner would read as commands after trimming, or the build's output)
+ * streamed while `fn` runs cannot issue `::stop-commands::`, `::add-mask::`, `::error::` or any
+ * other workflow command. The token is random for each call, so no output can end the pause early.
+ * Commands the action itself needs (masks included) are issued before or after, never inside.
+ */
+async function withCommandsOff(write, fn) {
+    const token = `revive-${(0,external_node_crypto_.randomBytes)(16).toString('hex')}`;
+    write(`::stop-commands::${token}`);
+    try {
+        return await fn();
+    }
+    finally {
+        write(`::${token}::`);
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/report/markdown.ts
@@ -94318,15 +94338,18 @@ async function runBuild(config, buildEnv, log) {
             }
         };
         try {
-            const code = await runProcess(shell, ['-c', config.buildCommand], {
+            // The build's output is data, never workflow commands.
+            const code = await withCommandsOff(line => log.info(line), () => runProcess(shell, ['-c', config.buildCommand], {
                 cwd,
                 env,
                 onStdout: text => lines('out', text),
                 onStderr: text => lines('err', text)
-            });
-            for (const which of ['out', 'err'])
-                if (pending[which])
-                    lines(which, '\n', true);
+            }).then(result => {
+                for (const which of ['out', 'err'])
+                    if (pending[which])
+                        lines(which, '\n', true);
+                return result;
+            }));
             return code;
         }
         catch (error) {
@@ -94547,8 +94570,6 @@ async function waitForInvalidation(cloudfront, distributionId, id, opts = {}) {
     }
 }
 
-// EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __nccwpck_require__(7598);
 ;// CONCATENATED MODULE: ./src/frontend/invalidation.ts
 /**
  * CloudFront invalidation paths for a sync (SPEC §5).
@@ -102810,25 +102831,37 @@ class TerraformCli {
         const stream = options.group !== undefined;
         const started = Date.now();
         const parts = { out: [], err: [], all: [] };
+        let atLineStart = true;
         const take = (which, text) => {
             parts[which].push(text);
             parts.all.push(text);
-            if (stream)
+            if (stream && text !== '') {
                 this.log(text);
+                atLineStart = text.endsWith('\n');
+            }
         };
+        const spawnTerraform = () => runProcess(this.bin, args, {
+            cwd: this.cwd,
+            env: terraformEnv(this.env),
+            onStdout: text => take('out', text),
+            onStderr: text => take('err', text),
+            interruptedMark: /Interrupt received/
+        });
         const execute = async () => {
             if (stream) {
                 const shown = (options.display ?? displayArgs(args)).map(quoteArg).join(' ');
                 this.log(`[command]terraform ${shown}\n`);
             }
             try {
-                return await runProcess(this.bin, args, {
-                    cwd: this.cwd,
-                    env: terraformEnv(this.env),
-                    onStdout: text => take('out', text),
-                    onStderr: text => take('err', text),
-                    interruptedMark: /Interrupt received/
-                });
+                if (!stream)
+                    return await spawnTerraform();
+                // Terraform's text is data, never workflow commands (a multi-line value in a plan is a line
+                // of its own).
+                const write = (line) => {
+                    this.log(`${atLineStart ? '' : '\n'}${line}\n`);
+                    atLineStart = true;
+                };
+                return await withCommandsOff(write, spawnTerraform);
             }
             catch (error) {
                 throw new DeployError(`Could not run Terraform (${this.bin}) in ${this.cwd}: ${errorMessage(error)}`, { cause: error });

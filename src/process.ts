@@ -9,6 +9,7 @@
  * it to finish and reports the run as cancelled.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
 import { StringDecoder } from 'node:string_decoder'
 
 export interface Cancellation {
@@ -139,4 +140,24 @@ function signalNumber(signal: NodeJS.Signals | null): number {
     SIGTERM: 15
   }
   return (signal && numbers[signal]) ?? 1
+}
+
+/**
+ * Runs `fn` with the runner's command processing off: a child's output (Terraform's plan text,
+ * whose multi-line values the runner would read as commands after trimming, or the build's output)
+ * streamed while `fn` runs cannot issue `::stop-commands::`, `::add-mask::`, `::error::` or any
+ * other workflow command. The token is random for each call, so no output can end the pause early.
+ * Commands the action itself needs (masks included) are issued before or after, never inside.
+ */
+export async function withCommandsOff<T>(
+  write: (line: string) => void,
+  fn: () => Promise<T>
+): Promise<T> {
+  const token = `revive-${randomBytes(16).toString('hex')}`
+  write(`::stop-commands::${token}`)
+  try {
+    return await fn()
+  } finally {
+    write(`::${token}::`)
+  }
 }

@@ -42,8 +42,10 @@ export interface ActionRun {
   log: string
   stdout: string
   stderr: string
-  /** Lines the action failed with (`::error::` commands). */
+  /** Lines the action failed with (`::error::` commands the runner would act on). */
   errors: string[]
+  /** Values registered with `::add-mask::` that the runner would act on. */
+  masks: string[]
   durationMs: number
   /** The temporary directory holding the runner files (output file, summary, event, RUNNER_TEMP). */
   runnerDir: string
@@ -181,16 +183,7 @@ export async function runAction(options: RunActionOptions): Promise<ActionRun> {
     }
   )
   clearTimeout(timer)
-  const errors = stdout
-    .split('\n')
-    .filter(l => l.startsWith('::error'))
-    .map(l =>
-      l
-        .replace(/^::error[^:]*::/, '')
-        .replace(/%0A/g, '\n')
-        .replace(/%0D/g, '\r')
-        .replace(/%25/g, '%')
-    )
+  const { errors, masks } = runnerCommands(stdout)
   return {
     exitCode,
     signal,
@@ -200,7 +193,35 @@ export async function runAction(options: RunActionOptions): Promise<ActionRun> {
     stdout,
     stderr,
     errors,
+    masks,
     durationMs: Date.now() - started,
     runnerDir
   }
+}
+
+/**
+ * The workflow commands in a step's stdout as the runner processes them: a command is a line that
+ * starts with `::` after leading whitespace; `::stop-commands::<token>` turns processing off until
+ * a line `::<token>::`. Returns the `::error` messages and the `::add-mask::` values acted on.
+ */
+export function runnerCommands(stdout: string): { errors: string[]; masks: string[] } {
+  const errors: string[] = []
+  const masks: string[] = []
+  const unescape = (v: string): string =>
+    v.replace(/%0A/g, '\n').replace(/%0D/g, '\r').replace(/%25/g, '%')
+  let stopToken: string | undefined
+  for (const raw of stdout.split('\n')) {
+    const line = raw.replace(/\r$/, '').trimStart()
+    if (stopToken !== undefined) {
+      if (line === `::${stopToken}::`) stopToken = undefined
+      continue
+    }
+    const m = /^::([A-Za-z-]+)(?: [^:]*)?::(.*)$/.exec(line)
+    if (!m) continue
+    const [, command, data = ''] = m
+    if (command === 'stop-commands' && data !== '') stopToken = data
+    else if (command === 'error') errors.push(unescape(data))
+    else if (command === 'add-mask') masks.push(unescape(data))
+  }
+  return { errors, masks }
 }

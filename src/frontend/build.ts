@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs'
 import { lstat, mkdir, realpath, rm, stat, writeFile } from 'node:fs/promises'
 import * as path from 'node:path'
 import { childEnv } from '../child-env'
-import { runProcess } from '../process'
+import { runProcess, withCommandsOff } from '../process'
 import { DeployError } from '../errors'
 import type { BuildEnvMapping, Config } from '../inputs'
 import { NO_CACHE, type CacheRule } from './cache-control'
@@ -101,13 +101,21 @@ export async function runBuild(
       }
     }
     try {
-      const code = await runProcess(shell, ['-c', config.buildCommand], {
-        cwd,
-        env,
-        onStdout: text => lines('out', text),
-        onStderr: text => lines('err', text)
-      })
-      for (const which of ['out', 'err'] as const) if (pending[which]) lines(which, '\n', true)
+      // The build's output is data, never workflow commands.
+      const code = await withCommandsOff(
+        line => log.info(line),
+        () =>
+          runProcess(shell, ['-c', config.buildCommand], {
+            cwd,
+            env,
+            onStdout: text => lines('out', text),
+            onStderr: text => lines('err', text)
+          }).then(result => {
+            for (const which of ['out', 'err'] as const)
+              if (pending[which]) lines(which, '\n', true)
+            return result
+          })
+      )
       return code
     } catch (error) {
       throw new DeployError(

@@ -5,7 +5,7 @@
 import * as core from '@actions/core'
 import { childEnv } from '../child-env'
 import { DeployError, errorMessage } from '../errors'
-import { runProcess } from '../process'
+import { runProcess, withCommandsOff } from '../process'
 
 /** Where streamed output goes; the default writes to the step log (process.stdout). */
 export type LogSink = (text: string) => void
@@ -134,24 +134,37 @@ export class TerraformCli {
     const stream = options.group !== undefined
     const started = Date.now()
     const parts = { out: [] as string[], err: [] as string[], all: [] as string[] }
+    let atLineStart = true
     const take = (which: 'out' | 'err', text: string): void => {
       parts[which].push(text)
       parts.all.push(text)
-      if (stream) this.log(text)
+      if (stream && text !== '') {
+        this.log(text)
+        atLineStart = text.endsWith('\n')
+      }
     }
+    const spawnTerraform = (): Promise<number> =>
+      runProcess(this.bin, args, {
+        cwd: this.cwd,
+        env: terraformEnv(this.env),
+        onStdout: text => take('out', text),
+        onStderr: text => take('err', text),
+        interruptedMark: /Interrupt received/
+      })
     const execute = async (): Promise<number> => {
       if (stream) {
         const shown = (options.display ?? displayArgs(args)).map(quoteArg).join(' ')
         this.log(`[command]terraform ${shown}\n`)
       }
       try {
-        return await runProcess(this.bin, args, {
-          cwd: this.cwd,
-          env: terraformEnv(this.env),
-          onStdout: text => take('out', text),
-          onStderr: text => take('err', text),
-          interruptedMark: /Interrupt received/
-        })
+        if (!stream) return await spawnTerraform()
+        // Terraform's text is data, never workflow commands (a multi-line value in a plan is a line
+        // of its own).
+        const write = (line: string): void => {
+          this.log(`${atLineStart ? '' : '\n'}${line}\n`)
+          atLineStart = true
+        }
+        return await withCommandsOff(write, spawnTerraform)
       } catch (error) {
         throw new DeployError(
           `Could not run Terraform (${this.bin}) in ${this.cwd}: ${errorMessage(error)}`,
