@@ -94339,17 +94339,18 @@ async function runBuild(config, buildEnv, log) {
         };
         try {
             // The build's output is data, never workflow commands.
-            const code = await withCommandsOff(line => log.info(line), () => runProcess(shell, ['-c', config.buildCommand], {
-                cwd,
-                env,
-                onStdout: text => lines('out', text),
-                onStderr: text => lines('err', text)
-            }).then(result => {
+            const code = await withCommandsOff(line => log.info(line), async () => {
+                const exit = await runProcess(shell, ['-c', config.buildCommand], {
+                    cwd,
+                    env,
+                    onStdout: text => lines('out', text),
+                    onStderr: text => lines('err', text)
+                });
                 for (const which of ['out', 'err'])
                     if (pending[which])
                         lines(which, '\n', true);
-                return result;
-            }));
+                return exit;
+            });
             return code;
         }
         catch (error) {
@@ -95596,9 +95597,16 @@ async function deployFrontend(config, outputs, clients, opts = {}) {
     };
     try {
         plan = planSync(local, remote, planOptions);
-        if (plan.needsHead.length > 0) {
-            const heads = await headObjects(clients.s3, bucket, plan.needsHead, opts.headConcurrency ?? DEFAULT_HEAD_CONCURRENCY);
-            plan = planSync(local, remote, { ...planOptions, heads });
+        // One round of HEADs serves both: the metadata hash decides an equal-size file, and only what
+        // this action uploaded (its metadata says so; the listing does not) is deleted.
+        const toHead = [...plan.needsHead, ...plan.deletions];
+        if (toHead.length > 0) {
+            const heads = await headObjects(clients.s3, bucket, toHead, opts.headConcurrency ?? DEFAULT_HEAD_CONCURRENCY);
+            if (plan.needsHead.length > 0)
+                plan = planSync(local, remote, { ...planOptions, heads });
+            const own = ownDeletions(plan.deletions, heads);
+            plan = { ...plan, deletions: own.deletions };
+            result.keptKeys = own.kept;
         }
     }
     catch (error) {
@@ -95606,16 +95614,9 @@ async function deployFrontend(config, outputs, clients, opts = {}) {
             throw error;
         throw new DeployError(messageOf(error), { cause: error });
     }
-    if (plan.deletions.length > 0) {
-        // Only what this action uploaded is deleted: the listing does not say, its metadata does.
-        const heads = await headObjects(clients.s3, bucket, plan.deletions, opts.headConcurrency ?? DEFAULT_HEAD_CONCURRENCY);
-        const own = ownDeletions(plan.deletions, heads);
-        plan = { ...plan, deletions: own.deletions };
-        result.keptKeys = own.kept;
-        if (own.kept.length > 0) {
-            log.notice(`Kept ${plural(own.kept.length, 'object')} under ${target} not uploaded by revive-deploy ` +
-                `(or named like Terraform state): ${preview(own.kept)}`);
-        }
+    if (result.keptKeys.length > 0) {
+        log.notice(`Kept ${plural(result.keptKeys.length, 'object')} under ${target} not uploaded by revive-deploy ` +
+            `(or named like Terraform state): ${preview(result.keptKeys)}`);
     }
     result.unchanged = plan.unchanged.length;
     log.info(`${config.dryRun ? 'Dry run: would sync' : 'Syncing'} ${formatCount(local.length)} files to ${target}: ` +
@@ -96044,10 +96045,9 @@ const HMAC_KEY_SUFFIX = '.revive-deploy-hmac-key';
 async function fingerprintKey(opts) {
     const objectKey = `${opts.stateKey}${HMAC_KEY_SUFFIX}`;
     const where = `s3://${opts.bucket}/${objectKey}`;
-    const owner = opts.expectedOwner ? { ExpectedBucketOwner: opts.expectedOwner } : {};
     const read = async () => {
         try {
-            const got = await opts.s3.send(new dist_cjs.GetObjectCommand({ Bucket: opts.bucket, Key: objectKey, ...owner }));
+            const got = await opts.s3.send(new dist_cjs.GetObjectCommand({ Bucket: opts.bucket, Key: objectKey }));
             const text = ((await got.Body?.transformToString()) ?? '').trim();
             return /^[0-9a-f]{64}$/.test(text) ? Buffer.from(text, 'hex') : undefined;
         }
@@ -96077,8 +96077,7 @@ async function fingerprintKey(opts) {
             Key: objectKey,
             Body: (0,external_node_crypto_.randomBytes)(32).toString('hex'),
             ContentType: 'text/plain',
-            IfNoneMatch: '*',
-            ...owner
+            IfNoneMatch: '*'
         }));
     }
     catch (error) {

@@ -19,6 +19,7 @@ import * as path from 'node:path'
 import { CreateBucketCommand, GetObjectCommand, S3Client } from '@aws-sdk/client-s3'
 import { DEFAULT_GITHUB_TOKEN, startStandIns, type StandIns } from '../standins/index'
 import { repoRoot, runAction, type ActionRun } from '../standins/run-action'
+import { errorMessage } from '../src/errors'
 import { ensureTerraform } from './dev-terraform'
 
 const REGION = 'us-east-1'
@@ -43,7 +44,7 @@ async function preflight(): Promise<void> {
   try {
     await ensureTerraform(line => console.log(dim(line)))
   } catch (error) {
-    throw new DemoError(error instanceof Error ? error.message : String(error))
+    throw new DemoError(errorMessage(error))
   }
   if (!fs.existsSync(path.join(repoRoot, 'dist', 'index.js'))) {
     throw new DemoError('dist/index.js is missing: run `npm run build` first.')

@@ -11,6 +11,7 @@
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
+import { errorMessage } from '../src/errors'
 
 export const DEFAULT_DOWNLOAD_URL = 'https://releases.hashicorp.com/terraform'
 
@@ -50,30 +51,32 @@ export async function ensureTerraform(
     const cached = (await quietly(async () => tc.findAllVersions('terraform'))).sort((a, b) =>
       install.compareVersions(b, a)
     )[0]
+    const failure = (what: string, fix: string, error: unknown): Error =>
+      new Error(
+        `terraform is not on PATH, and ${what}: ${errorMessage(error)}. Put terraform (1.5 or later) on PATH, or ${fix}`,
+        { cause: error }
+      )
     const version =
       asked ||
       cached ||
       (await quietly(() => install.resolveLatestVersion(base)).catch((error: unknown) => {
-        throw new Error(
-          `terraform is not on PATH, and the newest release could not be found at ${base}: ` +
-            `${error instanceof Error ? error.message : String(error)}. Put terraform (1.5 or later) on PATH, ` +
-            'or set TERRAFORM_VERSION and TERRAFORM_DOWNLOAD_URL (a mirror of the release site)',
-          { cause: error }
+        throw failure(
+          `the newest release could not be found at ${base}`,
+          'set TERRAFORM_VERSION and TERRAFORM_DOWNLOAD_URL (a mirror of the release site)',
+          error
         )
       }))
     if (!asked && !cached)
       log(`terraform is not on PATH: installing Terraform ${version} from ${base}`)
-    let found: Awaited<ReturnType<typeof install.installTerraform>>
-    try {
-      found = await quietly(() => install.installTerraform(version, base))
-    } catch (error) {
-      throw new Error(
-        `terraform is not on PATH, and installing Terraform ${version} from ${base} failed: ` +
-          `${error instanceof Error ? error.message : String(error)}. Put terraform (1.5 or later) on PATH, ` +
-          'or set TERRAFORM_DOWNLOAD_URL to a mirror of the release site',
-        { cause: error }
-      )
-    }
+    const found = await quietly(() => install.installTerraform(version, base)).catch(
+      (error: unknown) => {
+        throw failure(
+          `installing Terraform ${version} from ${base} failed`,
+          'set TERRAFORM_DOWNLOAD_URL to a mirror of the release site',
+          error
+        )
+      }
+    )
     process.env.PATH = [path.dirname(found.bin), process.env.PATH ?? ''].join(path.delimiter)
     log(
       `Terraform ${version} ${found.source === 'download' ? 'installed in' : 'from the cache'} ${path.dirname(found.bin)}`
@@ -111,7 +114,7 @@ if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(import.met
   ensureTerraform()
     .then(found => process.stdout.write(`${path.dirname(found.bin)}\n`))
     .catch((error: unknown) => {
-      console.error(error instanceof Error ? error.message : String(error))
+      console.error(errorMessage(error))
       process.exitCode = 1
     })
 }

@@ -24,20 +24,15 @@ export interface FingerprintKeyOptions {
   stateKey: string
   /** A dry run reads the key but never creates it. */
   create: boolean
-  /** The account that must own the bucket (ExpectedBucketOwner). */
-  expectedOwner?: string | undefined
 }
 
 /** Reads the key, creating it when missing (see the module comment). Never throws. */
 export async function fingerprintKey(opts: FingerprintKeyOptions): Promise<FingerprintKey> {
   const objectKey = `${opts.stateKey}${HMAC_KEY_SUFFIX}`
   const where = `s3://${opts.bucket}/${objectKey}`
-  const owner = opts.expectedOwner ? { ExpectedBucketOwner: opts.expectedOwner } : {}
   const read = async (): Promise<Buffer | undefined> => {
     try {
-      const got = await opts.s3.send(
-        new GetObjectCommand({ Bucket: opts.bucket, Key: objectKey, ...owner })
-      )
+      const got = await opts.s3.send(new GetObjectCommand({ Bucket: opts.bucket, Key: objectKey }))
       const text = ((await got.Body?.transformToString()) ?? '').trim()
       return /^[0-9a-f]{64}$/.test(text) ? Buffer.from(text, 'hex') : undefined
     } catch (error) {
@@ -64,8 +59,7 @@ export async function fingerprintKey(opts: FingerprintKeyOptions): Promise<Finge
         Key: objectKey,
         Body: randomBytes(32).toString('hex'),
         ContentType: 'text/plain',
-        IfNoneMatch: '*',
-        ...owner
+        IfNoneMatch: '*'
       })
     )
   } catch (error) {

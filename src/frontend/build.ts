@@ -104,17 +104,16 @@ export async function runBuild(
       // The build's output is data, never workflow commands.
       const code = await withCommandsOff(
         line => log.info(line),
-        () =>
-          runProcess(shell, ['-c', config.buildCommand], {
+        async () => {
+          const exit = await runProcess(shell, ['-c', config.buildCommand], {
             cwd,
             env,
             onStdout: text => lines('out', text),
             onStderr: text => lines('err', text)
-          }).then(result => {
-            for (const which of ['out', 'err'] as const)
-              if (pending[which]) lines(which, '\n', true)
-            return result
           })
+          for (const which of ['out', 'err'] as const) if (pending[which]) lines(which, '\n', true)
+          return exit
+        }
       )
       return code
     } catch (error) {

@@ -217,36 +217,30 @@ export async function deployFrontend(
   }
   try {
     plan = planSync(local, remote, planOptions)
-    if (plan.needsHead.length > 0) {
+    // One round of HEADs serves both: the metadata hash decides an equal-size file, and only what
+    // this action uploaded (its metadata says so; the listing does not) is deleted.
+    const toHead = [...plan.needsHead, ...plan.deletions]
+    if (toHead.length > 0) {
       const heads = await headObjects(
         clients.s3,
         bucket,
-        plan.needsHead,
+        toHead,
         opts.headConcurrency ?? DEFAULT_HEAD_CONCURRENCY
       )
-      plan = planSync(local, remote, { ...planOptions, heads })
+      if (plan.needsHead.length > 0) plan = planSync(local, remote, { ...planOptions, heads })
+      const own = ownDeletions(plan.deletions, heads)
+      plan = { ...plan, deletions: own.deletions }
+      result.keptKeys = own.kept
     }
   } catch (error) {
     if (error instanceof DeployError) throw error
     throw new DeployError(messageOf(error), { cause: error })
   }
-  if (plan.deletions.length > 0) {
-    // Only what this action uploaded is deleted: the listing does not say, its metadata does.
-    const heads = await headObjects(
-      clients.s3,
-      bucket,
-      plan.deletions,
-      opts.headConcurrency ?? DEFAULT_HEAD_CONCURRENCY
+  if (result.keptKeys.length > 0) {
+    log.notice(
+      `Kept ${plural(result.keptKeys.length, 'object')} under ${target} not uploaded by revive-deploy ` +
+        `(or named like Terraform state): ${preview(result.keptKeys)}`
     )
-    const own = ownDeletions(plan.deletions, heads)
-    plan = { ...plan, deletions: own.deletions }
-    result.keptKeys = own.kept
-    if (own.kept.length > 0) {
-      log.notice(
-        `Kept ${plural(own.kept.length, 'object')} under ${target} not uploaded by revive-deploy ` +
-          `(or named like Terraform state): ${preview(own.kept)}`
-      )
-    }
   }
   result.unchanged = plan.unchanged.length
   log.info(
