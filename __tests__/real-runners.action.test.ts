@@ -18,6 +18,7 @@ import {
   type TerraformDouble
 } from './helpers/terraform-doubles'
 import { runAction } from '../standins/run-action'
+import { shownText } from './helpers/markdown'
 
 // The action in the environments real workflows give it: a `terraform` on PATH that is
 // setup-terraform's wrapper or a version manager's shim, the workflow's Terraform variables, every
@@ -299,7 +300,7 @@ describe('real runners: a run cancelled half-way', () => {
       expect(run.exitCode).toBe(1)
       expect(run.errors).toHaveLength(1)
       expect(run.errors[0]).toContain('cancelled (SIGINT) during Terraform apply')
-      expect(run.summary).toContain('Cancelled during Terraform apply (SIGINT).')
+      expect(shownText(run.summary)).toContain('Cancelled during Terraform apply (SIGINT).')
       expect(run.summary).toMatch(/Terraform apply \| cancelled/)
       // One interrupt only: Terraform stopped gracefully (two make it exit without unlocking).
       expect(run.log).not.toContain('Two interrupts received')

@@ -252,7 +252,7 @@ describe('report content', () => {
     expect(md).toContain(
       '**Plan: 0 to add, 0 to change, 0 to destroy, 0 to replace.** No changes: the infrastructure matches the configuration.'
     )
-    expect(md).toContain('> No changes now.')
+    expect(md).toContain('> No changes now\\.')
     expect(md).not.toContain('#### Resource changes')
     const frontendOnly = renderReport(undefined, context({ mode: 'frontend' }))
     expect(frontendOnly).toContain('### Frontend deploy:')
@@ -634,9 +634,20 @@ describe('markdown helpers', () => {
     expect(codeSpan('a\\', { table: true })).toBe('`a\\`')
   })
 
+  it('a note naming addresses from the plan is escaped text, its link only when safe', () => {
+    const note = 'Plan changed: resource x["@octocat <img src=x> [a](https://evil.example) #1"]'
+    const md = renderReport(plan('no-changes'), context({ note, noteLink: 'javascript:alert(1)' }))
+    const line = md.split('\n').find(l => l.startsWith('> ')) ?? ''
+    expect(line).not.toMatch(/<img|\]\(|@o|#1/)
+    expect(line).not.toContain('javascript')
+    expect(line.replace(/\\|\u200b/g, '')).toContain('@octocat &lt;img src=x&gt;')
+    const linked = renderReport(plan('no-changes'), context({ note, noteLink: 'https://ci/run/1' }))
+    expect(linked).toContain('([run](https://ci/run/1))')
+  })
+
   it('escapeText neutralises markdown and HTML', () => {
     expect(escapeText('**bold** <b>x</b> [a](b) | @me')).toBe(
-      '\\*\\*bold\\*\\* &lt;b&gt;x&lt;/b&gt; \\[a\\]\\(b\\) \\| \\@me'
+      '\\*\\*bold\\*\\* &lt;b&gt;x&lt;/b&gt; \\[a\\]\\(b\\) \\| \\@\u200bme'
     )
   })
 

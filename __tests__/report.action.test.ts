@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { explain, makeWorkspace, startTestbed, type Testbed } from './helpers/testbed'
 import type { RunActionOptions } from '../standins/run-action'
+import { stripCode } from './helpers/markdown'
 
 // The plan report through the bundled action: the sticky PR comment on the GitHub stand-in and the
 // job summary, with the real Terraform binary.
@@ -8,12 +9,6 @@ const REPO = 'acme/shop'
 const BOT = 'github-actions[bot]'
 const WRITE_TOKEN = 'ghs_standin_write'
 const READ_TOKEN = 'ghs_standin_read'
-
-/** Markdown without its fenced code blocks and code spans. */
-function stripCode(markdown: string): string {
-  const withoutFences = markdown.replace(/^(`{3,}|~{3,})[^\n]*\n[\s\S]*?^\1[ \t]*$/gm, '')
-  return withoutFences.replace(/(`+)(?!`)[\s\S]*?[^`]\1(?!`)/g, '')
-}
 
 function prEvent(number: number, token = WRITE_TOKEN): Partial<RunActionOptions> {
   return {

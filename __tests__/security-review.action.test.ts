@@ -3,6 +3,8 @@ import { createHash } from 'node:crypto'
 import { runnerCommands, type RunActionOptions } from '../standins/run-action'
 import { readFingerprint } from '../src/terraform/fingerprint'
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3'
+import { PutItemCommand } from '@aws-sdk/client-dynamodb'
+import { expectInert, shownText } from './helpers/markdown'
 import {
   COPY_BUILD,
   explain,
@@ -200,7 +202,120 @@ describe('the reviewed-plan fingerprint and the pull request it came from', () =
       /the reviewed plan on pull request #63 was made for head b1b1b1b, but the pull request's final head is b2b2b2b \(pushed after the last plan\)\. Nothing was applied\.$/
     )
     expect(await bed.state(STATE_BUCKET, 'late/terraform.tfstate')).toBeUndefined()
-    expect(ours(pr)?.body).toMatch(/Not applied: the plan shown here was made for b1b1b1b/)
+    expect(shownText(ours(pr)?.body ?? '')).toMatch(
+      /Not applied: the plan shown here was made for b1b1b1b/
+    )
+  })
+})
+
+describe('text from outside the action renders inert in every section', () => {
+  const REPO = 'acme/shop'
+  const BOT = 'github-actions[bot]'
+  const TOKEN = 'ghs_standin_write'
+  const HOSTILE =
+    '@octocat <img src=x onerror=alert(1)> [click](https://evil.example/x) </details> #1'
+  let bed: Testbed
+  beforeAll(async () => {
+    bed = await startSiteTestbed()
+  })
+  afterAll(async () => bed.stop())
+  const ours = (pr: number) =>
+    bed.standins.github.comments(REPO, pr).find(c => c.user.login === BOT)
+  // The links the action writes itself: the run, the commit.
+  const OWN_LINKS = ['https://github.com/acme/shop/']
+
+  it('a refusal that names hostile addresses, the plan, the actor: comment and summary inert', async () => {
+    const merge = 'c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3'
+    const pr = bed.standins.github.addPullRequest(REPO, {
+      number: 71,
+      headSha: 'head71',
+      merged: true,
+      mergeCommitSha: merge
+    }).number
+    const workspace = makeWorkspace('hostile')
+    const inputs = { 'state-key': 'hostile-review/terraform.tfstate' }
+    const env = { GITHUB_TOKEN: TOKEN, GITHUB_ACTOR: HOSTILE }
+    const plan = await bed.run(workspace, inputs, {
+      event: {
+        name: 'pull_request',
+        payload: { pull_request: { number: pr, head: { sha: 'head71' } } }
+      },
+      env: { ...env, GITHUB_SHA: 'head71' }
+    })
+    expect([plan.exitCode, explain(plan)]).toEqual([0, explain(plan)])
+    expectInert(ours(pr)?.body ?? '', OWN_LINKS)
+    expectInert(plan.summary, OWN_LINKS)
+
+    // At merge the inputs of every resource differ: the refusal lists the hostile addresses.
+    const run = await bed.run(
+      workspace,
+      { ...inputs, mode: 'apply', 'require-reviewed-plan': 'true', variables: 'marker=changed' },
+      { event: { name: 'push', payload: { after: merge } }, env: { ...env, GITHUB_SHA: merge } }
+    )
+    expect(run.exitCode).toBe(1)
+    const body = ours(pr)?.body ?? ''
+    expect(shownText(body)).toMatch(
+      /planned with other values than reviewed: .*resource terraform_data\.hostile\["<img src=x onerror=alert\(1\)>"\] create/
+    )
+    expect(shownText(body)).toContain('resource terraform_data.hostile["@octocat please look"]')
+    expectInert(body, OWN_LINKS)
+    expectInert(run.summary, OWN_LINKS)
+  })
+
+  it("a diagnostic and a lock holder's Who and Info render inert", async () => {
+    const workspace = makeWorkspace('hostile')
+    const failed = await bed.run(workspace, {
+      'state-key': 'hostile-diag/terraform.tfstate',
+      variables: 'fail=yes'
+    })
+    expect(failed.exitCode).toBe(1)
+    expect(failed.summary).toContain('@octocat <img src=x onerror=alert(1)>')
+    expectInert(failed.summary, OWN_LINKS)
+
+    const key = 'hostile-lock/terraform.tfstate'
+    const path = `${STATE_BUCKET}/${key}`
+    expect((await bed.run(workspace, { 'state-key': key, mode: 'apply' })).exitCode).toBe(0)
+    await bed.dynamodb().send(
+      new PutItemCommand({
+        TableName: 'shop-terraform-locks',
+        Item: {
+          LockID: { S: path },
+          Info: {
+            S: JSON.stringify({
+              ID: 'f4c1b0de-0000-4000-8000-00000000cafe',
+              Operation: 'OperationTypeApply',
+              Info: HOSTILE,
+              Who: HOSTILE,
+              Version: '1.11.4',
+              Created: new Date().toISOString(),
+              Path: path
+            })
+          }
+        }
+      })
+    )
+    const locked = await bed.run(workspace, {
+      'state-key': key,
+      mode: 'apply',
+      'lock-timeout': '2s',
+      variables: 'marker=changed'
+    })
+    expect(locked.exitCode).toBe(1)
+    expect(locked.summary).toContain('held by @octocat <img src=x')
+    expectInert(locked.summary, OWN_LINKS)
+  })
+
+  it('hostile file names in the frontend section render inert', async () => {
+    const workspace = makeWorkspace('app')
+    writeSite(workspace, {
+      ...SMALL_SITE,
+      '@octocat <img src=x onerror=alert(1)>.html': '<p>x</p>',
+      '[click](https:/evil.example/x) #1.txt': 'x'
+    })
+    const run = await bed.run(workspace, { mode: 'deploy', ...COPY_BUILD })
+    expect([run.exitCode, explain(run)]).toEqual([0, explain(run)])
+    expect(run.summary).toContain('@octocat <img src=x onerror=alert(1)>.html')
+    expectInert(run.summary, OWN_LINKS)
   })
 })
 

@@ -94089,12 +94089,14 @@ function escapeHtml(text) {
 /**
  * Plain text for a markdown paragraph or table cell: one line, HTML special characters as
  * entities, markdown punctuation backslash-escaped (so no emphasis, links, tables or headings).
- * `@` and `:` are escaped too; GitHub can still link a bare @name, so put user names in code spans.
+ * GitHub links a bare @name or #123 in rendered text whatever the escaping, so `@` and `#` are
+ * followed by a zero-width space: no mention, no reference, and the text reads the same.
  */
 function escapeText(text) {
     return escapeHtml(cleanText(text)
         .replace(/\s*\n\s*/g, ' ')
-        .replace(MARKDOWN_PUNCTUATION, '\\$&'));
+        .replace(MARKDOWN_PUNCTUATION, '\\$&')
+        .replace(/[@#]/g, '$&\u200b'));
 }
 /**
  * A fenced code block whose fence is longer than any backtick run in the text, so no line inside
@@ -102233,8 +102235,10 @@ function renderReport(summary, ctx, opts = {}) {
     const warnings = summary && !ctx.planError ? riskLines(summary) : [];
     for (const warning of warnings)
         head.push('', warning);
-    if (ctx.note)
-        head.push('', `> ${neutraliseComments(ctx.note).replace(/\n/g, '\n> ')}`);
+    if (ctx.note) {
+        const run = ctx.noteLink ? ` (${markdown_link('run', ctx.noteLink)})` : '';
+        head.push('', `> ${escapeText(ctx.note)}${run}`);
+    }
     const errorBudget = Math.min(ERROR_MAX_CHARS, Math.floor(maxLength / 5));
     if (ctx.planError !== undefined) {
         head.push('', fencedBlock(shortenLines(cleanText(ctx.planError), errorBudget)));
@@ -102550,6 +102554,8 @@ class RunReport {
     planError;
     apply;
     note;
+    /** A link shown after the note (the run that applied). */
+    noteLink;
     /** Strings that must never appear (sensitive plan values); blanked out of everything rendered. */
     secrets = [];
     /** The plan fingerprint kept hidden in the PR comment (the reviewed plan; see require-reviewed-plan). */
@@ -102637,6 +102643,8 @@ class RunReport {
             ctx.apply = this.apply;
         if (this.note !== undefined)
             ctx.note = this.note;
+        if (this.noteLink !== undefined)
+            ctx.noteLink = this.noteLink;
         return ctx;
     }
     timings() {
@@ -105550,7 +105558,9 @@ async function checkReviewedPlan(config, plan, report) {
         return refuse(`the plan changed after review of pull request #${pr.number}: ${what}.`);
     }
     report.fingerprint = current;
-    report.note = `Applied after merge: the plan matched the one reviewed here${context.runUrl ? ` ([run](${context.runUrl}))` : ''}.`;
+    report.note = 'Applied after merge: the plan matched the one reviewed here.';
+    if (context.runUrl)
+        report.noteLink = context.runUrl;
     info(`The plan matches the one reviewed on pull request #${pr.number}`);
 }
 function isStalePlan(error) {

@@ -544,7 +544,8 @@ async function checkReviewedPlan(
     return refuse(`the plan changed after review of pull request #${pr.number}: ${what}.`)
   }
   report.fingerprint = current
-  report.note = `Applied after merge: the plan matched the one reviewed here${context.runUrl ? ` ([run](${context.runUrl}))` : ''}.`
+  report.note = 'Applied after merge: the plan matched the one reviewed here.'
+  if (context.runUrl) report.noteLink = context.runUrl
   core.info(`The plan matches the one reviewed on pull request #${pr.number}`)
 }
 

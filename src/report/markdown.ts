@@ -73,13 +73,15 @@ export function escapeHtml(text: string): string {
 /**
  * Plain text for a markdown paragraph or table cell: one line, HTML special characters as
  * entities, markdown punctuation backslash-escaped (so no emphasis, links, tables or headings).
- * `@` and `:` are escaped too; GitHub can still link a bare @name, so put user names in code spans.
+ * GitHub links a bare @name or #123 in rendered text whatever the escaping, so `@` and `#` are
+ * followed by a zero-width space: no mention, no reference, and the text reads the same.
  */
 export function escapeText(text: string): string {
   return escapeHtml(
     cleanText(text)
       .replace(/\s*\n\s*/g, ' ')
       .replace(MARKDOWN_PUNCTUATION, '\\$&')
+      .replace(/[@#]/g, '$&\u200b')
   )
 }
 

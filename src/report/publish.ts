@@ -36,6 +36,8 @@ export class RunReport {
   planError?: string
   apply?: ApplyOutcome
   note?: string
+  /** A link shown after the note (the run that applied). */
+  noteLink?: string
   /** Strings that must never appear (sensitive plan values); blanked out of everything rendered. */
   secrets: string[] = []
   /** The plan fingerprint kept hidden in the PR comment (the reviewed plan; see require-reviewed-plan). */
@@ -116,6 +118,7 @@ export class RunReport {
     if (this.planError !== undefined) ctx.planError = this.planError
     if (this.apply) ctx.apply = this.apply
     if (this.note !== undefined) ctx.note = this.note
+    if (this.noteLink !== undefined) ctx.noteLink = this.noteLink
     return ctx
   }
 

@@ -65,8 +65,13 @@ export interface ReportContext {
   sections?: Array<{ title: string; markdown: string }>
   /** where the full plan text can be found when it is shortened here (markdown, e.g. a link) */
   fullPlanLocation?: string
-  /** a short remark shown under the headline (markdown), e.g. "No changes now." */
+  /**
+   * A short remark shown under the headline, e.g. "No changes now." Plain text: it is escaped
+   * like the tables (it can name resource addresses from the plan).
+   */
   note?: string
+  /** A link shown after the note as "(run)" when it is a safe http(s) URL. */
+  noteLink?: string
   /**
    * Sensitive strings to blank out of the plan text, errors, note and sections (pass
    * `sensitiveStrings(showJson)`): `terraform show` prints values derived from sensitive ones that
@@ -340,7 +345,10 @@ export function renderReport(
   head.push(headline(summary, ctx))
   const warnings = summary && !ctx.planError ? riskLines(summary) : []
   for (const warning of warnings) head.push('', warning)
-  if (ctx.note) head.push('', `> ${neutraliseComments(ctx.note).replace(/\n/g, '\n> ')}`)
+  if (ctx.note) {
+    const run = ctx.noteLink ? ` (${link('run', ctx.noteLink)})` : ''
+    head.push('', `> ${escapeText(ctx.note)}${run}`)
+  }
   const errorBudget = Math.min(ERROR_MAX_CHARS, Math.floor(maxLength / 5))
   if (ctx.planError !== undefined) {
     head.push('', fencedBlock(shortenLines(cleanText(ctx.planError), errorBudget)))
