@@ -2,9 +2,15 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { createHash } from 'node:crypto'
 import { runnerCommands, type RunActionOptions } from '../standins/run-action'
 import { readFingerprint } from '../src/terraform/fingerprint'
-import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3'
+import {
+  CreateBucketCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand
+} from '@aws-sdk/client-s3'
 import { PutItemCommand } from '@aws-sdk/client-dynamodb'
 import { expectInert, shownText } from './helpers/markdown'
+import { decodeS3Url } from '../src/frontend/s3-sync'
 import {
   COPY_BUILD,
   explain,
@@ -28,9 +34,13 @@ describe('the frontend sync deletes only what it uploaded', () => {
   })
   afterAll(async () => bed.stop())
 
+  // Listed URL-encoded, so that keys with characters XML cannot carry come back as they are.
   const keys = async (bucket: string): Promise<string[]> =>
-    ((await bed.s3().send(new ListObjectsV2Command({ Bucket: bucket }))).Contents ?? [])
-      .map(o => o.Key ?? '')
+    (
+      (await bed.s3().send(new ListObjectsV2Command({ Bucket: bucket, EncodingType: 'url' })))
+        .Contents ?? []
+    )
+      .map(o => decodeS3Url(o.Key ?? ''))
       .sort()
 
   const stateText = async (): Promise<string> => {
@@ -72,6 +82,19 @@ describe('the frontend sync deletes only what it uploaded', () => {
       /::notice::Kept 4 objects under s3:\/\/app-site\/ not uploaded by revive-deploy \(or named like Terraform state\): backup\/terraform.tfstate logs\/E2EXAMPLE.2026-12-04-10.abcd.gz old\/app.tfstate.backup reports\/q4.pdf/
     )
     expect(run.summary).toMatch(/\| Kept \(not uploaded by revive-deploy\) \| 4 \|/)
+  })
+
+  it('a file name with a carriage return or a plus is in sync after one deploy', async () => {
+    const workspace = makeWorkspace('app')
+    const names = ['odd\rname.txt', 'a+b c.txt', 'ünï\u0001code.txt']
+    writeSite(workspace, { ...SMALL_SITE, ...Object.fromEntries(names.map(n => [n, n])) })
+    const first = await bed.run(workspace, { mode: 'deploy', ...COPY_BUILD })
+    expect([first.exitCode, explain(first)]).toEqual([0, explain(first)])
+    const again = await bed.run(workspace, { mode: 'deploy', ...COPY_BUILD })
+    expect([again.exitCode, explain(again)]).toEqual([0, explain(again)])
+    expect([again.outputs.uploaded, again.outputs.deleted]).toEqual(['0', '0'])
+    expect(again.outputs['invalidation-id'] ?? '').toBe('')
+    for (const name of names) expect(await keys(SITE_BUCKET)).toContain(name)
   })
 
   it('refuses to sync into the state bucket, before building or uploading anything', async () => {
@@ -360,5 +383,71 @@ describe('workflow commands in streamed output', () => {
     const state = await bed.state(STATE_BUCKET)
     const id = (state?.resources[0]?.instances[0] as { attributes: { id: string } }).attributes.id
     expect(run.masks).toContain(`pw-${id}-correct-horse`)
+  })
+})
+
+describe('a bucket another account owns gets neither state nor site', () => {
+  let bed: Testbed
+  beforeAll(async () => {
+    bed = await startSiteTestbed()
+  })
+  afterAll(async () => bed.stop())
+  const keys = async (bucket: string): Promise<string[]> =>
+    ((await bed.s3().send(new ListObjectsV2Command({ Bucket: bucket }))).Contents ?? []).map(
+      o => o.Key ?? ''
+    )
+
+  it('a squatted default state bucket (open to our account by its policy) is refused before init', async () => {
+    const squatted = 'squat-terraform-state-123456789012'
+    await bed.s3().send(
+      new CreateBucketCommand({
+        Bucket: squatted,
+        CreateBucketConfiguration: { LocationConstraint: 'eu-west-1' }
+      })
+    )
+    bed.standins.s3.setBucketOwner(squatted, '999999999999')
+    // The stand-in lets our credentials in, as the squatter's bucket policy would.
+    expect(await keys(squatted)).toEqual([])
+    const run = await bed.run(makeWorkspace('app'), { project: 'squat', mode: 'apply' })
+    expect(run.exitCode).toBe(1)
+    expect(run.errors).toEqual([
+      expect.stringMatching(
+        /^The S3 bucket name squat-terraform-state-123456789012 is taken by another AWS account .*no state was written\.$/
+      )
+    ])
+    expect(await keys(squatted)).toEqual([])
+    expect(run.log).not.toMatch(/terraform init/)
+  })
+
+  it('a site bucket owned by another account: nothing uploaded or deleted, one clear error', async () => {
+    const workspace = makeWorkspace('app')
+    writeSite(workspace, SMALL_SITE)
+    bed.standins.s3.setBucketOwner(SITE_BUCKET, '999999999999')
+    const run = await bed.run(workspace, { mode: 'deploy', ...COPY_BUILD })
+    expect(run.exitCode).toBe(1)
+    expect(run.errors.at(-1)).toMatch(
+      /s3:\/\/app-site.*AccessDenied.*the bucket app-site belongs to another AWS account than these credentials'/
+    )
+    expect(await keys(SITE_BUCKET)).toEqual([])
+  })
+})
+
+describe('backend-config values stay out of the log', () => {
+  let bed: Testbed
+  beforeAll(async () => {
+    bed = await startSiteTestbed()
+  })
+  afterAll(async () => bed.stop())
+
+  it('the terraform init line names the keys of backend-config, never their values', async () => {
+    const run = await bed.run(makeWorkspace('app'), {
+      'state-key': 'config/terraform.tfstate',
+      'backend-config': `${bed.backendConfig}\nmax_retries=48151623`
+    })
+    expect([run.exitCode, explain(run)]).toEqual([0, explain(run)])
+    const init = run.log.split('\n').find(l => l.startsWith('[command]terraform init')) ?? ''
+    expect(init).toContain('-backend-config=max_retries=…')
+    expect(init).toContain('-backend-config=key=config/terraform.tfstate')
+    expect(run.log).not.toContain('48151623')
   })
 })

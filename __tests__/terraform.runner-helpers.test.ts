@@ -51,7 +51,7 @@ describe('init arguments', () => {
 })
 
 describe('the command line shown in the log', () => {
-  it('hides variable values and credential-like backend settings', () => {
+  it('hides variable values and the values of every backend setting the user passes', () => {
     expect(
       displayArgs([
         'plan',
@@ -62,7 +62,9 @@ describe('the command line shown in the log', () => {
         '-backend-config=bucket=b',
         '-backend-config=secret_key=SECRET',
         '-backend-config=access_key=AKIA',
-        '-backend-config=token=T'
+        '-backend-config=token=T',
+        '-backend-config=role_arn=arn:aws:iam::1:role/deploy',
+        '-backend-config=backend.hcl'
       ])
     ).toEqual([
       'plan',
@@ -73,7 +75,9 @@ describe('the command line shown in the log', () => {
       '-backend-config=bucket=b',
       '-backend-config=secret_key=…',
       '-backend-config=access_key=…',
-      '-backend-config=token=…'
+      '-backend-config=token=…',
+      '-backend-config=role_arn=…',
+      '-backend-config=backend.hcl'
     ])
   })
 

@@ -15,7 +15,7 @@ import {
   type IdentityCheck,
   type StateElsewhere
 } from './backend/identity'
-import { createClients, type AwsClients } from './aws/clients'
+import { createClients, expectBucketOwner, type AwsClients } from './aws/clients'
 import { cancellation, installCancellation } from './process'
 import { DeployError, errorMessage } from './errors'
 import {
@@ -105,6 +105,8 @@ async function deploy(config: Config, report: RunReport): Promise<void> {
   const backend = await report.phase('State backend', () =>
     stateBackend({ ...config, region: config.backendRegion }, backendClients)
   )
+  // The site bucket too must belong to the account of the credentials.
+  expectBucketOwner(clients.s3, backend.account)
   if (backend.missing) {
     report.addSection('State backend', backendSection(backend))
     core.notice(

@@ -106,6 +106,8 @@ interface StoredVersion {
 }
 
 interface BucketState extends BucketInfo {
+  /** The owning account when not the stand-in's own (a bucket another account opened to us). */
+  owner?: string
   /** Versioning has been Enabled or Suspended at some point: the version store is authoritative. */
   tracked: boolean
 }
@@ -311,6 +313,17 @@ export class S3StandIn extends HttpStandIn {
     this.foreign.add(name)
   }
 
+  /**
+   * Give an existing bucket to another account that lets ours use it (as a bucket policy granting
+   * our account would): requests work, except those whose ExpectedBucketOwner is our account.
+   */
+  setBucketOwner(name: string, account: string): void {
+    const b = this.state.buckets[name]
+    if (!b) throw new Error(`No bucket ${name} in the S3 stand-in`)
+    b.owner = account
+    this.save()
+  }
+
   buckets(): BucketInfo[] {
     return Object.values(this.state.buckets).map(b => ({
       name: b.name,
@@ -478,7 +491,7 @@ export class S3StandIn extends HttpStandIn {
     const b = this.state.buckets[bucket]
     if (!b) throw new S3Error('NoSuchBucket', 'The specified bucket does not exist', 404)
     const expectedOwner = req.headers['x-amz-expected-bucket-owner']
-    if (expectedOwner !== undefined && expectedOwner !== this.accountId)
+    if (expectedOwner !== undefined && expectedOwner !== (b.owner ?? this.accountId))
       throw new S3Error('AccessDenied', 'Access Denied', 403)
     if (b.region !== region && operation !== 'GetBucketLocation') {
       throw new S3Error(
@@ -664,6 +677,14 @@ export class S3StandIn extends HttpStandIn {
       decodeS3Body(ctx.req.headers, ctx.raw).body.toString('utf8')
     )
     const existing = this.state.buckets[bucket]
+    if (existing?.owner !== undefined && existing.owner !== this.accountId) {
+      throw new S3Error(
+        'BucketAlreadyExists',
+        'The requested bucket name is not available. The bucket namespace is shared by all users of the system. Please select a different name and try again.',
+        409,
+        { BucketName: bucket }
+      )
+    }
     if (existing) {
       if (existing.region === 'us-east-1' && region === 'us-east-1')
         return this.ok(ctx, 200, undefined, { location: `/${bucket}` })

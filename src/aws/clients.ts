@@ -38,6 +38,28 @@ export function createClients(region: string, env: Env = process.env, maxAttempt
   }
 }
 
+const ownerExpected = new WeakSet<S3Client>()
+
+/**
+ * Every request of `s3` that names a bucket says which account must own it (ExpectedBucketOwner,
+ * and ExpectedSourceBucketOwner on copies): S3 refuses with 403 when another account owns the
+ * bucket, even one whose policy lets these credentials in (a squatted name). Installed once per client.
+ */
+export function expectBucketOwner(s3: S3Client, account: string): void {
+  if (ownerExpected.has(s3)) return
+  ownerExpected.add(s3)
+  s3.middlewareStack.add(
+    next => async args => {
+      const input = args.input as Record<string, unknown>
+      if (typeof input.Bucket !== 'string') return next(args)
+      const owned: Record<string, unknown> = { ExpectedBucketOwner: account, ...input }
+      if (typeof input.CopySource === 'string') owned.ExpectedSourceBucketOwner ??= account
+      return next({ ...args, input: owned })
+    },
+    { step: 'initialize', name: 'expectBucketOwner' }
+  )
+}
+
 /** The error name/code of an SDK error (`BucketAlreadyOwnedByYou`, `ResourceNotFoundException`, ...). */
 export function awsErrorName(error: unknown): string {
   if (error && typeof error === 'object') {

@@ -18,12 +18,14 @@ import {
   type TableDescription
 } from '@aws-sdk/client-dynamodb'
 import { GetCallerIdentityCommand, type STSClient } from '@aws-sdk/client-sts'
-import { awsErrorName, awsStatus, retryOn } from '../aws/clients'
+import { awsErrorName, awsStatus, expectBucketOwner, retryOn } from '../aws/clients'
 import { DeployError, InputError } from '../errors'
 import { bucketNameProblem, type Config } from '../inputs'
 
 /** What the state-backend step found and did. */
 export interface BackendReport {
+  /** The account of the credentials: it must own the state bucket (and the site bucket). */
+  account: string
   bucket: string
   table: string
   key: string
@@ -62,20 +64,34 @@ type BackendConfig = Pick<
 
 const TABLE_ACTIVE_TIMEOUT_MS = 5 * 60_000
 
+const accounts = new WeakMap<STSClient, Promise<string>>()
+
+/** The account of the credentials (STS GetCallerIdentity, asked once per client). */
+export function callerAccount(sts: STSClient): Promise<string> {
+  let account = accounts.get(sts)
+  if (!account) {
+    account = (async () => {
+      let id: string | undefined
+      try {
+        id = (await sts.send(new GetCallerIdentityCommand({}))).Account
+      } catch (error) {
+        throw new DeployError(
+          `Could not read the AWS account id (STS GetCallerIdentity: ${awsErrorName(error) || String(error)}), which names the default state bucket and must own the state and site buckets; check the AWS credentials and sts:GetCallerIdentity`,
+          { cause: error }
+        )
+      }
+      if (!id) throw new DeployError('STS GetCallerIdentity returned no account id')
+      return id
+    })()
+    accounts.set(sts, account)
+  }
+  return account
+}
+
 /** The state bucket name: the input, or `<project>-terraform-state-<account-id>` from STS. */
 export async function resolveBucketName(config: BackendConfig, sts: STSClient): Promise<string> {
   if (config.stateBucket) return config.stateBucket
-  let account: string | undefined
-  try {
-    account = (await sts.send(new GetCallerIdentityCommand({}))).Account
-  } catch (error) {
-    throw new DeployError(
-      `Could not read the AWS account id (STS GetCallerIdentity: ${awsErrorName(error) || String(error)}) to name the state bucket; check the AWS credentials, or set state-bucket`,
-      { cause: error }
-    )
-  }
-  if (!account)
-    throw new DeployError('STS GetCallerIdentity returned no account id; set state-bucket')
+  const account = await callerAccount(sts)
   const name = `${config.project}-terraform-state-${account}`
   const problem = bucketNameProblem(name)
   if (problem)
@@ -94,8 +110,12 @@ export async function ensureBackend(
   log: (line: string) => void = () => {}
 ): Promise<BackendReport> {
   const started = Date.now()
+  const account = await callerAccount(clients.sts)
+  // From here on, every call to a bucket names this account as its owner.
+  expectBucketOwner(clients.s3, account)
   const bucket = await resolveBucketName(config, clients.sts)
   const report: BackendReport = {
+    account,
     bucket,
     table: config.lockTable,
     key: config.stateKey,
@@ -168,7 +188,7 @@ async function bucketExists(s3: S3Client, bucket: string, region: string): Promi
 
 function nameTaken(bucket: string): DeployError {
   return new DeployError(
-    `The S3 bucket name ${bucket} is taken by another AWS account (or these credentials may not access it); choose another state-bucket. Nothing was created.`
+    `The S3 bucket name ${bucket} is taken by another AWS account (it is not owned by the account of these credentials, or they may not access it); choose another state-bucket. Nothing was created, and no state was written.`
   )
 }
 
@@ -305,7 +325,7 @@ async function createBucket(
       await settle(step)
     } catch (error) {
       throw new DeployError(
-        `Created the state bucket ${bucket} but could not apply "${what}": ${awsErrorName(error) || String(error)}. Check the s3:PutBucket* permissions (README, IAM permissions) and re-run; the next run finishes the hardening.`,
+        `Created the state bucket ${bucket} but could not apply "${what}": ${awsErrorName(error) || String(error)}. Grant the s3:PutBucket* permissions (README, IAM permissions), then apply "${what}" and the settings after it to the bucket yourself: later runs use an existing bucket as it is.`,
         { cause: error }
       )
     }

@@ -49,6 +49,11 @@ export const SYNC_READ_MAX_BYTES = 1024 * 1024
 /** S3's DeleteObjects limit. */
 export const DELETE_BATCH_SIZE = 1000
 
+/** A key as S3 lists it with `encoding-type=url`: percent-encoded UTF-8, a space as `+`. */
+export function decodeS3Url(key: string): string {
+  return decodeURIComponent(key.replace(/\+/g, ' '))
+}
+
 /** Every object under `prefix` ('' = the whole bucket), all pages of ListObjectsV2. */
 export async function listRemote(
   s3: S3Client,
@@ -59,12 +64,15 @@ export async function listRemote(
   try {
     const pages = paginateListObjectsV2(
       { client: s3, pageSize: 1000 },
-      { Bucket: bucket, ...(prefix && { Prefix: prefix }) }
+      // URL-encoded keys: XML turns a \r in a key into \n, and some characters cannot be in XML.
+      { Bucket: bucket, EncodingType: 'url', ...(prefix && { Prefix: prefix }) }
     )
     for await (const page of pages) {
+      const encoded = page.EncodingType === 'url'
       for (const item of page.Contents ?? []) {
         if (item.Key === undefined) continue
-        objects.push({ key: item.Key, etag: item.ETag, size: item.Size })
+        const key = encoded ? decodeS3Url(item.Key) : item.Key
+        objects.push({ key, etag: item.ETag, size: item.Size })
       }
     }
   } catch (error) {
@@ -313,7 +321,7 @@ export function s3Failure(what: string, bucket: string, error: unknown): DeployE
   if (name === 'NoSuchBucket') {
     fix = `; the bucket does not exist: check site-bucket or the frontend_bucket output`
   } else if (name === 'AccessDenied' || status === 403) {
-    fix = `; the credentials may not use bucket ${bucket} (s3:ListBucket, s3:GetObject, s3:PutObject, s3:DeleteObject)`
+    fix = `; the bucket ${bucket} belongs to another AWS account than these credentials' (every request names their account as the expected owner), or they may not use it (s3:ListBucket, s3:GetObject, s3:PutObject, s3:DeleteObject)`
   }
   const message = messageOf(error).replace(/\.$/, '')
   const detail = name && name !== 'Error' ? `${name}: ${message}` : message

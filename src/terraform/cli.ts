@@ -82,9 +82,12 @@ export function terraformEnvProblem(env: NodeJS.ProcessEnv = process.env): strin
 }
 
 /**
- * Arguments as they may appear in the log: `-var name=value` shows the name only, and backend
- * settings that look like credentials are hidden.
+ * Arguments as they may appear in the log: `-var name=value` shows the name only, and so does every
+ * `-backend-config` setting (the user's lines may hold credentials or role ARNs) except the ones the
+ * action sets itself and reports anyway (bucket, key, region, lock table, encrypt).
  */
+const SHOWN_BACKEND_SETTINGS = new Set(['bucket', 'key', 'region', 'dynamodb_table', 'encrypt'])
+
 export function displayArgs(args: string[]): string[] {
   const shown: string[] = []
   for (let i = 0; i < args.length; i++) {
@@ -99,8 +102,7 @@ export function displayArgs(args: string[]): string[] {
       const setting = arg.slice('-backend-config='.length)
       const at = setting.indexOf('=')
       const key = at > 0 ? setting.slice(0, at) : ''
-      const secret = /secret|token|password|access_key|credential/i.test(key)
-      shown.push(secret ? `-backend-config=${key}=…` : arg)
+      shown.push(at <= 0 || SHOWN_BACKEND_SETTINGS.has(key) ? arg : `-backend-config=${key}=…`)
     } else {
       shown.push(arg)
     }
