@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import {
+  CreateBucketCommand,
   DeleteObjectCommand,
   GetBucketEncryptionCommand,
   GetBucketOwnershipControlsCommand,
@@ -96,6 +97,7 @@ describe('state backend (eu-west-1)', () => {
       { AttributeName: 'LockID', AttributeType: 'S' }
     ])
     expect(described?.BillingModeSummary?.BillingMode).toBe('PAY_PER_REQUEST')
+    expect(described?.DeletionProtectionEnabled).toBe(true)
     const pitr = await bed
       .dynamodb()
       .send(new DescribeContinuousBackupsCommand({ TableName: table }))
@@ -105,7 +107,7 @@ describe('state backend (eu-west-1)', () => {
     expect(instanceCount(await bed.state(bucket))).toBe(6)
   })
 
-  it('a second run only reads: no writes, at most 5 backend reads', async () => {
+  it('a second run only reads: no writes, at most 9 backend reads', async () => {
     bed.standins.s3.clearRequests()
     bed.standins.dynamodb.clearRequests()
     bed.standins.cloud.clearRequests()
@@ -122,9 +124,10 @@ describe('state backend (eu-west-1)', () => {
       `backend check on an existing backend: ${calls.length} calls by the action (${calls.map(r => r.operation).join(', ')}), ${writes.length} writes`
     )
     expect(writes).toEqual([])
-    // HeadBucket, DescribeTable, GetCallerIdentity (the bucket's name), GetObject of the ownership
-    // record next to the state, HeadObject of the state (the state-loss guard).
-    expect(calls.length).toBeLessThanOrEqual(5)
+    // HeadBucket, DescribeTable, GetCallerIdentity (the bucket's name), the bucket's protection
+    // (GetBucketVersioning, GetBucketEncryption, GetPublicAccessBlock, GetBucketPolicy), GetObject
+    // of the ownership record next to the state, HeadObject of the state (the state-loss guard).
+    expect(calls.length).toBeLessThanOrEqual(9)
   })
 
   it('refuses to plan from scratch when the state object was deleted, and says how to restore it', async () => {
@@ -216,5 +219,124 @@ describe('state backend edge cases', () => {
       1
     )
     for (const run of runs) expect(run.outputs['to-add']).toBe('6')
+  })
+})
+
+describe('state backend protection on later runs', () => {
+  let bed: Testbed
+  const bucket = 'shop-terraform-state-123456789012'
+  beforeAll(async () => {
+    bed = await startTestbed('eu-west-2', { bucketDefaults: 'none' })
+  })
+  afterAll(async () => bed.stop())
+
+  const bucketConfigWrites = (): string[] =>
+    byAction(bed.standins.s3.requests)
+      .map(r => r.operation)
+      .filter(op => /^Put(Bucket|PublicAccessBlock)/.test(op))
+  const warnings = (log: string): string[] =>
+    log.split('\n').filter(line => line.startsWith('::warning'))
+
+  it('a bucket whose hardening failed half-way is finished by the next run', async () => {
+    const workspace = makeWorkspace('app')
+    // Versioning fails past every retry: the bucket is created and tagged, then the run stops.
+    // (6: the SDK's attempts per call, so no fault is left for the next run.)
+    bed.standins.s3.failNext(6, { operation: 'PutBucketVersioning' }, '5xx')
+    const first = await bed.run(workspace, { mode: 'plan' })
+    expect(first.exitCode).toBe(1)
+    expect(first.errors[0]).toMatch(/could not apply "versioning enabled"/)
+    expect(first.errors[0]).toMatch(/the next run finds what is missing on this bucket/)
+    const s3 = bed.s3()
+    expect((await s3.send(new GetBucketVersioningCommand({ Bucket: bucket }))).Status).toBe(
+      undefined
+    )
+    bed.standins.s3.clearRequests()
+
+    const second = await bed.run(workspace, { mode: 'plan' })
+    expect([second.exitCode, explain(second)]).toEqual([0, explain(second)])
+    expect(second.log).toContain(`Finished the hardening of S3 bucket ${bucket}`)
+    expect(second.summary.replace(/\\/g, '')).toMatch(
+      /Hardened: bucket: versioning enabled \(finished: was missing\)/
+    )
+    expect(bucketConfigWrites().sort()).toEqual([
+      'PutBucketEncryption',
+      'PutBucketPolicy',
+      'PutBucketVersioning'
+    ])
+    expect((await s3.send(new GetBucketVersioningCommand({ Bucket: bucket }))).Status).toBe(
+      'Enabled'
+    )
+    const policy = JSON.parse(
+      (await s3.send(new GetBucketPolicyCommand({ Bucket: bucket }))).Policy ?? '{}'
+    ) as { Statement: unknown[] }
+    expect(policy.Statement).toContainEqual(
+      expect.objectContaining({ Condition: { Bool: { 'aws:SecureTransport': 'false' } } })
+    )
+    const encryption = await s3.send(new GetBucketEncryptionCommand({ Bucket: bucket }))
+    expect(encryption.ServerSideEncryptionConfiguration?.Rules).toHaveLength(1)
+
+    bed.standins.s3.clearRequests()
+    const third = await bed.run(workspace, { mode: 'plan' })
+    expect(third.exitCode).toBe(0)
+    expect(bucketConfigWrites()).toEqual([])
+    expect(warnings(third.log)).toEqual([])
+  })
+
+  it('a state bucket the action did not create: each gap and its fix in a warning, nothing changed', async () => {
+    await bed.s3().send(
+      new CreateBucketCommand({
+        Bucket: 'team-state',
+        CreateBucketConfiguration: { LocationConstraint: 'eu-west-2' }
+      })
+    )
+    bed.standins.s3.clearRequests()
+    const run = await bed.run(makeWorkspace('app'), {
+      mode: 'plan',
+      'state-bucket': 'team-state',
+      'lock-table': 'team-locks'
+    })
+    expect([run.exitCode, explain(run)]).toEqual([0, explain(run)])
+    const [warning, ...others] = warnings(run.log).filter(w => w.includes('team-state'))
+    expect(others).toEqual([])
+    expect(warning).toMatch(
+      /lacks public access blocked, versioning enabled, encryption \(SSE-S3\), TLS-only bucket policy/
+    )
+    expect(warning).toMatch(/state-loss guard cannot find earlier versions/)
+    expect(warning).toContain(
+      'aws s3api put-bucket-versioning --bucket team-state --versioning-configuration Status=Enabled'
+    )
+    expect(warning).toContain('aws s3api put-public-access-block --bucket team-state')
+    expect(bucketConfigWrites()).toEqual([])
+    expect(
+      (await bed.s3().send(new GetBucketVersioningCommand({ Bucket: 'team-state' }))).Status
+    ).toBe(undefined)
+  })
+
+  it('lock tables: an older one of the action gets deletion protection, another one a warning', async () => {
+    const ddb = bed.dynamodb()
+    const table = (TableName: string, managed: boolean): CreateTableCommand =>
+      new CreateTableCommand({
+        TableName,
+        AttributeDefinitions: [{ AttributeName: 'LockID', AttributeType: 'S' }],
+        KeySchema: [{ AttributeName: 'LockID', KeyType: 'HASH' }],
+        BillingMode: 'PAY_PER_REQUEST',
+        ...(managed && { Tags: [{ Key: 'ManagedBy', Value: 'revive-deploy' }] })
+      })
+    await ddb.send(table('old-locks', true))
+    await ddb.send(table('hand-locks', false))
+    const protectedNow = async (TableName: string): Promise<boolean | undefined> =>
+      (await ddb.send(new DescribeTableCommand({ TableName }))).Table?.DeletionProtectionEnabled
+
+    const old = await bed.run(makeWorkspace('app'), { mode: 'plan', 'lock-table': 'old-locks' })
+    expect([old.exitCode, explain(old)]).toEqual([0, explain(old)])
+    expect(old.log).toContain('Turned on deletion protection for the lock table old-locks')
+    expect(await protectedNow('old-locks')).toBe(true)
+
+    const hand = await bed.run(makeWorkspace('app'), { mode: 'plan', 'lock-table': 'hand-locks' })
+    expect([hand.exitCode, explain(hand)]).toEqual([0, explain(hand)])
+    expect(warnings(hand.log).join('\n')).toContain(
+      'The lock table hand-locks has no deletion protection; fix: aws dynamodb update-table --table-name hand-locks --deletion-protection-enabled'
+    )
+    expect(await protectedNow('hand-locks')).toBe(false)
   })
 })

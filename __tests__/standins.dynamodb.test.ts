@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import {
   CreateTableCommand,
   DeleteItemCommand,
+  DeleteTableCommand,
   DescribeContinuousBackupsCommand,
   DescribeTableCommand,
   DynamoDBClient,
@@ -11,6 +12,7 @@ import {
   PutItemCommand,
   TagResourceCommand,
   UpdateContinuousBackupsCommand,
+  UpdateTableCommand,
   type DynamoDBClientConfig
 } from '@aws-sdk/client-dynamodb'
 import { startDynamoDbStandIn, type DynamoDbStandIn } from '../standins/dynamodb'
@@ -103,6 +105,45 @@ describe('lock table lifecycle', () => {
     expect((rejected.reason as Error).name).toBe('ResourceInUseException')
     expect((rejected.reason as Error).message).toBe('Table already exists: race-locks')
     await waitActive(c, 'race-locks')
+  })
+
+  it('deletion protection: set at creation or by UpdateTable, described, and DeleteTable refused', async () => {
+    const c = client()
+    const created = await c.send(
+      new CreateTableCommand({
+        TableName: 'guarded-locks',
+        AttributeDefinitions: [{ AttributeName: 'LockID', AttributeType: 'S' }],
+        KeySchema: [{ AttributeName: 'LockID', KeyType: 'HASH' }],
+        BillingMode: 'PAY_PER_REQUEST',
+        DeletionProtectionEnabled: true
+      })
+    )
+    expect(created.TableDescription?.DeletionProtectionEnabled).toBe(true)
+    await waitActive(c, 'guarded-locks')
+    const described = await c.send(new DescribeTableCommand({ TableName: 'guarded-locks' }))
+    expect(described.Table?.DeletionProtectionEnabled).toBe(true)
+    const refused = await failure(c.send(new DeleteTableCommand({ TableName: 'guarded-locks' })))
+    expect(refused.name).toBe('ValidationException')
+    expect(refused.message).toMatch(/protected against deletion/)
+
+    await c.send(lockTable('open-locks'))
+    await waitActive(c, 'open-locks')
+    expect(
+      (await c.send(new DescribeTableCommand({ TableName: 'open-locks' }))).Table
+        ?.DeletionProtectionEnabled
+    ).toBe(false)
+    const updated = await c.send(
+      new UpdateTableCommand({ TableName: 'open-locks', DeletionProtectionEnabled: true })
+    )
+    expect(updated.TableDescription?.DeletionProtectionEnabled).toBe(true)
+    expect((await ddb.tables('eu-west-1')).find(t => t.name === 'open-locks')).toMatchObject({
+      deletionProtection: true
+    })
+    await c.send(
+      new UpdateTableCommand({ TableName: 'open-locks', DeletionProtectionEnabled: false })
+    )
+    const deleted = await c.send(new DeleteTableCommand({ TableName: 'open-locks' }))
+    expect(deleted.TableDescription?.TableStatus).toBe('DELETING')
   })
 
   it('keeps tables per region', async () => {

@@ -2,7 +2,9 @@
  * DynamoDB stand-in: dynalite (in memory) does the tables and items; a front server of our own
  * records requests, injects faults, keeps tables per region (the SigV4 credential scope picks the
  * region, one dynalite per region), and adds what dynalite lacks: point-in-time recovery
- * (UpdateContinuousBackups / DescribeContinuousBackups) and CreateTable's `Tags`.
+ * (UpdateContinuousBackups / DescribeContinuousBackups), CreateTable's `Tags`, and deletion
+ * protection (`DeletionProtectionEnabled` on CreateTable, UpdateTable and DescribeTable; DeleteTable
+ * of a protected table is refused as DynamoDB refuses it).
  */
 import http from 'node:http'
 import zlib from 'node:zlib'
@@ -37,6 +39,7 @@ export interface TableInfo {
   keySchema: Array<{ AttributeName: string; KeyType: string }>
   attributeDefinitions: Array<{ AttributeName: string; AttributeType: string }>
   pointInTimeRecovery: boolean
+  deletionProtection: boolean
   tags: Record<string, string>
 }
 
@@ -89,6 +92,8 @@ function fromItem(item: Json): Record<string, unknown> {
 export class DynamoDbStandIn extends HttpStandIn {
   private readonly regions = new Map<string, Promise<Region>>()
   private readonly pitr = new Map<string, Pitr>()
+  /** `<region>/<table>` of the tables with deletion protection on. */
+  private readonly protectedTables = new Set<string>()
   private readonly agent = new http.Agent({ keepAlive: true })
   private readonly accountId: string
   private readonly timings: { createTableMs: number; deleteTableMs: number; updateTableMs: number }
@@ -130,6 +135,7 @@ export class DynamoDbStandIn extends HttpStandIn {
           keySchema: t.KeySchema as TableInfo['keySchema'],
           attributeDefinitions: t.AttributeDefinitions as TableInfo['attributeDefinitions'],
           pointInTimeRecovery: this.pitr.get(`${r}/${name}`)?.enabled ?? false,
+          deletionProtection: this.protectedTables.has(`${r}/${name}`),
           tags: Object.fromEntries((tags ?? []).map(x => [x.Key, x.Value]))
         })
       }
@@ -187,12 +193,24 @@ export class DynamoDbStandIn extends HttpStandIn {
           return this.reply(res, record, 200, await this.continuousBackups(region, operation, raw))
         case 'CreateTable':
           return await this.createTable(req, res, record, region, raw)
+        case 'UpdateTable':
+          return await this.updateTable(req, res, record, region, raw)
+        case 'DescribeTable':
+          return this.relay(
+            res,
+            record,
+            this.withProtection(region, await this.forward(region, req.headers, raw))
+          )
         default: {
+          const name = String(parseJson(raw)?.TableName)
+          if (operation === 'DeleteTable' && this.protectedTables.has(`${region}/${name}`))
+            throw new DynamoError(
+              'ValidationException',
+              `Resource cannot be deleted as it is currently protected against deletion. Disable deletion protection first.`
+            )
           const up = await this.forward(region, req.headers, raw)
-          if (operation === 'DeleteTable' && up.status === 200) {
-            const name = (JSON.parse(raw.toString('utf8')) as Json).TableName
-            this.pitr.delete(`${region}/${String(name)}`)
-          }
+          if (operation === 'DeleteTable' && up.status === 200)
+            this.pitr.delete(`${region}/${name}`)
           return this.relay(res, record, up)
         }
       }
@@ -239,7 +257,14 @@ export class DynamoDbStandIn extends HttpStandIn {
       return this.relay(res, record, await this.forward(region, req.headers, raw))
     }
     const tags = input.Tags
+    const protection = input.DeletionProtectionEnabled
     delete input.Tags
+    delete input.DeletionProtectionEnabled
+    if (protection !== undefined && typeof protection !== 'boolean')
+      throw new DynamoError(
+        'SerializationException',
+        'Unexpected value type in payload: DeletionProtectionEnabled'
+      )
     const up = await this.forward(region, req.headers, Buffer.from(JSON.stringify(input)))
     if (up.status !== 200) {
       const err = JSON.parse(up.body.toString('utf8')) as Json
@@ -255,7 +280,64 @@ export class DynamoDbStandIn extends HttpStandIn {
       const arn = ((JSON.parse(up.body.toString('utf8')) as Json).TableDescription as Json).TableArn
       await this.call(region, 'TagResource', { ResourceArn: arn, Tags: tags })
     }
-    this.relay(res, record, up)
+    if (protection === true) this.protectedTables.add(`${region}/${String(input.TableName)}`)
+    this.relay(res, record, this.withProtection(region, up))
+  }
+
+  /**
+   * UpdateTable: `DeletionProtectionEnabled` is kept here; the rest (if any) goes to dynalite, which
+   * does not know the field. A request that only sets the protection answers the table as DynamoDB
+   * does.
+   */
+  private async updateTable(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    record: RecordedRequest,
+    region: string,
+    raw: Buffer
+  ): Promise<void> {
+    const input = parseJson(raw)
+    const protection = input?.DeletionProtectionEnabled
+    if (!input || protection === undefined)
+      return this.relay(res, record, await this.forward(region, req.headers, raw))
+    if (typeof protection !== 'boolean')
+      throw new DynamoError(
+        'SerializationException',
+        'Unexpected value type in payload: DeletionProtectionEnabled'
+      )
+    delete input.DeletionProtectionEnabled
+    const id = `${region}/${String(input.TableName)}`
+    const onlyProtection = Object.keys(input).every(k => k === 'TableName')
+    const up = onlyProtection
+      ? await this.callRaw(region, 'DescribeTable', { TableName: input.TableName })
+      : await this.forward(region, req.headers, Buffer.from(JSON.stringify(input)))
+    if (up.status !== 200) return this.relay(res, record, up)
+    if (protection) this.protectedTables.add(id)
+    else this.protectedTables.delete(id)
+    const described = this.withProtection(region, up)
+    if (!onlyProtection) return this.relay(res, record, described)
+    const table = (JSON.parse(described.body.toString('utf8')) as Json).Table
+    this.reply(res, record, 200, { TableDescription: table })
+  }
+
+  /** dynalite's answer with the table's `DeletionProtectionEnabled` added, as DynamoDB gives it. */
+  private withProtection(
+    region: string,
+    up: Awaited<ReturnType<DynamoDbStandIn['forward']>>
+  ): Awaited<ReturnType<DynamoDbStandIn['forward']>> {
+    if (up.status !== 200) return up
+    const body = JSON.parse(up.body.toString('utf8')) as Json
+    const table = (body.Table ?? body.TableDescription) as Json | undefined
+    if (!table) return up
+    table.DeletionProtectionEnabled = this.protectedTables.has(
+      `${region}/${String(table.TableName)}`
+    )
+    const text = JSON.stringify(body)
+    return {
+      ...up,
+      headers: { ...up.headers, 'x-amz-crc32': String(zlib.crc32(text)) },
+      body: Buffer.from(text)
+    }
   }
 
   private async continuousBackups(region: string, operation: string, raw: Buffer): Promise<Json> {
@@ -426,6 +508,15 @@ export class DynamoDbStandIn extends HttpStandIn {
     }
     headers['content-length'] = up.body.length
     send(res, record, up.status, headers, up.body)
+  }
+}
+
+function parseJson(raw: Buffer): Json | undefined {
+  try {
+    const value = JSON.parse(raw.toString('utf8')) as unknown
+    return value && typeof value === 'object' ? (value as Json) : undefined
+  } catch {
+    return undefined
   }
 }
 

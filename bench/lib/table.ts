@@ -203,7 +203,14 @@ const ALLOWED_BACKEND_READS = new Set([
   'sts GetCallerIdentity',
   's3 HeadBucket',
   'dynamodb DescribeTable',
-  's3 HeadObject'
+  's3 HeadObject',
+  // The state bucket's protection, read on every run (versioning, encryption, public access
+  // block, TLS policy), and the ownership record next to the state.
+  's3 GetBucketVersioning',
+  's3 GetBucketEncryption',
+  's3 GetPublicAccessBlock',
+  's3 GetBucketPolicy',
+  's3 GetObject'
 ])
 
 export function checkTargets(r: BenchResults): TargetCheck[] {

@@ -1,5 +1,10 @@
 import {
   CreateBucketCommand,
+  GetBucketEncryptionCommand,
+  GetBucketPolicyCommand,
+  GetBucketTaggingCommand,
+  GetBucketVersioningCommand,
+  GetPublicAccessBlockCommand,
   HeadBucketCommand,
   PutBucketEncryptionCommand,
   PutBucketOwnershipControlsCommand,
@@ -13,7 +18,9 @@ import {
 import {
   CreateTableCommand,
   DescribeTableCommand,
+  ListTagsOfResourceCommand,
   UpdateContinuousBackupsCommand,
+  UpdateTableCommand,
   type DynamoDBClient,
   type TableDescription
 } from '@aws-sdk/client-dynamodb'
@@ -154,8 +161,11 @@ export async function ensureBackend(
 
   // The bucket first: a name taken by another account must stop the run before anything is created.
   if (!bucketState) await createBucket(config, clients.s3, bucket, report, log)
-  if (tableState) await waitActive(clients.dynamodb, config.lockTable, tableState)
-  else await createTable(config, clients.dynamodb, report, log)
+  else await checkBucketProtection(config, clients.s3, bucket, report, log)
+  if (tableState) {
+    const active = await waitActive(clients.dynamodb, config.lockTable, tableState)
+    await checkTableProtection(config, clients.dynamodb, active, report, log)
+  } else await createTable(config, clients.dynamodb, report, log)
   if (bucketState && tableState)
     log(`State backend present: s3://${bucket} and table ${config.lockTable}`)
   report.seconds = (Date.now() - started) / 1000
@@ -235,109 +245,281 @@ async function createBucket(
     log(`S3 bucket ${bucket} was created meanwhile by another run`)
   }
 
-  // Harden. Every call is idempotent, so concurrent runs that all reach this point agree. A NoSuchBucket
-  // right after creation (eventual consistency) is retried.
-  const settle = <T>(fn: () => Promise<T>): Promise<T> =>
-    retryOn(fn, e => awsErrorName(e) === 'NoSuchBucket' || awsErrorName(e) === 'OperationAborted')
-  const tls = {
-    Version: '2012-10-17',
-    Statement: [
-      {
-        Sid: 'DenyInsecureTransport',
-        Effect: 'Deny',
-        Principal: '*',
-        Action: 's3:*',
-        Resource: [`arn:aws:s3:::${bucket}`, `arn:aws:s3:::${bucket}/*`],
-        Condition: { Bool: { 'aws:SecureTransport': 'false' } }
-      }
-    ]
+  // Harden. Tags first: they mark the bucket as the action's, so a run that finds a later setting
+  // missing (this one failed half-way) finishes it. Every call is idempotent, so concurrent runs
+  // that all reach this point agree.
+  for (const step of hardeningSteps(config, s3, bucket)) {
+    try {
+      await settle(step.apply)
+    } catch (error) {
+      throw new DeployError(
+        `Created the state bucket ${bucket} but could not apply "${step.what}": ${awsErrorName(error) || String(error)}. Grant the s3:PutBucket* permissions (README, IAM permissions) and re-run: the next run finds what is missing on this bucket and finishes it.`,
+        { cause: error }
+      )
+    }
+    report.hardened.push(`bucket: ${step.what}`)
   }
-  const steps: Array<[string, () => Promise<unknown>]> = [
-    [
-      'public access blocked',
-      () =>
+  log(
+    `Hardened S3 bucket ${bucket}: ${hardeningSteps(config, s3, bucket)
+      .map(s => s.what)
+      .join(', ')}`
+  )
+}
+
+/** A NoSuchBucket right after creation (eventual consistency) is retried. */
+const settle = <T>(fn: () => Promise<T>): Promise<T> =>
+  retryOn(fn, e => awsErrorName(e) === 'NoSuchBucket' || awsErrorName(e) === 'OperationAborted')
+
+/** One protection of the state bucket: how to apply it, how to read it back, how a person fixes it. */
+interface HardeningStep {
+  what: string
+  apply: () => Promise<unknown>
+  /** true: in place; false: missing. Throws when it cannot be read. Absent: not checked on reuse. */
+  present?: () => Promise<boolean>
+  /** The command (or change) that applies it by hand. */
+  fix: string
+}
+
+const TLS_SID = 'DenyInsecureTransport'
+
+interface PolicyDocument {
+  Version?: string
+  Statement?: unknown
+}
+
+function tlsStatement(bucket: string): Record<string, unknown> {
+  return {
+    Sid: TLS_SID,
+    Effect: 'Deny',
+    Principal: '*',
+    Action: 's3:*',
+    Resource: [`arn:aws:s3:::${bucket}`, `arn:aws:s3:::${bucket}/*`],
+    Condition: { Bool: { 'aws:SecureTransport': 'false' } }
+  }
+}
+
+/** A policy statement that denies requests without TLS to the whole bucket (ours or one like it). */
+function deniesInsecureTransport(statement: unknown): boolean {
+  const st = statement as {
+    Effect?: unknown
+    Condition?: { Bool?: Record<string, unknown> }
+  } | null
+  return st?.Effect === 'Deny' && String(st.Condition?.Bool?.['aws:SecureTransport']) === 'false'
+}
+
+function statements(policy: PolicyDocument): unknown[] {
+  if (Array.isArray(policy.Statement)) return policy.Statement as unknown[]
+  return policy.Statement ? [policy.Statement] : []
+}
+
+/** The bucket's policy, or undefined when it has none. */
+async function readPolicy(s3: S3Client, bucket: string): Promise<PolicyDocument | undefined> {
+  try {
+    const text = (await s3.send(new GetBucketPolicyCommand({ Bucket: bucket }))).Policy
+    return text ? (JSON.parse(text) as PolicyDocument) : undefined
+  } catch (error) {
+    if (awsErrorName(error) === 'NoSuchBucketPolicy') return undefined
+    throw error
+  }
+}
+
+/** false when the configuration answers its not-found error; other errors are thrown. */
+async function readsPresent(read: () => Promise<boolean>, notFound: string): Promise<boolean> {
+  try {
+    return await read()
+  } catch (error) {
+    if (awsErrorName(error) === notFound) return false
+    throw error
+  }
+}
+
+/** What a bucket the action creates gets, in order; the same steps finish a half-hardened one. */
+function hardeningSteps(config: BackendConfig, s3: S3Client, bucket: string): HardeningStep[] {
+  const encryption = config.stateKmsKeyId
+    ? {
+        ApplyServerSideEncryptionByDefault: {
+          SSEAlgorithm: 'aws:kms' as const,
+          KMSMasterKeyID: config.stateKmsKeyId
+        },
+        BucketKeyEnabled: true
+      }
+    : { ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' as const } }
+  const publicAccessBlock = {
+    BlockPublicAcls: true,
+    IgnorePublicAcls: true,
+    BlockPublicPolicy: true,
+    RestrictPublicBuckets: true
+  }
+  return [
+    {
+      what: 'tags',
+      apply: () =>
+        s3.send(new PutBucketTaggingCommand({ Bucket: bucket, Tagging: { TagSet: tags(config) } })),
+      fix: `aws s3api put-bucket-tagging --bucket ${bucket} --tagging 'TagSet=[{Key=ManagedBy,Value=revive-deploy}]'`
+    },
+    {
+      what: 'public access blocked',
+      apply: () =>
         s3.send(
           new PutPublicAccessBlockCommand({
             Bucket: bucket,
-            PublicAccessBlockConfiguration: {
-              BlockPublicAcls: true,
-              IgnorePublicAcls: true,
-              BlockPublicPolicy: true,
-              RestrictPublicBuckets: true
-            }
+            PublicAccessBlockConfiguration: publicAccessBlock
           })
-        )
-    ],
-    [
-      'object ownership enforced',
-      () =>
+        ),
+      present: () =>
+        readsPresent(async () => {
+          const got = (await s3.send(new GetPublicAccessBlockCommand({ Bucket: bucket })))
+            .PublicAccessBlockConfiguration
+          return Object.keys(publicAccessBlock).every(
+            k => got?.[k as keyof typeof publicAccessBlock] === true
+          )
+        }, 'NoSuchPublicAccessBlockConfiguration'),
+      fix: `aws s3api put-public-access-block --bucket ${bucket} --public-access-block-configuration BlockPublicAcls=true,IgnorePublicAcls=true,BlockPublicPolicy=true,RestrictPublicBuckets=true`
+    },
+    {
+      what: 'object ownership enforced',
+      apply: () =>
         s3.send(
           new PutBucketOwnershipControlsCommand({
             Bucket: bucket,
             OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] }
           })
-        )
-    ],
-    [
-      'versioning enabled',
-      () =>
+        ),
+      fix: `aws s3api put-bucket-ownership-controls --bucket ${bucket} --ownership-controls 'Rules=[{ObjectOwnership=BucketOwnerEnforced}]'`
+    },
+    {
+      what: 'versioning enabled',
+      apply: () =>
         s3.send(
           new PutBucketVersioningCommand({
             Bucket: bucket,
             VersioningConfiguration: { Status: 'Enabled' }
           })
-        )
-    ],
-    [
-      config.stateKmsKeyId ? 'encryption (KMS)' : 'encryption (SSE-S3)',
-      () =>
+        ),
+      present: async () =>
+        (await s3.send(new GetBucketVersioningCommand({ Bucket: bucket }))).Status === 'Enabled',
+      fix: `aws s3api put-bucket-versioning --bucket ${bucket} --versioning-configuration Status=Enabled`
+    },
+    {
+      what: config.stateKmsKeyId ? 'encryption (KMS)' : 'encryption (SSE-S3)',
+      apply: () =>
         s3.send(
           new PutBucketEncryptionCommand({
             Bucket: bucket,
-            ServerSideEncryptionConfiguration: {
-              Rules: [
-                config.stateKmsKeyId
-                  ? {
-                      ApplyServerSideEncryptionByDefault: {
-                        SSEAlgorithm: 'aws:kms',
-                        KMSMasterKeyID: config.stateKmsKeyId
-                      },
-                      BucketKeyEnabled: true
-                    }
-                  : { ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }
-              ]
-            }
+            ServerSideEncryptionConfiguration: { Rules: [encryption] }
           })
+        ),
+      // Any default encryption counts: the action does not replace a key someone chose.
+      present: () =>
+        readsPresent(
+          async () =>
+            ((await s3.send(new GetBucketEncryptionCommand({ Bucket: bucket })))
+              .ServerSideEncryptionConfiguration?.Rules?.length ?? 0) > 0,
+          'ServerSideEncryptionConfigurationNotFoundError'
+        ),
+      fix: `aws s3api put-bucket-encryption --bucket ${bucket} --server-side-encryption-configuration '${JSON.stringify({ Rules: [encryption] })}'`
+    },
+    {
+      what: 'TLS-only bucket policy',
+      // Added to the statements already there, never replacing them.
+      apply: async () => {
+        const current = (await readPolicy(s3, bucket)) ?? {}
+        const kept = statements(current).filter(
+          st => (st as { Sid?: unknown } | null)?.Sid !== TLS_SID
         )
-    ],
-    [
-      'TLS-only bucket policy',
-      () => s3.send(new PutBucketPolicyCommand({ Bucket: bucket, Policy: JSON.stringify(tls) }))
-    ],
-    [
-      'tags',
-      () =>
-        s3.send(new PutBucketTaggingCommand({ Bucket: bucket, Tagging: { TagSet: tags(config) } }))
-    ]
+        const policy = {
+          ...current,
+          Version: current.Version ?? '2012-10-17',
+          Statement: [...kept, tlsStatement(bucket)]
+        }
+        return s3.send(
+          new PutBucketPolicyCommand({ Bucket: bucket, Policy: JSON.stringify(policy) })
+        )
+      },
+      present: async () => {
+        const policy = await readPolicy(s3, bucket)
+        return policy !== undefined && statements(policy).some(deniesInsecureTransport)
+      },
+      fix: `add to the bucket policy of ${bucket} a statement that denies s3:* when aws:SecureTransport is false (README, State backend)`
+    }
   ]
-  for (const [what, step] of steps) {
+}
+
+/**
+ * An existing state bucket: read its protection (versioning, encryption, public access block, TLS
+ * policy: four reads at once). A bucket the action created (its ManagedBy tag) gets what is missing,
+ * as a run that failed half-way would have given it; any other bucket is left as it is, with a
+ * warning that names each gap and its fix.
+ */
+async function checkBucketProtection(
+  config: BackendConfig,
+  s3: S3Client,
+  bucket: string,
+  report: BackendReport,
+  log: (line: string) => void
+): Promise<void> {
+  const steps = hardeningSteps(config, s3, bucket).filter(step => step.present)
+  const results = await Promise.all(
+    steps.map(async step => {
+      try {
+        return { step, present: await step.present!() }
+      } catch (error) {
+        return { step, present: undefined, error: awsErrorName(error) || String(error) }
+      }
+    })
+  )
+  const unreadable = results.filter(r => r.present === undefined)
+  if (unreadable.length > 0)
+    report.warnings.push(
+      `Could not read the protection of the state bucket ${bucket} (${unreadable.map(r => `${r.step.what}: ${r.error}`).join('; ')}); grant s3:GetBucketVersioning, s3:GetEncryptionConfiguration, s3:GetBucketPublicAccessBlock and s3:GetBucketPolicy on it (README, IAM permissions) so each run can check it.`
+    )
+  const missing = results.filter(r => r.present === false).map(r => r.step)
+  if (missing.length === 0) return
+  const names = missing.map(step => step.what).join(', ')
+  if (!(await managedByAction(s3, bucket))) {
+    report.warnings.push(
+      `The state bucket ${bucket} lacks ${names}${missing.some(m => m.what === 'versioning enabled') ? ' (without versioning the state-loss guard cannot find earlier versions of the state)' : ''}. It was not created by revive-deploy, so the action leaves it as it is; fix: ${missing.map(m => m.fix).join('; ')}.`
+    )
+    return
+  }
+  if (config.dryRun) {
+    log(`Dry run: would finish the hardening of ${bucket}: ${names}`)
+    report.warnings.push(
+      `The state bucket ${bucket} lacks ${names}; a run that is not a dry run finishes it (the bucket was created by revive-deploy).`
+    )
+    return
+  }
+  for (const step of missing) {
     try {
-      await settle(step)
+      await step.apply()
     } catch (error) {
       throw new DeployError(
-        `Created the state bucket ${bucket} but could not apply "${what}": ${awsErrorName(error) || String(error)}. Grant the s3:PutBucket* permissions (README, IAM permissions), then apply "${what}" and the settings after it to the bucket yourself: later runs use an existing bucket as it is.`,
+        `The state bucket ${bucket} (created by revive-deploy) lacks "${step.what}", and applying it failed: ${awsErrorName(error) || String(error)}. Grant the s3:PutBucket* permissions (README, IAM permissions) and re-run, or apply it yourself: ${step.fix}.`,
         { cause: error }
       )
     }
-    report.hardened.push(`bucket: ${what}`)
+    report.hardened.push(`bucket: ${step.what} (finished: was missing)`)
   }
-  log(`Hardened S3 bucket ${bucket}: ${steps.map(s => s[0]).join(', ')}`)
+  log(`Finished the hardening of S3 bucket ${bucket}: ${names}`)
 }
+
+/** The bucket carries the action's ManagedBy tag (set first when the action creates a bucket). */
+async function managedByAction(s3: S3Client, bucket: string): Promise<boolean> {
+  try {
+    const got = await s3.send(new GetBucketTaggingCommand({ Bucket: bucket }))
+    return (got.TagSet ?? []).some(t => t.Key === 'ManagedBy' && t.Value === MANAGED_BY)
+  } catch {
+    // NoSuchTagSet, or no permission to read tags: not known to be ours, so only warn.
+    return false
+  }
+}
+
+const MANAGED_BY = 'revive-deploy'
 
 function tags(config: BackendConfig): Array<{ Key: string; Value: string }> {
   return [
     { Key: 'Project', Value: config.project },
-    { Key: 'ManagedBy', Value: 'revive-deploy' },
+    { Key: 'ManagedBy', Value: MANAGED_BY },
     { Key: 'Purpose', Value: 'terraform-state' }
   ]
 }
@@ -387,6 +569,7 @@ async function createTable(
         AttributeDefinitions: [{ AttributeName: 'LockID', AttributeType: 'S' }],
         KeySchema: [{ AttributeName: 'LockID', KeyType: 'HASH' }],
         BillingMode: 'PAY_PER_REQUEST',
+        DeletionProtectionEnabled: true,
         Tags: tags(config)
       })
     )
@@ -406,7 +589,7 @@ async function createTable(
   const active = await waitActive(dynamodb, table)
   checkTable(active, table)
   if (report.tableCreated) {
-    report.hardened.push('table: on-demand billing, LockID key')
+    report.hardened.push('table: on-demand billing, LockID key, deletion protection')
     try {
       await retryOn(
         () =>
@@ -426,6 +609,50 @@ async function createTable(
       )
     }
   }
+}
+
+/**
+ * An existing lock table without deletion protection: turned on when the action created the table
+ * (its ManagedBy tag), else a warning with the fix.
+ * DescribeTable already says whether it is on, so a protected table costs no extra call.
+ */
+async function checkTableProtection(
+  config: BackendConfig,
+  dynamodb: DynamoDBClient,
+  table: TableDescription,
+  report: BackendReport,
+  log: (line: string) => void
+): Promise<void> {
+  if (table.DeletionProtectionEnabled !== false) return
+  const name = config.lockTable
+  const fix = `aws dynamodb update-table --table-name ${name} --deletion-protection-enabled`
+  let ours = false
+  try {
+    const tagged = await dynamodb.send(
+      new ListTagsOfResourceCommand({ ResourceArn: table.TableArn })
+    )
+    ours = (tagged.Tags ?? []).some(t => t.Key === 'ManagedBy' && t.Value === MANAGED_BY)
+  } catch {
+    // No permission to read tags: not known to be ours, so only warn.
+  }
+  if (!ours || config.dryRun) {
+    report.warnings.push(
+      `The lock table ${name} has no deletion protection${ours ? '; a run that is not a dry run turns it on (the table was created by revive-deploy)' : `; fix: ${fix}`}.`
+    )
+    return
+  }
+  try {
+    await dynamodb.send(
+      new UpdateTableCommand({ TableName: name, DeletionProtectionEnabled: true })
+    )
+  } catch (error) {
+    report.warnings.push(
+      `Could not turn on deletion protection for the lock table ${name} (${awsErrorName(error) || String(error)}); grant dynamodb:UpdateTable on it, or run: ${fix}.`
+    )
+    return
+  }
+  report.hardened.push('table: deletion protection (finished: was missing)')
+  log(`Turned on deletion protection for the lock table ${name}`)
 }
 
 /** Wait (bounded) until the table is ACTIVE. */
