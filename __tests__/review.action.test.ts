@@ -7,28 +7,23 @@ import {
   instanceCount,
   makeWorkspace,
   startTestbed,
-  type Testbed
+  type Testbed,
+  GITHUB_BOT,
+  GITHUB_REPO,
+  GITHUB_WRITE_TOKEN,
+  pullRequestEvent,
+  pushEvent
 } from './helpers/testbed'
-import type { RunActionOptions } from '../standins/run-action'
 
 // "Apply only what was reviewed" through the bundled action, the real Terraform binary and the
 // GitHub stand-in.
-const REPO = 'acme/shop'
-const BOT = 'github-actions[bot]'
-const TOKEN = 'ghs_standin_write'
+const REPO = GITHUB_REPO
+const BOT = GITHUB_BOT
 const bucket = 'shop-terraform-state-123456789012'
 
-const pullRequest = (number: number): Partial<RunActionOptions> => ({
-  event: {
-    name: 'pull_request',
-    payload: { pull_request: { number, head: { sha: `head${number}` } } }
-  },
-  env: { GITHUB_TOKEN: TOKEN }
-})
-const push = (sha: string): Partial<RunActionOptions> => ({
-  event: { name: 'push', payload: { after: sha } },
-  env: { GITHUB_TOKEN: TOKEN, GITHUB_SHA: sha }
-})
+const pullRequest = pullRequestEvent
+const push = pushEvent
+const TOKEN = GITHUB_WRITE_TOKEN
 
 describe('require-reviewed-plan', () => {
   let bed: Testbed

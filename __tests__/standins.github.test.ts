@@ -214,7 +214,8 @@ describe('pull requests', () => {
       title: 'Ship it',
       merged: true,
       headRef: 'ship-it',
-      commits: ['0123456789abcdef0123456789abcdef01234567']
+      commits: ['0123456789abcdef0123456789abcdef01234567'],
+      labels: ['allow-destroy', 'infra']
     })
     const kit = octokit('ghs_standin_read')
     const got = await kit.rest.pulls.get({ owner, repo: name, pull_number: merged.number })
@@ -225,6 +226,7 @@ describe('pull requests', () => {
       state: 'closed'
     })
     expect(got.data.head.ref).toBe('ship-it')
+    expect(got.data.labels.map(l => l.name)).toEqual(['allow-destroy', 'infra'])
 
     for (const sha of [
       merged.merge_commit_sha ?? '',
@@ -237,6 +239,7 @@ describe('pull requests', () => {
         commit_sha: sha
       })
       expect(res.data.map(p => p.number)).toEqual([merged.number])
+      expect(res.data[0]?.labels.map(l => l.name)).toEqual(['allow-destroy', 'infra'])
     }
     const none = await kit.rest.repos.listPullRequestsAssociatedWithCommit({
       owner,

@@ -3,6 +3,7 @@ import * as path from 'node:path'
 import { InputError } from './errors'
 import { compileCacheRules, type CacheRule } from './frontend/cache-control'
 import { normalizePrefix } from './frontend/sync-plan'
+import { readGuardConfig, type GuardConfig } from './terraform/protect'
 
 export type { CacheRule }
 
@@ -98,6 +99,8 @@ export interface Config {
   githubToken?: string
   comment: CommentMode
   requireReviewedPlan: boolean
+  /** What a plan may not delete or replace without an allowance (protect, allow-destroy, label). */
+  guard: GuardConfig
   dryRun: boolean
 }
 
@@ -301,6 +304,7 @@ export function readConfig(input: InputReader, env: Env = process.env): Config {
     ...(githubToken !== undefined && { githubToken }),
     comment,
     requireReviewedPlan: bool(input, 'require-reviewed-plan', false),
+    guard: readGuardConfig(input),
     dryRun: bool(input, 'dry-run', false)
   }
 }

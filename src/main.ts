@@ -42,6 +42,7 @@ import { locateTerraform } from './terraform/install'
 import { readModuleConfig, type ModuleConfig } from './terraform/module-config'
 import { readVersionRequirement, type VersionRequirement } from './terraform/version-requirement'
 import { planSummaryLine } from './terraform/plan'
+import { guardProtected } from './review/protection'
 import {
   backendSettings,
   Terraform,
@@ -179,6 +180,12 @@ async function deploy(config: Config, report: RunReport): Promise<void> {
     outputs = await report.phase('Terraform outputs', () => terraform.outputs())
   } else {
     const plan = await report.phase('Terraform plan', () => planStack(config, terraform, report))
+    // Protected resources the plan deletes or replaces: flagged on every plan, refused before an
+    // apply unless allowed.
+    const applying = config.mode !== 'plan' && !config.dryRun
+    await report.phase('Protected resources', () =>
+      guardProtected(config, plan.summary, report, applying)
+    )
     if (config.mode === 'plan') {
       report.skip('Terraform apply')
       return
@@ -447,6 +454,7 @@ async function applyPlan(
           'The state changed since this plan was made (another run applied); planning again'
         )
         plan = await planStack(config, terraform, report)
+        await guardProtected(config, plan.summary, report, true)
         if (config.requireReviewedPlan && plan.changes)
           await checkReviewedPlan(config, plan, report)
         continue

@@ -61,6 +61,18 @@ export interface PullRequestSpec {
   /** Commits (full SHAs) that GET /commits/{sha}/pulls associates with this pull request. */
   commits?: string[]
   login?: string
+  /** Label names on the pull request. */
+  labels?: string[]
+}
+
+export interface GitHubLabel {
+  id: number
+  node_id: string
+  url: string
+  name: string
+  color: string
+  default: boolean
+  description: string | null
 }
 
 export interface GitHubPullRequest {
@@ -78,6 +90,7 @@ export interface GitHubPullRequest {
   merged: boolean
   merged_at: string | null
   merge_commit_sha: string | null
+  labels: GitHubLabel[]
   head: { label: string; ref: string; sha: string; repo: { full_name: string } }
   base: { label: string; ref: string; sha: string; repo: { full_name: string } }
   created_at: string
@@ -173,6 +186,15 @@ export class GitHubStandIn extends HttpStandIn {
       merged,
       merged_at: merged ? created : null,
       merge_commit_sha: mergeSha,
+      labels: (spec.labels ?? []).map(name => ({
+        id: this.nextId++,
+        node_id: `LA_${Buffer.from(name).toString('base64url')}`,
+        url: `${this.url}/repos/${repo}/labels/${encodeURIComponent(name)}`,
+        name,
+        color: 'ededed',
+        default: false,
+        description: null
+      })),
       head: {
         label: `${repo.split('/')[0]}:${spec.headRef ?? `feature-${number}`}`,
         ref: spec.headRef ?? `feature-${number}`,

@@ -174,3 +174,23 @@ export async function startSiteTestbed(region = 'eu-west-1'): Promise<Testbed> {
   ])
   return bed
 }
+
+/** The GitHub stand-in's repository, bot login and write token, as the review tests use them. */
+export const GITHUB_REPO = 'acme/shop'
+export const GITHUB_BOT = 'github-actions[bot]'
+export const GITHUB_WRITE_TOKEN = 'ghs_standin_write'
+
+/** Run options of a pull_request event for pull request `number` (head `head<number>`). */
+export const pullRequestEvent = (number: number): Partial<RunActionOptions> => ({
+  event: {
+    name: 'pull_request',
+    payload: { pull_request: { number, head: { sha: `head${number}` } } }
+  },
+  env: { GITHUB_TOKEN: GITHUB_WRITE_TOKEN }
+})
+
+/** Run options of a push of commit `sha`. */
+export const pushEvent = (sha: string): Partial<RunActionOptions> => ({
+  event: { name: 'push', payload: { after: sha } },
+  env: { GITHUB_TOKEN: GITHUB_WRITE_TOKEN, GITHUB_SHA: sha }
+})

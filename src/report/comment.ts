@@ -150,7 +150,7 @@ export async function mergedPullRequestOf(
   octokit: GitHubClient,
   repository: { owner: string; repo: string },
   sha: string
-): Promise<{ pr: PullRequestRef; headSha: string } | undefined> {
+): Promise<{ pr: PullRequestRef; headSha: string; labels: string[] } | undefined> {
   const { data } = await octokit.rest.repos.listPullRequestsAssociatedWithCommit({
     ...repository,
     commit_sha: sha,
@@ -158,5 +158,9 @@ export async function mergedPullRequestOf(
   })
   const merged = data.find(pr => pr.merged_at !== null && pr.merge_commit_sha === sha)
   if (!merged) return undefined
-  return { pr: { ...repository, number: merged.number }, headSha: merged.head.sha }
+  return {
+    pr: { ...repository, number: merged.number },
+    headSha: merged.head.sha,
+    labels: merged.labels.map(label => label.name)
+  }
 }

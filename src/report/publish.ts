@@ -6,6 +6,7 @@ import { cancellation } from '../process'
 import type { Config } from '../inputs'
 import type { PlanSummary } from '../terraform/plan'
 import { fingerprintLine, type Fingerprint } from '../terraform/fingerprint'
+import { protectedLine, type ProtectedChange } from '../terraform/protect'
 import { upsertComment, type CommentOutcome, type PullRequestRef } from './comment'
 import { codeSpan, escapeText, formatDuration, tableHeader, tableRow, truncate } from './markdown'
 import {
@@ -46,6 +47,8 @@ export class RunReport {
   reviewPr?: PullRequestRef
   /** The reviewed-plan fingerprint's key, read (or created) once per run when first asked for. */
   fingerprintKey?: () => Promise<FingerprintKey>
+  /** Protected resources the plan deletes or replaces (shown first; recorded for the label). */
+  protectedChanges: ProtectedChange[] = []
   /** The phase a cancellation (SIGINT/SIGTERM from the runner) stopped. */
   cancelledDuring?: string
   readonly phases: PhaseTiming[] = []
@@ -119,6 +122,7 @@ export class RunReport {
     if (this.apply) ctx.apply = this.apply
     if (this.note !== undefined) ctx.note = this.note
     if (this.noteLink !== undefined) ctx.noteLink = this.noteLink
+    if (this.protectedChanges.length > 0) ctx.protectedChanges = this.protectedChanges
     return ctx
   }
 
@@ -154,12 +158,17 @@ export class RunReport {
     const create =
       pr === this.reviewPr ? false : this.config.comment === 'always' || changed || failed
     if (!create && !changed && !failed && this.note === undefined) this.note = 'No changes now.'
-    const hidden = this.fingerprint ? `${fingerprintLine(this.fingerprint)}\n` : ''
+    // Hidden lines right after the marker: the fingerprint (where readFingerprint looks for it),
+    // then the protected changes a plan on the pull request showed (what its label allows).
+    const hidden =
+      (this.fingerprint ? `${fingerprintLine(this.fingerprint)}\n` : '') +
+      (this.protectedChanges.length > 0 && pr !== this.reviewPr
+        ? `${protectedLine(this.protectedChanges)}\n`
+        : '')
     const rendered = renderReport(this.summary, this.context(), {
       includeMarker: true,
       maxLength: GITHUB_COMMENT_LIMIT - hidden.length
     })
-    // The fingerprint goes right after the marker line, where readFingerprint looks for it.
     const at = rendered.indexOf('\n')
     const body =
       at < 0

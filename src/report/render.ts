@@ -14,6 +14,7 @@
 import { createHash } from 'node:crypto'
 import { posix } from 'node:path'
 import { redact, type OutputChange, type PlanSummary, type ResourceChange } from '../terraform/plan'
+import type { ProtectedChange } from '../terraform/protect'
 import {
   cleanText,
   codeSpan,
@@ -57,6 +58,8 @@ export interface ReportContext {
   /** a failed plan: shown instead of the table */
   planError?: string
   apply?: ApplyOutcome
+  /** Protected resources the plan deletes or replaces: shown right under the headline. */
+  protectedChanges?: readonly ProtectedChange[]
   /**
    * Already-rendered extra sections (backend, frontend sync, invalidation, health checks, phase
    * timings). Their markdown is trusted: escape anything external in it with ./markdown helpers.
@@ -343,6 +346,8 @@ export function renderReport(
   head.push(title(ctx))
   head.push('')
   head.push(headline(summary, ctx))
+  if (ctx.protectedChanges && ctx.protectedChanges.length > 0 && ctx.planError === undefined)
+    head.push('', protectedBlock(ctx.protectedChanges))
   const warnings = summary && !ctx.planError ? riskLines(summary) : []
   for (const warning of warnings) head.push('', warning)
   if (ctx.note) {
@@ -522,6 +527,38 @@ function headline(summary: PlanSummary | undefined, ctx: ReportContext): string 
     line += ` Only ${plural(summary.outputs.length, 'output')} change.`
   }
   return line
+}
+
+/** At most this many protected changes are listed in the head; the rest are counted. */
+const PROTECTED_ROWS = 20
+
+function protectedBlock(changes: readonly ProtectedChange[]): string {
+  const blocked = changes.filter(c => !c.allowed).length
+  const lead =
+    blocked > 0
+      ? `**Protected resources:** this plan deletes or replaces ${plural(changes.length, 'protected resource')}; an apply refuses ${blocked === changes.length ? (changes.length === 1 ? 'it' : 'them') : `the ${formatCount(blocked)} not allowed`} unless allowed (\`allow-destroy\`, or the allow-destroy label on this pull request).`
+      : `**Protected resources:** this plan deletes or replaces ${plural(changes.length, 'protected resource')}, allowed in this run.`
+  const rows = changes
+    .slice(0, PROTECTED_ROWS)
+    .map(c =>
+      tableRow([
+        codeSpan(c.address, { table: true }),
+        c.action,
+        c.why ? escapeText(c.why) : '',
+        c.allowed ? `yes (${escapeText(c.allowedBy ?? 'allow-destroy')})` : 'no'
+      ])
+    )
+  const more =
+    changes.length > PROTECTED_ROWS
+      ? [``, `… and ${formatCount(changes.length - PROTECTED_ROWS)} more protected changes.`]
+      : []
+  return [
+    lead,
+    '',
+    tableHeader(['Protected resource', 'Action', 'Why', 'Allowed']),
+    ...rows,
+    ...more
+  ].join('\n')
 }
 
 function riskLines(summary: PlanSummary): string[] {
