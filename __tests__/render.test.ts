@@ -259,12 +259,23 @@ describe('report content', () => {
     expect(frontendOnly).toContain('No Terraform plan in this run (mode `frontend`).')
   })
 
-  it('an errored plan says it cannot be applied', () => {
+  it('an errored plan says it cannot be applied, and nothing that contradicts it', () => {
     const md = renderReport(plan('errored'), context({ planText: planText('errored') }))
-    expect(md).toContain(
-      '**Planning failed:** Terraform hit an error after planning the changes below'
+    const head = md.split('#### Resource changes')[0] ?? ''
+    expect(head).toContain(
+      '**Planning failed.** Terraform hit an error while planning, so this plan cannot be applied (the error is in the log). Before the error it planned the changes below: 0 to add, 1 to change, 0 to destroy, 0 to replace.'
     )
+    expect(head).not.toMatch(/\*\*Plan:|No changes/)
     expect(md).toContain('| update | `terraform_data.api` |  |')
+
+    // errored with nothing planned before the error: no "No changes" headline above the failure
+    const doc = JSON.parse(readFixture('errored.json')) as Record<string, unknown>
+    const nothing = summarizePlan({ ...doc, resource_changes: [], output_changes: {} })
+    const empty = renderReport(nothing, context())
+    expect(empty).toContain(
+      '**Planning failed.** Terraform hit an error while planning, so this plan cannot be applied (the error is in the log).'
+    )
+    expect(empty).not.toMatch(/No changes|to add|will be destroyed/)
   })
 
   it('a failed plan shows the error instead of the table', () => {

@@ -506,6 +506,25 @@ function headline(summary: PlanSummary | undefined, ctx: ReportContext): string 
     return '**Plan failed.** Terraform could not produce a plan, so nothing was applied. The error:'
   }
   if (!summary) return `No Terraform plan in this run (mode ${codeSpan(ctx.mode)}).`
+  const counts = countsText(summary)
+  if (summary.errored) {
+    // As Terraform says it: planning failed, then what it planned before the error, if anything.
+    const failed =
+      '**Planning failed.** Terraform hit an error while planning, so this plan cannot be applied (the error is in the log).'
+    return summary.hasChanges
+      ? `${failed} Before the error it planned the changes below: ${counts}.`
+      : failed
+  }
+  let line = `**Plan: ${counts}.**`
+  if (!summary.hasChanges) line += ' No changes: the infrastructure matches the configuration.'
+  else if (summary.resources.length === 0 && summary.outputs.length > 0) {
+    line += ` Only ${plural(summary.outputs.length, 'output')} change.`
+  }
+  return line
+}
+
+/** "1 to add, 0 to change, 0 to destroy, 0 to replace" and the other counts that are not zero. */
+function countsText(summary: PlanSummary): string {
   const counts = [
     `${formatCount(summary.add)} to add`,
     `${formatCount(summary.change)} to change`,
@@ -516,21 +535,13 @@ function headline(summary: PlanSummary | undefined, ctx: ReportContext): string 
   if (summary.import > 0) counts.push(`${formatCount(summary.import)} to import`)
   if (summary.move > 0) counts.push(`${formatCount(summary.move)} to move`)
   if (summary.forget > 0) counts.push(`${formatCount(summary.forget)} to forget`)
-  let line = `**Plan: ${counts.join(', ')}.**`
-  if (!summary.hasChanges) line += ' No changes: the infrastructure matches the configuration.'
-  else if (summary.resources.length === 0 && summary.outputs.length > 0) {
-    line += ` Only ${plural(summary.outputs.length, 'output')} change.`
-  }
-  return line
+  return counts.join(', ')
 }
 
+/** Warnings about what applying the plan would do (none for an errored plan: it cannot be applied). */
 function riskLines(summary: PlanSummary): string[] {
   const lines: string[] = []
-  if (summary.errored) {
-    lines.push(
-      '**Planning failed:** Terraform hit an error after planning the changes below; this plan cannot be applied. See the log for the error.'
-    )
-  }
+  if (summary.errored) return lines
   let destroyFirst = 0
   for (const r of summary.resources) {
     if (r.action === 'replace' && r.replaceOrder === 'destroy-before-create') destroyFirst++
