@@ -58,6 +58,12 @@ export interface ReportContext {
   planError?: string
   apply?: ApplyOutcome
   /**
+   * A failure that is neither the plan's nor the apply's (the state backend, init, the reviewed-plan
+   * check, the frontend, ...): the phase it stopped and its error with Terraform's diagnostics;
+   * shown in a code block.
+   */
+  failure?: { phase: string; text: string }
+  /**
    * Already-rendered extra sections (backend, frontend sync, invalidation, health checks, phase
    * timings). Their markdown is trusted: escape anything external in it with ./markdown helpers.
    * HTML comments are not allowed in them (`<!--` is shown literally).
@@ -354,6 +360,8 @@ export function renderReport(
     head.push('', fencedBlock(shortenLines(cleanText(ctx.planError), errorBudget)))
   }
   if (ctx.apply) head.push('', ...applyLines(ctx.apply, errorBudget))
+  if (ctx.failure)
+    head.push('', ...failureLines(ctx.failure, beforePlan(summary, ctx), errorBudget))
   const headText = head.join('\n')
   const footer = footerText(ctx, summary)
 
@@ -469,6 +477,7 @@ function withSecretsRedacted(ctx: ReportContext, secrets: readonly string[]): Re
   if (ctx.note !== undefined) out.note = redact(ctx.note, secrets)
   if (ctx.apply?.error !== undefined)
     out.apply = { ...ctx.apply, error: redact(ctx.apply.error, secrets) }
+  if (ctx.failure) out.failure = { ...ctx.failure, text: redact(ctx.failure.text, secrets) }
   if (ctx.sections) {
     out.sections = ctx.sections.map(s => ({
       title: redact(s.title, secrets),
@@ -504,6 +513,9 @@ function title(ctx: ReportContext): string {
 function headline(summary: PlanSummary | undefined, ctx: ReportContext): string {
   if (ctx.planError !== undefined) {
     return '**Plan failed.** Terraform could not produce a plan, so nothing was applied. The error:'
+  }
+  if (ctx.failure && beforePlan(summary, ctx)) {
+    return `**${escapeText(ctx.failure.phase)} failed** before a plan was made; nothing was applied. The error:`
   }
   if (!summary) return `No Terraform plan in this run (mode ${codeSpan(ctx.mode)}).`
   const counts = countsText(summary)
@@ -555,6 +567,21 @@ function riskLines(summary: PlanSummary): string[] {
     lines.push(`**${plural(summary.destroy, 'resource')} will be destroyed.**`)
   }
   return lines
+}
+
+/** The run failed before Terraform planned (in a mode that plans). */
+function beforePlan(summary: PlanSummary | undefined, ctx: ReportContext): boolean {
+  return summary === undefined && ctx.planError === undefined && ctx.mode !== 'frontend'
+}
+
+/** The failure's error block; the headline already named the phase when it came before the plan. */
+function failureLines(
+  failure: NonNullable<ReportContext['failure']>,
+  named: boolean,
+  errorBudget: number
+): string[] {
+  const block = fencedBlock(shortenLines(cleanText(failure.text), errorBudget))
+  return named ? [block] : [`**${escapeText(failure.phase)} failed.** The error:`, '', block]
 }
 
 function applyLines(apply: ApplyOutcome, errorBudget: number): string[] {

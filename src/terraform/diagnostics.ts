@@ -94,7 +94,11 @@ export function parseDiagnostics(output: string): Diagnostic[] {
     }
   }
   return blocks.map(({ severity, summary, body }) => {
-    const detail = body.join('\n').trim()
+    // leading blank lines and trailing space go; the first line keeps its indent, as printed
+    const detail = body
+      .join('\n')
+      .replace(/^(?:[ \t]*\n)+/, '')
+      .trimEnd()
     const label = severity === 'error' ? 'Error' : 'Warning'
     const diagnostic: Diagnostic = {
       severity,
