@@ -350,6 +350,11 @@ describe('the corpus of real plans', () => {
     const jobSummary = renderReport(summary, context(doc, planText), { maxLength: 512 * 1024 })
     checkMarkdown(jobSummary, secrets, 512 * 1024)
 
+    // imports, moves and forgets are counted in the headline, like the other actions
+    for (const kind of ['import', 'move', 'forget'] as const) {
+      if (counts[kind] > 0) expect(body).toContain(`${counts[kind]} to ${kind}`)
+    }
+
     // an errored plan says that planning failed, and nothing that contradicts it
     if (doc.errored === true) {
       expect(body).toContain('**Planning failed.**')
