@@ -96,6 +96,78 @@ describe('plan fingerprint', () => {
     ).not.toBe(a.digest)
   })
 
+  it('covers imports, moves and forgets: each differs from an empty plan and from the others', () => {
+    // One-change plans cut from the real lifecycle fixture. A pure import is the imported object
+    // planned as a no-op with `importing` (the shape Terraform writes when the configuration
+    // matches the imported object).
+    const lifecycle = load('lifecycle.json')
+    const changes = lifecycle.resource_changes as Array<Record<string, unknown>>
+    const only = (address: string, edit?: (rc: Record<string, unknown>) => void) => {
+      const rc = structuredClone(changes.find(c => c.address === address))
+      expect(rc).toBeDefined()
+      if (rc && edit) edit(rc)
+      return { ...lifecycle, resource_changes: [rc], output_changes: {} }
+    }
+    const asNoOp = (rc: Record<string, unknown>): void => {
+      const change = rc.change as Record<string, unknown>
+      change.actions = ['no-op']
+      change.after = change.before
+      change.after_unknown = {}
+    }
+    const plans = {
+      empty: { ...lifecycle, resource_changes: [], output_changes: {} },
+      moveOnly: only('terraform_data.new_name'),
+      forgetOnly: only('terraform_data.forgotten'),
+      importOnly: only('terraform_data.imported', asNoOp),
+      importOther: only('terraform_data.imported', rc => {
+        asNoOp(rc)
+        ;(rc.change as Record<string, unknown>).importing = { id: 'another-id' }
+      }),
+      moveOther: only('terraform_data.new_name', rc => {
+        rc.previous_address = 'terraform_data.elsewhere'
+      }),
+      noOp: only('terraform_data.new_name', rc => {
+        delete rc.previous_address
+      })
+    }
+    const digests = Object.fromEntries(
+      Object.entries(plans).map(([name, doc]) => [name, planFingerprint(doc, stack, KEY).digest])
+    )
+    // a no-op that neither moves nor imports is no effect at all
+    expect(digests.noOp).toBe(digests.empty)
+    const effects = Object.entries(digests).filter(([name]) => name !== 'noOp')
+    expect(new Set(effects.map(([, d]) => d)).size).toBe(effects.length)
+    // the difference names what was not reviewed
+    const diff = compareFingerprints(
+      planFingerprint(plans.empty, stack, KEY),
+      planFingerprint(plans.moveOnly, stack, KEY)
+    )
+    expect(diff.added).toEqual([
+      'resource terraform_data.new_name no-op moved from terraform_data.old_name'
+    ])
+    expect(Object.keys(planFingerprint(plans.importOnly, stack, KEY).entries ?? {})).toEqual([
+      'resource terraform_data.imported no-op import'
+    ])
+  })
+
+  it('covers data sources read during apply and tells deposed objects apart', () => {
+    const lifecycle = load('lifecycle.json')
+    const changes = lifecycle.resource_changes as Array<Record<string, unknown>>
+    const read = changes.find(c => c.address === 'data.terraform_remote_state.later')
+    const empty = { ...lifecycle, resource_changes: [], output_changes: {} }
+    const withRead = { ...empty, resource_changes: [read] }
+    expect(planFingerprint(withRead, stack, KEY).digest).not.toBe(
+      planFingerprint(empty, stack, KEY).digest
+    )
+    const deposed = (key: string) => ({
+      address: 'terraform_data.old',
+      deposed: key,
+      change: { actions: ['delete'], before: { id: key }, after: null }
+    })
+    const two = { ...empty, resource_changes: [deposed('aaaa1111'), deposed('bbbb2222')] }
+    expect(planEntries(two, KEY).size).toBe(2)
+  })
+
   it('round-trips through the hidden comment line, which cannot end the comment early', () => {
     const fp = planFingerprint(load('create.json'), stack, KEY)
     const line = fingerprintLine(fp)

@@ -177,6 +177,15 @@ describe('summarizePlan on real Terraform 1.11 plans', () => {
     expect(counts(s)).toEqual({ ...zero, change: 1 })
     expect(s.resources.map(r => r.address)).toEqual(['terraform_data.api'])
   })
+
+  it('errored plan: its line says planning failed, never "No changes."', () => {
+    expect(planSummaryLine(load('errored'))).toBe(
+      'Planning failed: Terraform hit an error while planning, so this plan cannot be applied.'
+    )
+    const doc = fixture('errored') as Record<string, unknown>
+    const nothing = summarizePlan({ ...doc, resource_changes: [], output_changes: {} })
+    expect(planSummaryLine(nothing)).not.toMatch(/No changes/)
+  })
 })
 
 describe('outputs and sensitive values', () => {
@@ -374,6 +383,29 @@ describe('drift', () => {
     expect(counts(s)).toEqual({ ...zero, add: 1, change: 2 })
   })
 
+  it('reads format 0.2 (Terraform 0.15 to 1.0), whose drift entries can lack an address', () => {
+    // Terraform 1.0 writes the same shape with format_version "0.2"; its resource_drift entries
+    // carry module_address, mode, type, name and index but no address.
+    const doc = structuredClone(fixture('drift')) as Record<string, unknown>
+    doc.format_version = '0.2'
+    doc.terraform_version = '1.0.11'
+    const drift = doc.resource_drift as Array<Record<string, unknown>>
+    const template = drift[0] as Record<string, unknown>
+    drift.push(
+      { ...template, module_address: 'module.site', mode: 'data', name: 'files', index: 'a"b' },
+      { ...template, mode: 'managed', name: 'counted', index: 2 }
+    )
+    for (const entry of drift) delete entry.address
+    const s = summarizePlan(doc)
+    expect(s.drift.map(d => d.address)).toEqual([
+      'module.site.data.terraform_data.files["a\\"b"]',
+      'terraform_data.counted[2]',
+      'terraform_data.gone',
+      'terraform_data.same'
+    ])
+    expect(counts(s)).toEqual(counts(load('drift')))
+  })
+
   it('drift alone is not a change (Terraform does not apply drift outside refresh-only mode)', () => {
     const doc = fixture('drift') as Record<string, unknown>
     const s = summarizePlan({ ...doc, resource_changes: [] })
@@ -389,9 +421,17 @@ describe('not a plan', () => {
     )
   })
 
+  it('refuses format 0.1 (Terraform 0.12 to 0.14), which marks no sensitive values, saying so', () => {
+    const doc = { ...(fixture('create') as Record<string, unknown>), format_version: '0.1' }
+    expect(() => summarizePlan(doc)).toThrow(PlanFormatError)
+    expect(() => summarizePlan(doc)).toThrow(
+      'Unsupported Terraform plan JSON format_version "0.1": Terraform 0.12 to 0.14 write it without marking sensitive values, so this action cannot keep them out of the report. Use Terraform 0.15 or later (the action is tested with 1.5 or later).'
+    )
+  })
+
   it('rejects an unsupported major format version', () => {
     expect(() => summarizePlan(fixture('not-a-plan-format-2'))).toThrow(
-      /Unsupported Terraform plan JSON format_version "2.0": this action reads format 1.x/
+      /Unsupported Terraform plan JSON format_version "2.0": this action reads formats 0.2 and 1.x \(Terraform 0.15 and later\)\. Update the action\./
     )
   })
 

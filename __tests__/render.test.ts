@@ -4,13 +4,7 @@ import v8 from 'node:v8'
 import { runInNewContext } from 'node:vm'
 import { join } from 'node:path'
 import { sensitiveStrings, summarizePlan, type PlanSummary } from '../src/terraform/plan'
-import {
-  findsMarker,
-  renderReport,
-  stackMarker,
-  type ReportContext,
-  type StackIdentity
-} from '../src/report/render'
+import { findsMarker, renderReport, stackMarker } from '../src/report/render'
 import {
   codeSpan,
   escapeText,
@@ -19,31 +13,15 @@ import {
   safeUrl,
   truncate
 } from '../src/report/markdown'
+import { codeBlocks, prContext, reportStack } from './helpers/markdown'
 
 const FIXTURES = join(process.cwd(), '__tests__', 'fixtures', 'plans')
 const readFixture = (file: string): string => readFileSync(join(FIXTURES, file), 'utf8')
 const plan = (name: string): PlanSummary => summarizePlan(readFixture(`${name}.json`))
 const planText = (name: string): string => readFixture(`${name}.txt`)
 
-const stack: StackIdentity = {
-  workingDirectory: 'terraform',
-  stateKey: 'production/terraform.tfstate',
-  environment: 'production'
-}
-
-function context(extra: Partial<ReportContext> = {}): ReportContext {
-  return {
-    stack,
-    mode: 'plan',
-    eventName: 'pull_request',
-    repository: 'acme/shop',
-    sha: '0123456789abcdef0123456789abcdef01234567',
-    actor: 'octocat',
-    runUrl: 'https://github.com/acme/shop/actions/runs/4242',
-    timestamp: new Date('2025-03-04T05:06:07Z'),
-    ...extra
-  }
-}
+const stack = reportStack
+const context = prContext
 
 // --- a small model of how GitHub (cmark-gfm) reads the markdown, for the escaping checks --------
 
@@ -81,24 +59,6 @@ function outsideCode(md: string): string {
   out += text.slice(pos)
   // <code> elements whose text is all character references (see codeSpan)
   return out.replace(/<code>[^<>]*<\/code>/g, '`CODE`')
-}
-
-/** The contents of the fenced code blocks, in order. */
-function codeBlocks(md: string): string[] {
-  const blocks: string[] = []
-  const lines = md.split('\n')
-  for (let i = 0; i < lines.length; i++) {
-    const open = /^(`{3,})\w*$/.exec(lines[i] ?? '')
-    if (!open) continue
-    const n = (open[1] ?? '').length
-    const body: string[] = []
-    let j = i + 1
-    while (j < lines.length && !new RegExp(`^\`{${n},}\\s*$`).test(lines[j] ?? ''))
-      body.push(lines[j++] ?? '')
-    blocks.push(body.join('\n'))
-    i = j
-  }
-  return blocks
 }
 
 /** Cells of a table row the way cmark-gfm splits it (a | after a backslash stays in the cell). */
@@ -259,12 +219,23 @@ describe('report content', () => {
     expect(frontendOnly).toContain('No Terraform plan in this run (mode `frontend`).')
   })
 
-  it('an errored plan says it cannot be applied', () => {
+  it('an errored plan says it cannot be applied, and nothing that contradicts it', () => {
     const md = renderReport(plan('errored'), context({ planText: planText('errored') }))
-    expect(md).toContain(
-      '**Planning failed:** Terraform hit an error after planning the changes below'
+    const head = md.split('#### Resource changes')[0] ?? ''
+    expect(head).toContain(
+      '**Planning failed.** Terraform hit an error while planning, so this plan cannot be applied (the error is in the log). Before the error it planned the changes below: 0 to add, 1 to change, 0 to destroy, 0 to replace.'
     )
+    expect(head).not.toMatch(/\*\*Plan:|No changes/)
     expect(md).toContain('| update | `terraform_data.api` |  |')
+
+    // errored with nothing planned before the error: no "No changes" headline above the failure
+    const doc = JSON.parse(readFixture('errored.json')) as Record<string, unknown>
+    const nothing = summarizePlan({ ...doc, resource_changes: [], output_changes: {} })
+    const empty = renderReport(nothing, context())
+    expect(empty).toContain(
+      '**Planning failed.** Terraform hit an error while planning, so this plan cannot be applied (the error is in the log).'
+    )
+    expect(empty).not.toMatch(/No changes|to add|will be destroyed/)
   })
 
   it('a failed plan shows the error instead of the table', () => {
@@ -277,6 +248,30 @@ describe('report content', () => {
     expect(codeBlocks(md)).toEqual([error])
     expect(md).not.toContain('#### Resource changes')
     expect(md).not.toContain('<details>')
+  })
+
+  it('a failure before the plan is the headline, with its error escaped like plan text', () => {
+    const error =
+      'terraform init failed in terraform (exit code 1): Invalid block definition (terraform/main.tf line 7)\n\nError: Invalid block definition\n\n  on main.tf line 7:\n   7:   oops ```</details><!-- @octocat -->\n\nsecret-value-123'
+    const md = renderReport(
+      undefined,
+      context({ failure: { phase: 'Terraform init', text: error }, secrets: ['secret-value-123'] })
+    )
+    expect(md).toContain(
+      '**Terraform init failed** before a plan was made; nothing was applied. The error:'
+    )
+    expect(md).not.toContain('No Terraform plan in this run')
+    expect(codeBlocks(md)).toEqual([error.replace('secret-value-123', '(sensitive value)')])
+    expect(outsideCode(md)).not.toMatch(/<\/details>|<!--|@octocat/)
+
+    // after the plan (the frontend, the health checks): the plan stays, the failure follows it
+    const later = renderReport(
+      plan('update'),
+      context({ mode: 'deploy', failure: { phase: 'Health checks', text: 'GET / answered 503' } })
+    )
+    expect(later).toContain('**Plan: 0 to add, 1 to change')
+    expect(later).toContain('**Health checks failed.** The error:')
+    expect(codeBlocks(later)[0]).toBe('GET / answered 503')
   })
 
   it('shows the apply outcome: applied, failed with the error, not run', () => {

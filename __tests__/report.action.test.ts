@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { explain, makeWorkspace, startTestbed, type Testbed } from './helpers/testbed'
 import type { RunActionOptions } from '../standins/run-action'
-import { stripCode } from './helpers/markdown'
+import { codeBlocks, expectInert, stripCode } from './helpers/markdown'
 
 // The plan report through the bundled action: the sticky PR comment on the GitHub stand-in and the
 // job summary, with the real Terraform binary.
@@ -193,6 +193,33 @@ describe('pull-request comment and job summary', () => {
     expect(ours(pr)[0]?.body).toMatch(/Plan failed/i)
     expect(ours(pr)[0]?.body).toMatch(/Invalid value for input variable|functions/)
     expect(broken.summary).toMatch(/Plan failed/i)
+  })
+
+  it('a syntax error fails init: the comment and the summary show the error, its file and line', async () => {
+    const pr = bed.standins.github.addPullRequest(REPO, { number: 11 }).number
+    // A pull request whose Terraform does not parse (the <b> and @ would be live markup unescaped).
+    const workspace = makeWorkspace('app', {
+      'terraform/broken.tf':
+        'resource "terraform_data" "broken" {\n  input = "<b>@octocat</b>"\n  oops oops\n}\n'
+    })
+    const run = await bed.run(workspace, { 'state-key': 'syntax/terraform.tfstate' }, prEvent(pr))
+    expect(run.exitCode).toBe(1)
+    // The step's error line: the real error and where it is, not init's wrapper.
+    expect(run.errors.at(-1)).toBe(
+      'terraform init failed in terraform (exit code 1): Invalid block definition (terraform/broken.tf line 3); the Terraform diagnostics are in the log'
+    )
+    const body = ours(pr)[0]?.body ?? ''
+    for (const markdown of [body, run.summary]) {
+      expect(markdown).toContain(
+        '**Terraform init failed** before a plan was made; nothing was applied. The error:'
+      )
+      const [block] = codeBlocks(markdown)
+      expect(block).toContain('Error: Invalid block definition')
+      expect(block).toContain('on broken.tf line 3, in resource "terraform_data" "broken":')
+      expect(block).toContain('3:   oops oops')
+      expect(markdown).not.toContain('No Terraform plan in this run')
+      expectInert(markdown, ['https://github.com/acme/shop'])
+    }
   })
 
   it('with a personal token, finds its own comment through the token user', async () => {

@@ -5,6 +5,7 @@ import {
   alreadyExistsExplanation,
   alreadyExistsMessage,
   errorDiagnostics,
+  failureLine,
   findAlreadyExists,
   importBlock,
   lockMessage,
@@ -33,6 +34,37 @@ describe('parseDiagnostics on real Terraform 1.11 stderr', () => {
     expect(errors[0]?.detail).not.toContain('undeclared resource')
     expect(errors[1]?.text.startsWith('Error: Reference to undeclared resource\n\n')).toBe(true)
     expect(errors[0]?.address).toBeUndefined()
+  })
+
+  it('reads a summary Terraform wrapped onto a second line whole', () => {
+    const errors = errorDiagnostics(fixture('init-syntax-error.txt'))
+    expect(errors.map(d => d.summary)).toEqual([
+      'Terraform encountered problems during initialisation, including problems with the configuration, described below.',
+      'Invalid block definition'
+    ])
+    expect(errors[0]?.detail.startsWith('The Terraform configuration must be valid')).toBe(true)
+    expect(errors[1]?.location).toEqual({ file: 'main.tf', line: 7 })
+    expect(errors[0]?.location).toBeUndefined()
+  })
+
+  it('a failed command is one line naming the first real error with its file and line', () => {
+    // init's wrapper names no problem: the line names the syntax error under it
+    expect(
+      failureLine('init', 'terraform', 1, errorDiagnostics(fixture('init-syntax-error.txt')))
+    ).toBe(
+      'terraform init failed in terraform (exit code 1): Invalid block definition (terraform/main.tf line 7); the Terraform diagnostics are in the log'
+    )
+    expect(
+      failureLine('plan', 'infra/app', 1, errorDiagnostics(fixture('config-errors.txt')))
+    ).toBe(
+      'terraform plan failed in infra/app (exit code 1): Reference to undeclared input variable (infra/app/main.tf line 2) and 1 more error(s); the Terraform diagnostics are in the log'
+    )
+    expect(failureLine('apply', '.', 1, errorDiagnostics(fixture('local-exec-exists.txt')))).toBe(
+      'terraform apply failed in . (exit code 1): local-exec provisioner error (terraform_data.role, main.tf line 3); the Terraform diagnostics are in the log'
+    )
+    expect(failureLine('show', 'terraform', 1, [])).toBe(
+      'terraform show failed in terraform (exit code 1); see its output in the log'
+    )
   })
 
   it('reads the resource address from the "with" line', () => {

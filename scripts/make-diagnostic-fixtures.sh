@@ -69,4 +69,21 @@ TF
   terraform init -input=false >/dev/null 2>&1
   terraform plan -input=false -no-color >/dev/null 2>"$out_dir/config-errors.txt" || true
 )
+# init-syntax-error.txt: init of a configuration with a syntax error (Terraform wraps the error in
+# "Terraform encountered problems during initialisation", whose summary spans two lines).
+mkdir -p "$work/syntax"
+cat >"$work/syntax/main.tf" <<'TF'
+resource "terraform_data" "a" {
+  input = "x"
+}
+
+resource "terraform_data" "b" {
+  input = "y"
+  oops oops
+}
+TF
+(
+  cd "$work/syntax"
+  terraform init -input=false -no-color >/dev/null 2>"$out_dir/init-syntax-error.txt" || true
+)
 echo "written to $out_dir"

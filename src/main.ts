@@ -86,6 +86,9 @@ export async function run(): Promise<void> {
       )
     } else {
       core.setFailed(errorMessage(error))
+      report.recordFailure(
+        error instanceof TerraformError ? failureText(error) : errorMessage(error)
+      )
     }
   } finally {
     await publish(report)

@@ -1,5 +1,6 @@
 import { expect } from '@jest/globals'
 import MarkdownIt from 'markdown-it'
+import type { ReportContext, StackIdentity } from '../../src/report/render'
 
 // What the tests check in the markdown the action writes (PR comments, job summaries).
 
@@ -22,6 +23,24 @@ const decode = (html: string): string =>
 /** The text a reader sees: backslash escapes, zero-width spaces and entities resolved. */
 export function shownText(markdown: string): string {
   return decode(markdown.replace(/\\([!-/:-@[-`{-~])/g, '$1').replace(/\u200b/g, ''))
+}
+
+/** The contents of the fenced code blocks, in order. */
+export function codeBlocks(md: string): string[] {
+  const blocks: string[] = []
+  const lines = md.split('\n')
+  for (let i = 0; i < lines.length; i++) {
+    const open = /^(`{3,})\w*$/.exec(lines[i] ?? '')
+    if (!open) continue
+    const n = (open[1] ?? '').length
+    const body: string[] = []
+    let j = i + 1
+    while (j < lines.length && !new RegExp(`^\`{${n},}\\s*$`).test(lines[j] ?? ''))
+      body.push(lines[j++] ?? '')
+    blocks.push(body.join('\n'))
+    i = j
+  }
+  return blocks
 }
 
 // A GFM-like renderer (tables, raw HTML, autolinks), as GitHub renders comments and summaries.
@@ -50,4 +69,26 @@ export function expectInert(markdown: string, allowedLinks: readonly string[] = 
   const opened = tags.filter(t => /^<details\b/i.test(t[0])).length
   const closed = tags.filter(t => /^<\/details>/i.test(t[0])).length
   expect(['details opened/closed', opened]).toEqual(['details opened/closed', closed])
+}
+
+/** The stack the report tests render for. */
+export const reportStack: StackIdentity = {
+  workingDirectory: 'terraform',
+  stateKey: 'production/terraform.tfstate',
+  environment: 'production'
+}
+
+/** A report context as a pull-request run gives it, plus `extra`. */
+export function prContext(extra: Partial<ReportContext> = {}): ReportContext {
+  return {
+    stack: reportStack,
+    mode: 'plan',
+    eventName: 'pull_request',
+    repository: 'acme/shop',
+    sha: '0123456789abcdef0123456789abcdef01234567',
+    actor: 'octocat',
+    runUrl: 'https://github.com/acme/shop/actions/runs/4242',
+    timestamp: new Date('2025-03-04T05:06:07Z'),
+    ...extra
+  }
 }

@@ -36,6 +36,10 @@ export class RunReport {
   planText?: string
   planError?: string
   apply?: ApplyOutcome
+  /** The run's failure when neither the plan nor the apply shows it (see {@link recordFailure}). */
+  failure?: { phase: string; text: string }
+  /** The first phase that failed. */
+  failedPhase?: string
   note?: string
   /** A link shown after the note (the run that applied). */
   noteLink?: string
@@ -86,10 +90,22 @@ export class RunReport {
     } catch (error) {
       status = cancellation() ? 'cancelled' : 'failed'
       if (status === 'cancelled') this.cancelledDuring ??= name
+      else this.failedPhase ??= name
       throw error
     } finally {
       this.phases.push({ name, seconds: (Date.now() - started) / 1000, status })
     }
+  }
+
+  /**
+   * The error the run failed with (its line and Terraform's diagnostics), for the comment and the
+   * summary, unless the report already explains it: a failed plan or apply shows its own error, and
+   * a note (a reviewed-plan refusal, a cancellation) says what happened.
+   */
+  recordFailure(text: string): void {
+    if (this.planError !== undefined || this.apply?.status === 'failed' || this.note !== undefined)
+      return
+    this.failure = { phase: this.failedPhase ?? 'The run', text }
   }
 
   skip(name: string): void {
@@ -120,6 +136,7 @@ export class RunReport {
     if (this.planText !== undefined) ctx.planText = this.planText
     if (this.planError !== undefined) ctx.planError = this.planError
     if (this.apply) ctx.apply = this.apply
+    if (this.failure) ctx.failure = this.failure
     if (this.note !== undefined) ctx.note = this.note
     if (this.noteLink !== undefined) ctx.noteLink = this.noteLink
     if (this.protectedChanges.length > 0) ctx.protectedChanges = this.protectedChanges
@@ -153,7 +170,8 @@ export class RunReport {
         : this.reviewPr
     if (!pr) return undefined
     const changed = this.summary?.hasChanges ?? false
-    const failed = this.planError !== undefined || this.apply?.status === 'failed'
+    const failed =
+      this.planError !== undefined || this.apply?.status === 'failed' || this.failure !== undefined
     // A push run only updates the comment the pull request already has.
     const create =
       pr === this.reviewPr ? false : this.config.comment === 'always' || changed || failed

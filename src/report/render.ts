@@ -61,6 +61,12 @@ export interface ReportContext {
   /** Protected resources the plan deletes or replaces: shown right under the headline. */
   protectedChanges?: readonly ProtectedChange[]
   /**
+   * A failure that is neither the plan's nor the apply's (the state backend, init, the reviewed-plan
+   * check, the frontend, ...): the phase it stopped and its error with Terraform's diagnostics;
+   * shown in a code block.
+   */
+  failure?: { phase: string; text: string }
+  /**
    * Already-rendered extra sections (backend, frontend sync, invalidation, health checks, phase
    * timings). Their markdown is trusted: escape anything external in it with ./markdown helpers.
    * HTML comments are not allowed in them (`<!--` is shown literally).
@@ -359,6 +365,8 @@ export function renderReport(
     head.push('', fencedBlock(shortenLines(cleanText(ctx.planError), errorBudget)))
   }
   if (ctx.apply) head.push('', ...applyLines(ctx.apply, errorBudget))
+  if (ctx.failure)
+    head.push('', ...failureLines(ctx.failure, beforePlan(summary, ctx), errorBudget))
   const headText = head.join('\n')
   const footer = footerText(ctx, summary)
 
@@ -474,6 +482,7 @@ function withSecretsRedacted(ctx: ReportContext, secrets: readonly string[]): Re
   if (ctx.note !== undefined) out.note = redact(ctx.note, secrets)
   if (ctx.apply?.error !== undefined)
     out.apply = { ...ctx.apply, error: redact(ctx.apply.error, secrets) }
+  if (ctx.failure) out.failure = { ...ctx.failure, text: redact(ctx.failure.text, secrets) }
   if (ctx.sections) {
     out.sections = ctx.sections.map(s => ({
       title: redact(s.title, secrets),
@@ -510,7 +519,29 @@ function headline(summary: PlanSummary | undefined, ctx: ReportContext): string 
   if (ctx.planError !== undefined) {
     return '**Plan failed.** Terraform could not produce a plan, so nothing was applied. The error:'
   }
+  if (ctx.failure && beforePlan(summary, ctx)) {
+    return `**${escapeText(ctx.failure.phase)} failed** before a plan was made; nothing was applied. The error:`
+  }
   if (!summary) return `No Terraform plan in this run (mode ${codeSpan(ctx.mode)}).`
+  const counts = countsText(summary)
+  if (summary.errored) {
+    // As Terraform says it: planning failed, then what it planned before the error, if anything.
+    const failed =
+      '**Planning failed.** Terraform hit an error while planning, so this plan cannot be applied (the error is in the log).'
+    return summary.hasChanges
+      ? `${failed} Before the error it planned the changes below: ${counts}.`
+      : failed
+  }
+  let line = `**Plan: ${counts}.**`
+  if (!summary.hasChanges) line += ' No changes: the infrastructure matches the configuration.'
+  else if (summary.resources.length === 0 && summary.outputs.length > 0) {
+    line += ` Only ${plural(summary.outputs.length, 'output')} change.`
+  }
+  return line
+}
+
+/** "1 to add, 0 to change, 0 to destroy, 0 to replace" and the other counts that are not zero. */
+function countsText(summary: PlanSummary): string {
   const counts = [
     `${formatCount(summary.add)} to add`,
     `${formatCount(summary.change)} to change`,
@@ -521,12 +552,7 @@ function headline(summary: PlanSummary | undefined, ctx: ReportContext): string 
   if (summary.import > 0) counts.push(`${formatCount(summary.import)} to import`)
   if (summary.move > 0) counts.push(`${formatCount(summary.move)} to move`)
   if (summary.forget > 0) counts.push(`${formatCount(summary.forget)} to forget`)
-  let line = `**Plan: ${counts.join(', ')}.**`
-  if (!summary.hasChanges) line += ' No changes: the infrastructure matches the configuration.'
-  else if (summary.resources.length === 0 && summary.outputs.length > 0) {
-    line += ` Only ${plural(summary.outputs.length, 'output')} change.`
-  }
-  return line
+  return counts.join(', ')
 }
 
 /** At most this many protected changes are listed in the head; the rest are counted. */
@@ -561,13 +587,10 @@ function protectedBlock(changes: readonly ProtectedChange[]): string {
   ].join('\n')
 }
 
+/** Warnings about what applying the plan would do (none for an errored plan: it cannot be applied). */
 function riskLines(summary: PlanSummary): string[] {
   const lines: string[] = []
-  if (summary.errored) {
-    lines.push(
-      '**Planning failed:** Terraform hit an error after planning the changes below; this plan cannot be applied. See the log for the error.'
-    )
-  }
+  if (summary.errored) return lines
   let destroyFirst = 0
   for (const r of summary.resources) {
     if (r.action === 'replace' && r.replaceOrder === 'destroy-before-create') destroyFirst++
@@ -581,6 +604,21 @@ function riskLines(summary: PlanSummary): string[] {
     lines.push(`**${plural(summary.destroy, 'resource')} will be destroyed.**`)
   }
   return lines
+}
+
+/** The run failed before Terraform planned (in a mode that plans). */
+function beforePlan(summary: PlanSummary | undefined, ctx: ReportContext): boolean {
+  return summary === undefined && ctx.planError === undefined && ctx.mode !== 'frontend'
+}
+
+/** The failure's error block; the headline already named the phase when it came before the plan. */
+function failureLines(
+  failure: NonNullable<ReportContext['failure']>,
+  named: boolean,
+  errorBudget: number
+): string[] {
+  const block = fencedBlock(shortenLines(cleanText(failure.text), errorBudget))
+  return named ? [block] : [`**${escapeText(failure.phase)} failed.** The error:`, '', block]
 }
 
 function applyLines(apply: ApplyOutcome, errorBudget: number): string[] {

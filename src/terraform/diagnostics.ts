@@ -15,6 +15,7 @@
  *
  * With colour on, each line is prefixed with a box (`╷`, `│ `, `╵`); both forms are read.
  */
+import { posix } from 'node:path'
 
 export interface Diagnostic {
   severity: 'error' | 'warning'
@@ -24,6 +25,8 @@ export interface Diagnostic {
   detail: string
   /** The resource address from the `with <address>,` line, when Terraform printed one. */
   address?: string
+  /** The file and line from the `on <file> line <n>` line (file relative to the working directory). */
+  location?: { file: string; line: number }
   /** The block as printed (summary line included), trimmed. */
   text: string
 }
@@ -69,6 +72,8 @@ export function parseDiagnostics(output: string): Diagnostic[] {
   const lines = plainText(output).split('\n')
   const blocks: { severity: 'error' | 'warning'; summary: string; body: string[] }[] = []
   let current: (typeof blocks)[number] | undefined
+  /** Terraform wraps a long summary at 78 columns: the lines up to the first blank one are its rest. */
+  let inSummary = false
   for (const line of lines) {
     const header = HEADER.exec(line)
     if (header) {
@@ -78,12 +83,22 @@ export function parseDiagnostics(output: string): Diagnostic[] {
         body: []
       }
       blocks.push(current)
+      inSummary = true
     } else if (current) {
+      if (inSummary && line.trim() !== '' && !/^\s/.test(line)) {
+        current.summary = `${current.summary} ${line.trim()}`
+        continue
+      }
+      inSummary = false
       current.body.push(line)
     }
   }
   return blocks.map(({ severity, summary, body }) => {
-    const detail = body.join('\n').trim()
+    // leading blank lines and trailing space go; the first line keeps its indent, as printed
+    const detail = body
+      .join('\n')
+      .replace(/^(?:[ \t]*\n)+/, '')
+      .trimEnd()
     const label = severity === 'error' ? 'Error' : 'Warning'
     const diagnostic: Diagnostic = {
       severity,
@@ -93,8 +108,55 @@ export function parseDiagnostics(output: string): Diagnostic[] {
     }
     const address = /^\s*with (.+),\s*$/m.exec(detail)?.[1]
     if (address) diagnostic.address = address
+    const on = /^\s*on (.+?) line (\d+)/m.exec(detail)
+    if (on?.[1] && on[2]) diagnostic.location = { file: on[1], line: Number(on[2]) }
     return diagnostic
   })
+}
+
+/**
+ * Terraform's wrapper around the real errors of a failed init ("Terraform encountered problems
+ * during initialisation, including problems with the configuration, described below."): it names
+ * no problem itself.
+ */
+const WRAPPER = /^Terraform encountered problems during initiali[sz]ation\b/
+
+/** The diagnostics that say what is wrong: Terraform's init wrapper left out when others follow. */
+export function mainDiagnostics(diagnostics: Diagnostic[]): Diagnostic[] {
+  const real = diagnostics.filter(d => !WRAPPER.test(d.summary))
+  return real.length > 0 ? real : diagnostics
+}
+
+/**
+ * Where a diagnostic is, for the one-line failure: the resource address and the file and line, the
+ * file joined to the working directory as it is named in messages (`terraform/main.tf line 7`).
+ */
+export function diagnosticPlace(d: Diagnostic, workingDirectory: string): string | undefined {
+  const file = d.location
+    ? `${d.location.file.startsWith('/') ? d.location.file : posix.join(workingDirectory, d.location.file)} line ${d.location.line}`
+    : undefined
+  if (d.address && file) return `${d.address}, ${file}`
+  return d.address ?? file
+}
+
+/**
+ * The one line a failed Terraform command fails the step with: the command, where, the exit code,
+ * and the first diagnostic that says what is wrong with its place; how many more there are.
+ */
+export function failureLine(
+  command: string,
+  workingDirectory: string,
+  exitCode: number,
+  diagnostics: Diagnostic[]
+): string {
+  let message = `terraform ${command} failed in ${workingDirectory} (exit code ${exitCode})`
+  const errors = mainDiagnostics(diagnostics)
+  const first = errors[0]
+  if (!first) return `${message}; see its output in the log`
+  const place = diagnosticPlace(first, workingDirectory)
+  message += `: ${first.summary}${place ? ` (${place})` : ''}`
+  if (errors.length > 1) message += ` and ${errors.length - 1} more error(s)`
+  return `${message}; the Terraform diagnostics are in the log`
 }
 
 /** The error blocks only (warnings such as deprecations are left out). */

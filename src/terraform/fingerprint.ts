@@ -2,9 +2,11 @@
  * "Apply only what was reviewed": a fingerprint of a plan's effect, taken from Terraform's JSON plan
  * (never from its text, so formatting, ordering and Terraform's layout cannot change it).
  *
- * The effect is one entry per resource change that is not a no-op and per output change: the
- * address, the actions, and the known planned values with sensitive values replaced by an HMAC of
- * them and unknown values marked as unknown. Entries are sorted; the fingerprint is their HMAC plus,
+ * The effect is one entry per resource change the report shows (every action but no-op, data
+ * source reads included, and a no-op that imports or moves an object) and per output change: the
+ * address, the actions, the deposed key, the import and the previous address, and the known
+ * planned values with sensitive values replaced by an HMAC of them and unknown values marked as
+ * unknown. Entries are sorted; the fingerprint is their HMAC plus,
  * when it fits, a short HMAC per entry, so a difference can be named resource by resource. Every
  * hash is keyed (`backend/fingerprint-key.ts`): the fingerprint is kept in the PR comment, and an
  * unkeyed hash of a short secret can be found offline by anyone who reads the pull request.
@@ -88,7 +90,11 @@ function known(mac: Mac, value: unknown, unknownMask: unknown, sensitiveMask: un
   return value as Json
 }
 
-/** One entry per change: `resource <address> <actions>` / `output <name> <action>` → planned values. */
+/**
+ * One entry per change → its planned values. Resources: `resource <address> <actions>`, then
+ * `deposed <key>`, `import` and `moved from <previous address>` when they apply; outputs:
+ * `output <name> <action>`. A no-op that neither imports nor moves is no effect and has no entry.
+ */
 export function planEntries(showJson: unknown, key: Buffer): Map<string, string> {
   const mac = macWith(key)
   const doc: unknown = typeof showJson === 'string' ? JSON.parse(showJson) : showJson
@@ -96,11 +102,27 @@ export function planEntries(showJson: unknown, key: Buffer): Map<string, string>
   const entries = new Map<string, string>()
   for (const rc of Array.isArray(doc.resource_changes) ? doc.resource_changes : []) {
     if (!isObject(rc) || !isObject(rc.change)) continue
-    const actions = Array.isArray(rc.change.actions) ? rc.change.actions.map(String) : []
-    if (actions.length === 1 && (actions[0] === 'no-op' || actions[0] === 'read')) continue
-    const deposed = typeof rc.deposed === 'string' ? ` deposed` : ''
-    const id = `resource ${String(rc.address)} ${actions.join(',')}${deposed}`
-    const values = known(mac, rc.change.after, rc.change.after_unknown, rc.change.after_sensitive)
+    const change = rc.change
+    const actions = Array.isArray(change.actions) ? change.actions.map(String) : []
+    const importing = isObject(change.importing) ? change.importing : undefined
+    const moved =
+      typeof rc.previous_address === 'string' &&
+      rc.previous_address !== '' &&
+      rc.previous_address !== rc.address
+        ? rc.previous_address
+        : undefined
+    const noOp = actions.length === 1 && actions[0] === 'no-op'
+    if (noOp && !importing && moved === undefined) continue
+    let id = `resource ${String(rc.address)} ${actions.join(',')}`
+    if (typeof rc.deposed === 'string') id += ` deposed ${rc.deposed}`
+    if (importing) id += ' import'
+    if (moved !== undefined) id += ` moved from ${moved}`
+    const values: Record<string, Json> = {
+      after: known(mac, change.after, change.after_unknown, change.after_sensitive)
+    }
+    // What is imported (an import id or, since Terraform 1.12, an identity): another object under
+    // the same address is another effect.
+    if (importing) values.importing = known(mac, importing, undefined, undefined)
     entries.set(id, JSON.stringify(values))
   }
   const outputs = isObject(doc.output_changes) ? doc.output_changes : {}
@@ -133,7 +155,8 @@ export function planFingerprint(
   const short: Record<string, string> = {}
   for (const id of ids) {
     const value = entries.get(id) ?? ''
-    hash.update(`${id}\n${value}\n`)
+    // JSON-quoted: no address or value can pass for an entry boundary
+    hash.update(`${JSON.stringify([id, value])}\n`)
     short[id] = mac(value).slice(0, 12)
   }
   return { digest: hash.digest('hex'), keyed: true, ...(head && { head }), entries: short }

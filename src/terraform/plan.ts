@@ -3,7 +3,9 @@
  * counts, per-resource actions, drift and output changes. Pure: no I/O.
  *
  * Format reference: https://developer.hashicorp.com/terraform/internals/json-format
- * (format_version 1.x; unknown properties are ignored as the format asks).
+ * (format_version 1.x from Terraform 1.1, and 0.2 from Terraform 0.15 to 1.0, whose drift entries can
+ * lack `address`; unknown properties are ignored as the format asks). Format 0.1 (Terraform 0.12 to
+ * 0.14) marks no sensitive values, so it is refused.
  *
  * Sensitive values are never copied: resource attribute values are not read at all, and an output
  * whose `before_sensitive`/`after_sensitive` marks any part as sensitive, or whose value contains a
@@ -91,7 +93,7 @@ export class PlanFormatError extends Error {
 }
 
 const EXPECTED =
-  'expected the output of `terraform show -json <planfile>` (a JSON object with format_version 1.x and planned_values)'
+  'expected the output of `terraform show -json <planfile>` (a JSON object with format_version 0.2 or 1.x and planned_values)'
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json }
 type JsonObject = { [key: string]: unknown }
@@ -117,11 +119,7 @@ export function summarizePlan(showJson: unknown): PlanSummary {
   if (!isObject(doc)) fail(`got ${describe(doc)}`)
   const version = doc['format_version']
   if (typeof version !== 'string') fail('format_version is missing')
-  if (version.split('.')[0] !== '1') {
-    throw new PlanFormatError(
-      `Unsupported Terraform plan JSON format_version ${JSON.stringify(version)}: this action reads format 1.x. Use a Terraform 1.x release or update the action.`
-    )
-  }
+  checkFormatVersion(version)
   const isPlan = 'planned_values' in doc || 'resource_changes' in doc || 'output_changes' in doc
   if (!isPlan) {
     if ('values' in doc) {
@@ -187,6 +185,21 @@ export function summarizePlan(showJson: unknown): PlanSummary {
   return summary
 }
 
+/** Formats 0.2 (Terraform 0.15 to 1.0) and 1.x (Terraform 1.1 and later) are read. */
+function checkFormatVersion(version: string): void {
+  const [major, minor] = version.split('.')
+  if (major === '1' || (major === '0' && minor === '2')) return
+  const quoted = JSON.stringify(version)
+  if (major === '0' && (minor === '1' || minor === '0')) {
+    throw new PlanFormatError(
+      `Unsupported Terraform plan JSON format_version ${quoted}: Terraform 0.12 to 0.14 write it without marking sensitive values, so this action cannot keep them out of the report. Use Terraform 0.15 or later (the action is tested with 1.5 or later).`
+    )
+  }
+  throw new PlanFormatError(
+    `Unsupported Terraform plan JSON format_version ${quoted}: this action reads formats 0.2 and 1.x (Terraform 0.15 and later). Update the action.`
+  )
+}
+
 function byAddress(a: ResourceChange, b: ResourceChange): number {
   if (a.address !== b.address) return a.address < b.address ? -1 : 1
   const da = a.deposed ?? ''
@@ -209,8 +222,8 @@ function readResourceChanges(doc: JsonObject, key: string): ResourceChange[] {
     const where = `${key}[${i}]`
     const item: unknown = list[i]
     if (!isObject(item)) fail(`${where} is ${describe(item)}`)
-    const address = item['address']
-    if (typeof address !== 'string' || address === '') fail(`${where}.address is missing`)
+    const address = addressOf(item, key === 'resource_drift')
+    if (address === undefined) fail(`${where}.address is missing`)
     const change = item['change']
     if (!isObject(change)) fail(`${where}.change is missing`)
     const parsed = parseActions(change['actions'], `${where}.change.actions`)
@@ -238,6 +251,24 @@ function readResourceChanges(doc: JsonObject, key: string): ResourceChange[] {
     result.push(rc)
   }
   return result
+}
+
+/**
+ * The entry's `address`; for drift entries without one (Terraform 0.15 to 1.0), the address made
+ * from `module_address`, `mode`, `type`, `name` and `index` as Terraform prints it.
+ */
+function addressOf(item: JsonObject, rebuild: boolean): string | undefined {
+  const address = item['address']
+  if (typeof address === 'string' && address !== '') return address
+  const { module_address: moduleAddress, mode, type, name, index } = item
+  if (!rebuild || typeof type !== 'string' || typeof name !== 'string' || !type || !name) {
+    return undefined
+  }
+  let built = `${mode === 'data' ? 'data.' : ''}${type}.${name}`
+  if (typeof moduleAddress === 'string' && moduleAddress !== '') built = `${moduleAddress}.${built}`
+  if (typeof index === 'number') built += `[${index}]`
+  else if (typeof index === 'string') built += `[${JSON.stringify(index)}]`
+  return built
 }
 
 function stringOr(value: unknown, fallback: string): string {
@@ -376,8 +407,9 @@ function withPlaceholders(value: unknown, mask: unknown, placeholder: string): J
 }
 
 /** One line: "2 to add, 1 to change, 0 to destroy, 1 to replace" (plus read/import/move/forget when
- * present), or "No changes." */
+ * present), "No changes.", or for an errored plan that planning failed (and only that). */
 export function planSummaryLine(s: PlanSummary): string {
+  if (s.errored) return PLANNING_FAILED
   if (!s.hasChanges) return 'No changes.'
   const parts = [
     `${s.add} to add`,
@@ -394,6 +426,10 @@ export function planSummaryLine(s: PlanSummary): string {
   }
   return parts.join(', ')
 }
+
+/** What an errored plan is, wherever it is summed up in one line. */
+export const PLANNING_FAILED =
+  'Planning failed: Terraform hit an error while planning, so this plan cannot be applied.'
 
 /**
  * The plan's effect as sorted lines, one per resource change and output change, for checking that

@@ -14,6 +14,7 @@ import {
   alreadyExistsExplanation,
   alreadyExistsMessage,
   errorDiagnostics,
+  failureLine,
   findAlreadyExists,
   lockMessage,
   parseLockInfo,
@@ -400,16 +401,7 @@ export class Terraform {
         )
       }
     }
-    const first = diagnostics[0]
-    let message = `terraform ${command} failed in ${where} (exit code ${result.exitCode})`
-    if (first) {
-      const location = /^\s*on (.+? line \d+)/m.exec(first.detail)?.[1]
-      message += `: ${first.summary}${first.address ? ` (${first.address})` : location ? ` (${location})` : ''}`
-      if (diagnostics.length > 1) message += ` and ${diagnostics.length - 1} more error(s)`
-      message += '; the Terraform diagnostics are in the log'
-    } else {
-      message += '; see its output in the log'
-    }
+    const message = failureLine(command, where, result.exitCode, diagnostics)
     return new TerraformError(message, command, result, diagnostics)
   }
 }
