@@ -151,7 +151,7 @@ describe('npm run demo', () => {
     }
   }, 300_000)
 
-  it('with no terraform on PATH: installs it from a mirror into the cache, checksum verified, and runs', async () => {
+  it('with no terraform on PATH: installs it from a mirror into the cache, signature and checksum verified, and runs', async () => {
     const real = findOnPath('terraform')
     if (!real) throw new Error("this test publishes the machine's own terraform on a mirror")
     const version = (
@@ -160,7 +160,7 @@ describe('npm run demo', () => {
       }
     ).terraform_version
     const mirror = await startMirror()
-    publish(mirror, version, storedZip('terraform', fs.readFileSync(real)))
+    await publish(mirror, version, storedZip('terraform', fs.readFileSync(real)))
     mirror.files.set(
       '/terraform/index.json',
       Buffer.from(JSON.stringify({ versions: { [version]: {}, '99.0.0-beta1': {} } }))
@@ -170,6 +170,7 @@ describe('npm run demo', () => {
       const env = plainEnv({
         PATH: withoutTerraform(process.env.PATH ?? ''),
         TERRAFORM_DOWNLOAD_URL: mirror.url,
+        TERRAFORM_SIGNING_KEY: mirror.key.publicKey,
         REVIVE_DEPLOY_CACHE: path.join(tmp, 'cache'),
         TMPDIR: tmp
       })
@@ -193,6 +194,7 @@ describe('npm run demo', () => {
         [
           '/terraform/index.json',
           `/terraform/${version}/terraform_${version}_SHA256SUMS`,
+          `/terraform/${version}/terraform_${version}_SHA256SUMS.sig`,
           `/terraform/${version}/${zipName(version)}`
         ].sort()
       )

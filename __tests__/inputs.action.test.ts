@@ -71,7 +71,9 @@ const cases: Array<[string, string, RegExp]> = [
   ['health-check', 'output:bad name', /output:<terraform_output_name>/],
   ['comment', 'sometimes', /use one of always, on-change, never/],
   ['require-reviewed-plan', 'on', /use true or false/],
-  ['terraform-download-url', 'file:///tmp/x', /http\(s\) URL/]
+  ['terraform-download-url', 'file:///tmp/x', /http\(s\) URL/],
+  ['terraform-download-url', 'http://mirror.example.com/terraform', /plain http is refused/],
+  ['terraform-signing-key', '72D7468F', /armored OpenPGP public key/]
 ]
 
 describe('bad inputs through the bundled action', () => {

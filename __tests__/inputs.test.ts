@@ -150,6 +150,37 @@ describe('readConfig defaults', () => {
     expect((caught as InputError).message).not.toContain('\n')
   })
 
+  it('terraform-download-url: https anywhere, plain http only to loopback', () => {
+    const url = (value: string): string =>
+      readConfig(reader({ 'terraform-download-url': value }), baseEnv()).terraformDownloadUrl
+    expect(url('')).toBe('https://releases.hashicorp.com/terraform')
+    expect(url('https://mirror.example.com/terraform/')).toBe(
+      'https://mirror.example.com/terraform'
+    )
+    expect(url('http://127.0.0.1:8080/terraform')).toBe('http://127.0.0.1:8080/terraform')
+    expect(url('http://localhost/terraform')).toBe('http://localhost/terraform')
+    expect(url('http://[::1]/terraform')).toBe('http://[::1]/terraform')
+    expect(() => url('http://mirror.example.com/terraform')).toThrow(
+      /^Input 'terraform-download-url' has an invalid value "http:\/\/mirror\.example\.com\/terraform": plain http is refused .*use https:\/\/mirror\.example\.com\/terraform/
+    )
+  })
+
+  it("terraform-signing-key: empty means HashiCorp's key; a public key block is kept; anything else is refused unquoted", () => {
+    const key = (value: string): string | undefined =>
+      readConfig(reader({ 'terraform-signing-key': value }), baseEnv()).terraformSigningKey
+    expect(key('')).toBeUndefined()
+    const block =
+      '-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nxjMEZ...\n-----END PGP PUBLIC KEY BLOCK-----'
+    expect(key(`\n${block}\n`)).toBe(block)
+    const secret =
+      '-----BEGIN PGP PRIVATE KEY BLOCK-----\nc2VjcmV0\n-----END PGP PRIVATE KEY BLOCK-----'
+    expect(() => key(secret)).toThrow(/^Input 'terraform-signing-key': this is a private key/)
+    expect(() => key(secret)).not.toThrow(/c2VjcmV0/)
+    expect(() => key('72D7468F')).toThrow(
+      /^Input 'terraform-signing-key': give an armored OpenPGP public key/
+    )
+  })
+
   it('refuses symlinks that lead out of the workspace', () => {
     const outside = fs.mkdtempSync(path.join(os.tmpdir(), 'outside-'))
     fs.symlinkSync(outside, path.join(workspace, 'escape'))

@@ -20,6 +20,7 @@ import {
   terraformPlatform
 } from '../src/terraform/install'
 import {
+  generateSigningKey,
   platform,
   publish,
   sha256,
@@ -29,6 +30,7 @@ import {
   type Mirror
 } from './helpers/mirror'
 import { DeployError } from '../src/errors'
+import { formatFingerprint } from '../src/terraform/signature'
 
 const REAL_TERRAFORM = '/usr/local/bin/terraform'
 const REAL_VERSION = '1.11.4'
@@ -45,6 +47,11 @@ describe('installing Terraform from a mirror', () => {
     RUNNER_TEMP: process.env.RUNNER_TEMP,
     GITHUB_PATH: process.env.GITHUB_PATH
   }
+  /** The mirror, and the key its sums are signed with (a private mirror's own key). */
+  const fromMirror = (): { terraformDownloadUrl: string; terraformSigningKey: string } => ({
+    terraformDownloadUrl: mirror.url,
+    terraformSigningKey: mirror.key.publicKey
+  })
   /** PATH without any terraform (unzip is still found in /usr/bin). */
   const noTerraformPath = '/usr/bin:/bin'
   const globals = globalThis as Record<string, unknown>
@@ -67,9 +74,16 @@ describe('installing Terraform from a mirror', () => {
     globals.TEST_DOWNLOAD_TOOL_RETRY_MIN_SECONDS = 0
     globals.TEST_DOWNLOAD_TOOL_RETRY_MAX_SECONDS = 0
     mirror = await startMirror()
-    publish(mirror, REAL_VERSION, zip)
-    publish(mirror, '1.10.0', zip, sha256(Buffer.from('something else')))
-    publish(mirror, '1.10.1', zip) // a correct checksum, but the binary inside says 1.11.4
+    await publish(mirror, REAL_VERSION, zip)
+    await publish(mirror, '1.10.0', zip, { sum: sha256(Buffer.from('something else')) })
+    await publish(mirror, '1.10.1', zip) // a correct checksum, but the binary inside says 1.11.4
+    await publish(mirror, '1.10.2', zip, { signer: null }) // no signature files
+    await publish(mirror, '1.10.3', zip, { signer: await generateSigningKey('Someone else') })
+    await publish(mirror, '1.10.4', zip)
+    // Another platform's sum changed after signing: this zip's sum is right, only the signature can tell.
+    const sumsPath = '/terraform/1.10.4/terraform_1.10.4_SHA256SUMS'
+    const signed = mirror.files.get(sumsPath)?.toString() ?? ''
+    mirror.files.set(sumsPath, Buffer.from(signed.replace(/^0{64}/, 'f'.repeat(64))))
     mirror.files.set(
       '/terraform/index.json',
       Buffer.from(
@@ -111,7 +125,7 @@ describe('installing Terraform from a mirror', () => {
   it('downloads, verifies and caches the requested version; the installed binary runs', async () => {
     const installed = await locateTerraform({
       terraformVersion: REAL_VERSION,
-      terraformDownloadUrl: mirror.url
+      ...fromMirror()
     })
     expect(installed.source).toBe('download')
     expect(installed.version).toBe(REAL_VERSION)
@@ -121,6 +135,7 @@ describe('installing Terraform from a mirror', () => {
     expect(mirror.requests.sort()).toEqual(
       [
         `/terraform/${REAL_VERSION}/terraform_${REAL_VERSION}_SHA256SUMS`,
+        `/terraform/${REAL_VERSION}/terraform_${REAL_VERSION}_SHA256SUMS.sig`,
         `/terraform/${REAL_VERSION}/${zipName(REAL_VERSION)}`
       ].sort()
     )
@@ -141,21 +156,22 @@ describe('installing Terraform from a mirror', () => {
   it('takes the version from the tool cache the second time, without downloading', async () => {
     const again = await locateTerraform({
       terraformVersion: REAL_VERSION,
-      terraformDownloadUrl: mirror.url
+      ...fromMirror()
     })
     expect(again.source).toBe('cache')
     expect(mirror.requests).toEqual([])
   })
 
   it('resolves latest from index.json: newest stable release built for this platform', async () => {
-    expect(
-      await locateTerraform({ terraformVersion: 'latest', terraformDownloadUrl: mirror.url })
-    ).toMatchObject({ version: REAL_VERSION, source: 'cache' })
+    expect(await locateTerraform({ terraformVersion: 'latest', ...fromMirror() })).toMatchObject({
+      version: REAL_VERSION,
+      source: 'cache'
+    })
     expect(mirror.requests).toEqual(['/terraform/index.json'])
     // no terraform-version and none on PATH: the latest release as well
     mirror.requests.length = 0
     process.env.PATH = noTerraformPath // the call above put the cached version on PATH
-    expect(await locateTerraform({ terraformDownloadUrl: mirror.url })).toMatchObject({
+    expect(await locateTerraform({ ...fromMirror() })).toMatchObject({
       version: REAL_VERSION,
       source: 'cache'
     })
@@ -164,21 +180,23 @@ describe('installing Terraform from a mirror', () => {
 
   it('uses terraform on PATH when no version is asked for, or when it is the asked version', async () => {
     process.env.PATH = `/usr/local/bin${path.delimiter}${noTerraformPath}`
-    expect(await locateTerraform({ terraformDownloadUrl: mirror.url })).toEqual({
+    expect(await locateTerraform({ ...fromMirror() })).toEqual({
       bin: REAL_TERRAFORM,
       version: REAL_VERSION,
       source: 'path'
     })
-    expect(
-      await locateTerraform({ terraformVersion: REAL_VERSION, terraformDownloadUrl: mirror.url })
-    ).toEqual({ bin: REAL_TERRAFORM, version: REAL_VERSION, source: 'path' })
+    expect(await locateTerraform({ terraformVersion: REAL_VERSION, ...fromMirror() })).toEqual({
+      bin: REAL_TERRAFORM,
+      version: REAL_VERSION,
+      source: 'path'
+    })
     expect(mirror.requests).toEqual([])
   })
 
   it('refuses a zip whose SHA256 does not match SHA256SUMS and installs nothing', async () => {
     const attempt = locateTerraform({
       terraformVersion: '1.10.0',
-      terraformDownloadUrl: mirror.url
+      ...fromMirror()
     })
     await expect(attempt).rejects.toThrow(DeployError)
     await expect(attempt).rejects.toThrow(
@@ -189,10 +207,80 @@ describe('installing Terraform from a mirror', () => {
     expect(fs.readdirSync(runnerTemp)).toEqual([])
   })
 
+  /** Nothing of `version` in the tool cache or RUNNER_TEMP, and its zip never requested. */
+  const expectNothingInstalled = (version: string): void => {
+    expect(tc.find('terraform', version)).toBe('')
+    expect(fs.existsSync(path.join(toolCache, 'terraform', version))).toBe(false)
+    expect(fs.readdirSync(runnerTemp)).toEqual([])
+    expect(mirror.requests.filter(r => r.endsWith('.zip'))).toEqual([])
+  }
+
+  it('refuses sums without a signature (no .sig on the mirror): one line, nothing installed', async () => {
+    const error = await locateTerraform({ terraformVersion: '1.10.2', ...fromMirror() }).catch(
+      (e: unknown) => e
+    )
+    expect(error).toBeInstanceOf(DeployError)
+    expect((error as Error).message).toBe(
+      `The signature of Terraform 1.10.2's SHA256SUMS was not found at ${mirror.url}/1.10.2/terraform_1.10.2_SHA256SUMS.sig (HTTP 404); without it the sums cannot be trusted, and nothing was installed: point terraform-download-url (${mirror.url}) at a mirror that serves terraform_1.10.2_SHA256SUMS.sig next to the sums, or put terraform on PATH`
+    )
+    expectNothingInstalled('1.10.2')
+  })
+
+  it('refuses sums signed by a key other than terraform-signing-key, naming both', async () => {
+    const error = await locateTerraform({ terraformVersion: '1.10.3', ...fromMirror() }).catch(
+      (e: unknown) => e
+    )
+    expect(error).toBeInstanceOf(DeployError)
+    const message = (error as Error).message
+    expect(message).not.toContain('\n')
+    expect(message).toMatch(
+      new RegExp(
+        `^Refusing Terraform 1\\.10\\.3: \\S+/1\\.10\\.3/terraform_1\\.10\\.3_SHA256SUMS\\.sig is not a signature by the key in terraform-signing-key \\(${formatFingerprint(mirror.key.fingerprint)}\\): it is signed by key [0-9A-F]{16}, which is not the trusted key; nothing was installed; set terraform-signing-key to the public key that signs the SHA256SUMS at terraform-download-url`
+      )
+    )
+    expectNothingInstalled('1.10.3')
+  })
+
+  it('refuses sums changed after signing, although the zip matches them', async () => {
+    const error = await locateTerraform({ terraformVersion: '1.10.4', ...fromMirror() }).catch(
+      (e: unknown) => e
+    )
+    expect((error as Error).message).toMatch(
+      /^Refusing Terraform 1\.10\.4: \S+_SHA256SUMS is not what the key in terraform-signing-key \([0-9A-F ]+\) signed in \S+_SHA256SUMS\.sig \(the signature does not verify \([0-9A-F]{16}: .+\)\); the sums were altered or a file is corrupt, and nothing was installed; check the mirror at terraform-download-url/
+    )
+    expectNothingInstalled('1.10.4')
+  })
+
+  it("without terraform-signing-key trusts HashiCorp's key only: the mirror's own signature is refused", async () => {
+    const error = await locateTerraform({
+      terraformVersion: '1.10.1',
+      terraformDownloadUrl: mirror.url
+    }).catch((e: unknown) => e)
+    const message = (error as Error).message
+    expect(message).toContain(
+      `Refusing Terraform 1.10.1: ${mirror.url}/1.10.1/terraform_1.10.1_SHA256SUMS.72D7468F.sig is not a signature by HashiCorp's release key 72D7468F (C874 011F 0AB4 0511 0D02 1055 3436 5D94 72D7 468F): it is signed by key `
+    )
+    expect(message).toContain(
+      'a private mirror that signs its own builds needs its public key in terraform-signing-key'
+    )
+    expect(mirror.requests).toEqual([
+      '/terraform/1.10.1/terraform_1.10.1_SHA256SUMS',
+      '/terraform/1.10.1/terraform_1.10.1_SHA256SUMS.72D7468F.sig'
+    ])
+    expectNothingInstalled('1.10.1')
+  })
+
+  it('refuses a plain-http mirror that is not on this machine before downloading anything', async () => {
+    for (const base of ['http://mirror.example.com/terraform', 'http://10.0.0.8:8080/terraform']) {
+      await expect(
+        locateTerraform({ terraformVersion: '1.10.5', terraformDownloadUrl: base })
+      ).rejects.toThrow(`Refusing to download Terraform from ${base}: plain http is refused`)
+    }
+    expect(mirror.requests).toEqual([])
+  })
+
   it('refuses a binary that reports another version than the one asked for', async () => {
-    await expect(
-      locateTerraform({ terraformVersion: '1.10.1', terraformDownloadUrl: mirror.url })
-    ).rejects.toThrow(
+    await expect(locateTerraform({ terraformVersion: '1.10.1', ...fromMirror() })).rejects.toThrow(
       `The Terraform downloaded as 1.10.1 from ${mirror.url}/1.10.1/${zipName('1.10.1')} reports version ${REAL_VERSION}`
     )
     expect(tc.find('terraform', '1.10.1')).toBe('')
@@ -200,9 +288,7 @@ describe('installing Terraform from a mirror', () => {
   })
 
   it('says a version the mirror does not have was not found (HTTP 404)', async () => {
-    await expect(
-      locateTerraform({ terraformVersion: '1.2.3', terraformDownloadUrl: mirror.url })
-    ).rejects.toThrow(
+    await expect(locateTerraform({ terraformVersion: '1.2.3', ...fromMirror() })).rejects.toThrow(
       `The SHA256SUMS of Terraform 1.2.3 was not found at ${mirror.url}/1.2.3/terraform_1.2.3_SHA256SUMS (HTTP 404); check terraform-version (1.2.3)`
     )
   })
@@ -230,7 +316,7 @@ describe('installing Terraform from a mirror', () => {
     delete process.env.RUNNER_TOOL_CACHE
     try {
       await expect(
-        locateTerraform({ terraformVersion: '1.11.4', terraformDownloadUrl: mirror.url })
+        locateTerraform({ terraformVersion: '1.11.4', ...fromMirror() })
       ).rejects.toThrow('Terraform has to be installed but RUNNER_TOOL_CACHE is not set')
     } finally {
       process.env.RUNNER_TOOL_CACHE = toolCache
@@ -272,6 +358,10 @@ describe('the Terraform version from the configuration', () => {
     GITHUB_PATH: process.env.GITHUB_PATH
   }
   const withRealTerraform = `${path.dirname(REAL_TERRAFORM)}:/usr/bin:/bin`
+  const fromMirror = (): { terraformDownloadUrl: string; terraformSigningKey: string } => ({
+    terraformDownloadUrl: mirror.url,
+    terraformSigningKey: mirror.key.publicKey
+  })
   const req = (text: string): { text: string; source: string } => ({
     text,
     source: 'terraform/versions.tf line 2'
@@ -287,7 +377,7 @@ describe('the Terraform version from the configuration', () => {
     mirror = await startMirror()
     // A stand-in for the 1.9.8 release: it reports 1.9.8 and runs the real binary for the rest.
     const fake = `#!/bin/sh\nif [ "$1" = version ]; then echo '{"terraform_version":"1.9.8"}'; exit 0; fi\nexec ${REAL_TERRAFORM} "$@"\n`
-    publish(mirror, '1.9.8', storedZip('terraform', Buffer.from(fake)))
+    await publish(mirror, '1.9.8', storedZip('terraform', Buffer.from(fake)))
     mirror.files.set(
       '/terraform/index.json',
       Buffer.from(
@@ -314,23 +404,18 @@ describe('the Terraform version from the configuration', () => {
   })
 
   it('required_version "~> 1.11.0" with 1.11.4 on PATH uses PATH\'s, downloading nothing', async () => {
-    const found = await locateTerraform(
-      { terraformDownloadUrl: mirror.url },
-      { constraints: [req('~> 1.11.0')] }
-    )
+    const found = await locateTerraform({ ...fromMirror() }, { constraints: [req('~> 1.11.0')] })
     expect([found.source, found.version]).toEqual(['path', REAL_VERSION])
     expect(mirror.requests).toEqual([])
   })
 
   it('required_version "= 1.9.8" installs 1.9.8 from the mirror, checksum verified', async () => {
-    const found = await locateTerraform(
-      { terraformDownloadUrl: mirror.url },
-      { constraints: [req('= 1.9.8')] }
-    )
+    const found = await locateTerraform({ ...fromMirror() }, { constraints: [req('= 1.9.8')] })
     expect([found.source, found.version]).toEqual(['download', '1.9.8'])
     expect(mirror.requests).toEqual([
       '/terraform/index.json',
       '/terraform/1.9.8/terraform_1.9.8_SHA256SUMS',
+      '/terraform/1.9.8/terraform_1.9.8_SHA256SUMS.sig',
       `/terraform/1.9.8/${zipName('1.9.8')}`
     ])
     expect(execFileSync(found.bin, ['version', '-json'], { encoding: 'utf8' })).toContain('1.9.8')
@@ -338,12 +423,12 @@ describe('the Terraform version from the configuration', () => {
 
   it('"< 1.10" picks the newest release that satisfies it; a .terraform-version pin is used as given', async () => {
     const found = await locateTerraform(
-      { terraformDownloadUrl: mirror.url },
+      { ...fromMirror() },
       { constraints: [req('>= 1.5, < 1.10')] }
     )
     expect(found.version).toBe('1.9.8')
     const pinned = await locateTerraform(
-      { terraformDownloadUrl: mirror.url },
+      { ...fromMirror() },
       { constraints: [], pin: { version: '1.9.8', source: '.terraform-version' } }
     )
     expect(pinned.version).toBe('1.9.8')
@@ -353,7 +438,7 @@ describe('the Terraform version from the configuration', () => {
 
   it('an unsatisfiable constraint fails with one line naming it and where it is', async () => {
     const error = await locateTerraform(
-      { terraformDownloadUrl: mirror.url },
+      { ...fromMirror() },
       { constraints: [req('>= 9.0')] }
     ).catch((e: unknown) => e)
     expect(error).toBeInstanceOf(DeployError)
@@ -363,7 +448,7 @@ describe('the Terraform version from the configuration', () => {
     expect(message).toContain('PATH has 1.11.4')
     // A pin that contradicts required_version is refused before anything is downloaded.
     const pinned = await locateTerraform(
-      { terraformDownloadUrl: mirror.url },
+      { ...fromMirror() },
       { constraints: [req('~> 1.11.0')], pin: { version: '1.9.8', source: '.tool-versions' } }
     ).catch((e: unknown) => (e as Error).message)
     expect(pinned).toBe(

@@ -1,9 +1,13 @@
 // Terraform for `npm test` and `npm run demo` on a machine that has none: the one on PATH when there
 // is one; else the newest already in the developer cache; else the newest stable release, installed
-// by the action's own checksum-verified installer (src/terraform/install.ts) into that cache.
+// by the action's own installer (src/terraform/install.ts: signature on SHA256SUMS, then the
+// zip's SHA256) into that cache.
 //
 //   TERRAFORM_VERSION       install this version instead of the newest
-//   TERRAFORM_DOWNLOAD_URL  the release site or a mirror (default https://releases.hashicorp.com/terraform)
+//   TERRAFORM_DOWNLOAD_URL  the release site or a mirror (default https://releases.hashicorp.com/terraform;
+//                           https, or http to this machine only, as for the action's input)
+//   TERRAFORM_SIGNING_KEY   armored public key that signs that mirror's SHA256SUMS, as the action's
+//                           terraform-signing-key input (default HashiCorp's release key)
 //   REVIVE_DEPLOY_CACHE     the cache directory (default $XDG_CACHE_HOME/revive-deploy, ~/.cache/revive-deploy)
 //
 // The directory holding the binary is put first on this process's PATH, so child processes (jest's
@@ -68,15 +72,16 @@ export async function ensureTerraform(
       }))
     if (!asked && !cached)
       log(`terraform is not on PATH: installing Terraform ${version} from ${base}`)
-    const found = await quietly(() => install.installTerraform(version, base)).catch(
-      (error: unknown) => {
-        throw failure(
-          `installing Terraform ${version} from ${base} failed`,
-          'set TERRAFORM_DOWNLOAD_URL to a mirror of the release site',
-          error
-        )
-      }
-    )
+    const signingKey = process.env.TERRAFORM_SIGNING_KEY || undefined
+    const found = await quietly(() =>
+      install.installTerraform(version, base, { signingKey })
+    ).catch((error: unknown) => {
+      throw failure(
+        `installing Terraform ${version} from ${base} failed`,
+        'set TERRAFORM_DOWNLOAD_URL to a mirror of the release site',
+        error
+      )
+    })
     process.env.PATH = [path.dirname(found.bin), process.env.PATH ?? ''].join(path.delimiter)
     log(
       `Terraform ${version} ${found.source === 'download' ? 'installed in' : 'from the cache'} ${path.dirname(found.bin)}`

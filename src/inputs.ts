@@ -1,6 +1,7 @@
 import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { InputError } from './errors'
+import { downloadUrlProblem } from './terraform/download-url'
 import { compileCacheRules, type CacheRule } from './frontend/cache-control'
 import { normalizePrefix } from './frontend/sync-plan'
 import { readGuardConfig, type GuardConfig } from './terraform/protect'
@@ -75,8 +76,13 @@ export interface Config {
   backendConfig: KeyValue[]
   lockTimeout: string
   terraformVersion?: string
-  /** Base URL of the Terraform release mirror (for installs). */
+  /** Base URL of the Terraform release mirror (for installs): https, or http to a loopback host. */
   terraformDownloadUrl: string
+  /**
+   * Armored public key that signs the mirror's SHA256SUMS (terraform-signing-key); undefined:
+   * HashiCorp's release key.
+   */
+  terraformSigningKey?: string
   variables: KeyValue[]
   /** Absolute paths of the var files. */
   varFiles: string[]
@@ -199,6 +205,7 @@ export function readConfig(input: InputReader, env: Env = process.env): Config {
     )
   }
   const terraformDownloadUrl = readDownloadUrl(input)
+  const terraformSigningKey = readSigningKey(input)
 
   const variables = keyValueLines(
     input,
@@ -286,6 +293,7 @@ export function readConfig(input: InputReader, env: Env = process.env): Config {
     lockTimeout,
     ...(terraformVersion !== undefined && { terraformVersion }),
     terraformDownloadUrl,
+    ...(terraformSigningKey !== undefined && { terraformSigningKey }),
     variables,
     varFiles,
     ...(frontendDirectory !== undefined && { frontendDirectory }),
@@ -484,14 +492,35 @@ function readDownloadUrl(input: InputReader): string {
       'use an http(s) URL of a Terraform release mirror'
     )
   }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+  const problem = downloadUrlProblem(url)
+  if (problem !== undefined) throw new InputError('terraform-download-url', given, problem)
+  return given.replace(/\/+$/, '')
+}
+
+/**
+ * terraform-signing-key: an armored OpenPGP public key (checked fully when Terraform is installed);
+ * undefined means HashiCorp's release key. The key is never quoted back in an error.
+ */
+function readSigningKey(input: InputReader): string | undefined {
+  const given = optional(input('terraform-signing-key'))
+  if (given === undefined) return undefined
+  if (/-----BEGIN PGP PRIVATE KEY BLOCK-----/.test(given)) {
     throw new InputError(
-      'terraform-download-url',
-      given,
-      'use an http(s) URL of a Terraform release mirror'
+      'terraform-signing-key',
+      undefined,
+      'this is a private key; give the public key only (gpg --armor --export <key id>), and revoke the private key if it was stored where others can read it'
     )
   }
-  return given.replace(/\/+$/, '')
+  if (
+    !/-----BEGIN PGP PUBLIC KEY BLOCK-----[\s\S]+-----END PGP PUBLIC KEY BLOCK-----/.test(given)
+  ) {
+    throw new InputError(
+      'terraform-signing-key',
+      undefined,
+      "give an armored OpenPGP public key (-----BEGIN PGP PUBLIC KEY BLOCK----- … , from gpg --armor --export <key id>), or leave it empty for HashiCorp's release key"
+    )
+  }
+  return given
 }
 
 function readCacheRules(input: InputReader): CacheRule[] {

@@ -586,10 +586,19 @@ async function publish(report: RunReport): Promise<void> {
 
 function logConfig(config: Config): void {
   // Values of variables and backend settings can be secrets: only their names are logged.
-  const { githubToken: _token, context, variables, backendConfig, ...rest } = config
+  // The signing key is public, but a whole armored block in one line says nothing: only that it is set.
+  const {
+    githubToken: _token,
+    context,
+    variables,
+    backendConfig,
+    terraformSigningKey,
+    ...rest
+  } = config
   const names = {
     variables: variables.map(v => v.key),
-    backendConfig: backendConfig.map(b => b.key)
+    backendConfig: backendConfig.map(b => b.key),
+    ...(terraformSigningKey !== undefined && { terraformSigningKey: '(given)' })
   }
   core.debug(`configuration: ${JSON.stringify({ ...rest, ...names, event: context.eventName })}`)
   core.info(

@@ -1,13 +1,18 @@
 /**
  * A Terraform release mirror for tests: a local HTTP server (127.0.0.1) serving the release layout
- * (`<version>/terraform_<version>_<os>_<arch>.zip`, `<version>/terraform_<version>_SHA256SUMS`,
- * `index.json`), with zips built by a small stored-zip writer (no `zip` command needed).
+ * (`<version>/terraform_<version>_<os>_<arch>.zip`, `<version>/terraform_<version>_SHA256SUMS`, its
+ * detached signatures `…_SHA256SUMS.sig` and `…_SHA256SUMS.72D7468F.sig`, `index.json`), with zips
+ * built by a small stored-zip writer (no `zip` command needed). The sums are signed with a key the
+ * mirror generates: the installer trusts it only when told to (terraform-signing-key, or the
+ * installer's signingKey option), as for a private mirror that signs its own builds.
  */
 import { createHash } from 'node:crypto'
 import * as http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import * as zlib from 'node:zlib'
+import * as openpgp from 'openpgp'
 import { terraformPlatform } from '../../src/terraform/install'
+import { HASHICORP_KEY_ID } from '../../src/terraform/signature'
 
 /** A zip archive with one stored (uncompressed) file, marked executable for unzip. */
 export function storedZip(name: string, data: Buffer): Buffer {
@@ -53,14 +58,50 @@ export function storedZip(name: string, data: Buffer): Buffer {
 
 export const sha256 = (data: Buffer): string => createHash('sha256').update(data).digest('hex')
 
+export interface SigningKey {
+  /** Armored public key (what terraform-signing-key takes). */
+  publicKey: string
+  privateKey: openpgp.PrivateKey
+  fingerprint: string
+}
+
+/** A fresh OpenPGP signing key (Ed25519: generated in milliseconds). */
+export async function generateSigningKey(name = 'Test mirror'): Promise<SigningKey> {
+  const { publicKey, privateKey } = await openpgp.generateKey({
+    type: 'ecc',
+    curve: 'ed25519Legacy',
+    userIDs: [{ name, email: 'mirror@example.test' }],
+    format: 'object'
+  })
+  return {
+    publicKey: publicKey.armor(),
+    privateKey,
+    fingerprint: publicKey.getFingerprint()
+  }
+}
+
+/** A detached binary signature over `data`, as `gpg --detach-sign` makes. */
+export async function signDetached(data: Buffer, key: SigningKey): Promise<Buffer> {
+  const signature = await openpgp.sign({
+    message: await openpgp.createMessage({ binary: data }),
+    signingKeys: key.privateKey,
+    detached: true,
+    format: 'binary'
+  })
+  return Buffer.from(signature)
+}
+
 export interface Mirror {
   url: string
   requests: string[]
   files: Map<string, Buffer>
+  /** The key the mirror signs its SHA256SUMS with. */
+  key: SigningKey
   close(): Promise<void>
 }
 
 export async function startMirror(): Promise<Mirror> {
+  const key = await generateSigningKey()
   const files = new Map<string, Buffer>()
   const requests: string[] = []
   const server = http.createServer((req, res) => {
@@ -79,6 +120,7 @@ export async function startMirror(): Promise<Mirror> {
     url: `http://127.0.0.1:${port}/terraform`,
     requests,
     files,
+    key,
     close: () => new Promise<void>(resolve => server.close(() => resolve()))
   }
 }
@@ -87,12 +129,32 @@ export const platform = terraformPlatform()
 export const zipName = (version: string): string =>
   `terraform_${version}_${platform.os}_${platform.arch}.zip`
 
-/** Publish `zip` as `version` on the mirror with a SHA256SUMS file (its sum, or `sum` if given). */
-export function publish(mirror: Mirror, version: string, zip: Buffer, sum = sha256(zip)): void {
-  mirror.files.set(`/terraform/${version}/${zipName(version)}`, zip)
+export interface PublishOptions {
+  /** The sum listed for the zip (default: its real one). */
+  sum?: string
+  /** Who signs the sums (default: the mirror's key); null: no signature files at all. */
+  signer?: SigningKey | null
+}
+
+/**
+ * Publish `zip` as `version` on the mirror with a SHA256SUMS file and its detached signature under
+ * both names HashiCorp uses (`.sig` and `.72D7468F.sig`).
+ */
+export async function publish(
+  mirror: Mirror,
+  version: string,
+  zip: Buffer,
+  options: PublishOptions = {}
+): Promise<void> {
+  const dir = `/terraform/${version}`
+  mirror.files.set(`${dir}/${zipName(version)}`, zip)
   const other = `${'0'.repeat(64)}  terraform_${version}_plan9_mips.zip`
-  mirror.files.set(
-    `/terraform/${version}/terraform_${version}_SHA256SUMS`,
-    Buffer.from(`${other}\n${sum}  ${zipName(version)}\n`)
-  )
+  const sums = Buffer.from(`${other}\n${options.sum ?? sha256(zip)}  ${zipName(version)}\n`)
+  const sumsPath = `${dir}/terraform_${version}_SHA256SUMS`
+  mirror.files.set(sumsPath, sums)
+  const signer = options.signer === undefined ? mirror.key : options.signer
+  if (signer === null) return
+  const signature = await signDetached(sums, signer)
+  mirror.files.set(`${sumsPath}.sig`, signature)
+  mirror.files.set(`${sumsPath}.${HASHICORP_KEY_ID}.sig`, signature)
 }

@@ -1,10 +1,15 @@
 /**
  * Finding Terraform: the one on PATH when it will do, else the tool cache, else a download from the
- * release site (or a mirror) with the SHA256 sum checked before anything is unpacked.
+ * release site (or a mirror): the SHA256SUMS file is trusted only when its OpenPGP signature by
+ * HashiCorp's release key (or the key given in terraform-signing-key) verifies, and the zip only
+ * when its sum is the one listed there; nothing is unpacked before both checks pass.
  *
  * Release layout (releases.hashicorp.com and its mirrors):
  *   <base>/<version>/terraform_<version>_<os>_<arch>.zip
  *   <base>/<version>/terraform_<version>_SHA256SUMS
+ *   <base>/<version>/terraform_<version>_SHA256SUMS.72D7468F.sig   detached signature, HashiCorp's key
+ *   <base>/<version>/terraform_<version>_SHA256SUMS.sig            the same for the current key (fetched
+ *                                                                 when terraform-signing-key is set)
  *   <base>/index.json      every release: { "versions": { "1.11.4": { "builds": [{ "os", "arch", … }] } } }
  *
  * `latest` is resolved from `<base>/index.json` rather than HashiCorp's checkpoint API because the
@@ -14,11 +19,22 @@ import * as core from '@actions/core'
 import { getExecOutput } from '@actions/exec'
 import * as tc from '@actions/tool-cache'
 import { createHash } from 'node:crypto'
+import type { PublicKey } from 'openpgp'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { childEnv } from '../child-env'
-import { DeployError, errorMessage } from '../errors'
+import { DeployError, errorMessage, InputError } from '../errors'
 import type { Config } from '../inputs'
+import { downloadUrlProblem } from './download-url'
+import {
+  formatFingerprint,
+  HASHICORP_KEY_FINGERPRINT,
+  HASHICORP_KEY_ID,
+  HASHICORP_RELEASE_KEY,
+  readTrustedKeys,
+  SignatureError,
+  verifyDetached
+} from './signature'
 import { describeConstraints, satisfies, type VersionRequirement } from './version-requirement'
 
 export interface TerraformInstallation {
@@ -141,6 +157,14 @@ function requireRunnerDirs(): void {
   }
 }
 
+/** The base URL's scheme rule (see download-url.ts), for callers that did not go through inputs. */
+function requireAcceptedUrl(baseUrl: string): void {
+  const problem = downloadUrlProblem(new URL(baseUrl))
+  if (problem !== undefined) {
+    throw new DeployError(`Refusing to download Terraform from ${baseUrl}: ${problem}`)
+  }
+}
+
 async function download(url: string, what: string, hint: string): Promise<string> {
   try {
     return await tc.downloadTool(url)
@@ -160,6 +184,16 @@ async function download(url: string, what: string, hint: string): Promise<string
   }
 }
 
+/** A small file's bytes (the downloaded copy is removed). */
+async function downloadBytes(url: string, what: string, hint: string): Promise<Buffer> {
+  const file = await download(url, what, hint)
+  try {
+    return await fs.promises.readFile(file)
+  } finally {
+    await fs.promises.rm(file, { force: true })
+  }
+}
+
 /**
  * The newest stable release listed at `<base>/index.json` (that `accept` takes; `wanted` says which
  * in the error when none does).
@@ -170,21 +204,20 @@ export async function resolveLatestVersion(
   wanted = 'stable release'
 ): Promise<string> {
   requireRunnerDirs()
+  requireAcceptedUrl(baseUrl)
   const url = `${baseUrl}/index.json`
-  const file = await download(
+  const body = await downloadBytes(
     url,
     'the Terraform release index',
     'set terraform-version to a release such as 1.11.4, or point terraform-download-url at a mirror that serves index.json'
   )
   let index: unknown
   try {
-    index = JSON.parse(await fs.promises.readFile(file, 'utf8'))
+    index = JSON.parse(body.toString('utf8'))
   } catch (error) {
     throw new DeployError(
       `The Terraform release index at ${url} is not JSON (${errorMessage(error)})`
     )
-  } finally {
-    await fs.promises.rm(file, { force: true })
   }
   const platform = terraformPlatform()
   const version = latestStableVersion(index, platform, accept)
@@ -196,15 +229,87 @@ export async function resolveLatestVersion(
   return version
 }
 
+export interface InstallOptions {
+  /**
+   * Armored public key that signs the mirror's SHA256SUMS (terraform-signing-key), replacing
+   * HashiCorp's release key; undefined: HashiCorp's key.
+   */
+  signingKey?: string | undefined
+}
+
+/** The key the sums must be signed with, how to name it in messages, and its signature file. */
+async function trustedSigner(
+  version: string,
+  signingKey: string | undefined
+): Promise<{ keys: PublicKey[]; name: string; sigName: string }> {
+  const sums = `terraform_${version}_SHA256SUMS`
+  if (signingKey === undefined) {
+    return {
+      keys: await readTrustedKeys(HASHICORP_RELEASE_KEY),
+      name: `HashiCorp's release key ${HASHICORP_KEY_ID} (${formatFingerprint(HASHICORP_KEY_FINGERPRINT)})`,
+      sigName: `${sums}.${HASHICORP_KEY_ID}.sig`
+    }
+  }
+  try {
+    const keys = await readTrustedKeys(signingKey)
+    const fingerprints = keys.map(key => formatFingerprint(key.getFingerprint())).join(', ')
+    return {
+      keys,
+      name: `the key in terraform-signing-key (${fingerprints})`,
+      sigName: `${sums}.sig`
+    }
+  } catch (error) {
+    throw new InputError('terraform-signing-key', undefined, errorMessage(error))
+  }
+}
+
+/** SHA256SUMS, once its detached signature by the trusted key verifies. */
+async function signedSums(
+  version: string,
+  baseUrl: string,
+  signingKey: string | undefined,
+  hint: string
+): Promise<string> {
+  const signer = await trustedSigner(version, signingKey)
+  const sumsUrl = `${baseUrl}/${version}/terraform_${version}_SHA256SUMS`
+  const sigUrl = `${baseUrl}/${version}/${signer.sigName}`
+  const sums = await downloadBytes(sumsUrl, `the SHA256SUMS of Terraform ${version}`, hint)
+  const signature = await downloadBytes(
+    sigUrl,
+    `the signature of Terraform ${version}'s SHA256SUMS`,
+    `without it the sums cannot be trusted, and nothing was installed: point terraform-download-url (${baseUrl}) at a mirror that serves ${signer.sigName} next to the sums${signingKey === undefined ? ', as releases.hashicorp.com does' : ''}, or put terraform on PATH`
+  )
+  try {
+    await verifyDetached(sums, signature, signer.keys)
+  } catch (error) {
+    if (!(error instanceof SignatureError)) throw error
+    const fix =
+      signingKey === undefined
+        ? `use releases.hashicorp.com or a mirror that serves HashiCorp's files unchanged; a private mirror that signs its own builds needs its public key in terraform-signing-key`
+        : `set terraform-signing-key to the public key that signs the SHA256SUMS at terraform-download-url (${baseUrl})`
+    throw new DeployError(
+      error.problem === 'other-key'
+        ? `Refusing Terraform ${version}: ${sigUrl} is not a signature by ${signer.name}: ${error.message}; nothing was installed; ${fix}`
+        : `Refusing Terraform ${version}: ${sumsUrl} is not what ${signer.name} signed in ${sigUrl} (${error.message}); the sums were altered or a file is corrupt, and nothing was installed; check the mirror at terraform-download-url (${baseUrl})`,
+      { cause: error }
+    )
+  }
+  core.info(`${sumsUrl}: signature by ${signer.name} verified`)
+  return sums.toString('utf8')
+}
+
 /**
- * Install one Terraform version into the tool cache (or take it from there): download the zip and
- * SHA256SUMS, refuse a checksum mismatch, unpack, check the binary runs and reports that version.
+ * Install one Terraform version into the tool cache (or take it from there): download SHA256SUMS and
+ * its signature, refuse sums the trusted key did not sign, download the zip, refuse a checksum
+ * mismatch, unpack, check the binary runs and reports that version.
  */
 export async function installTerraform(
   version: string,
-  baseUrl: string
+  baseUrl: string,
+  options: InstallOptions = {}
 ): Promise<TerraformInstallation> {
   requireRunnerDirs()
+  requireAcceptedUrl(baseUrl)
   const exe = process.platform === 'win32' ? 'terraform.exe' : 'terraform'
   const cached = tc.find('terraform', version)
   if (cached && fs.existsSync(path.join(cached, exe))) {
@@ -218,9 +323,7 @@ export async function installTerraform(
   const hint = `check terraform-version (${version}) and terraform-download-url (${baseUrl})`
   core.info(`Installing Terraform ${version} from ${zipUrl}`)
 
-  const sumsFile = await download(sumsUrl, `the SHA256SUMS of Terraform ${version}`, hint)
-  const sums = await fs.promises.readFile(sumsFile, 'utf8')
-  await fs.promises.rm(sumsFile, { force: true })
+  const sums = await signedSums(version, baseUrl, options.signingKey, hint)
   const expected = checksumFor(sums, zipName)
   if (!expected) {
     throw new DeployError(
@@ -259,7 +362,9 @@ export async function installTerraform(
     }
     const toolDir = await tc.cacheDir(dir, 'terraform', version)
     core.addPath(toolDir)
-    core.info(`Terraform ${version} installed in ${toolDir} (SHA256 ${actual} verified)`)
+    core.info(
+      `Terraform ${version} installed in ${toolDir} (SHA256SUMS signature and SHA256 ${actual} verified)`
+    )
     return { bin: path.join(toolDir, exe), version, source: 'download' }
   } finally {
     await fs.promises.rm(zip, { force: true })
@@ -308,7 +413,10 @@ function unwrapped(onPath: string | undefined): string | undefined {
  * installed. A version (or `latest`): PATH's terraform when it is that version, else it is installed.
  */
 export async function locateTerraform(
-  config: Pick<Config, 'terraformDownloadUrl'> & { terraformVersion?: string | undefined },
+  config: Pick<Config, 'terraformDownloadUrl'> & {
+    terraformVersion?: string | undefined
+    terraformSigningKey?: string | undefined
+  },
   requirement: VersionRequirement = { constraints: [] }
 ): Promise<TerraformInstallation> {
   const onPath = unwrapped(findOnPath('terraform'))
@@ -362,5 +470,7 @@ export async function locateTerraform(
     return { bin: onPath, version, source: 'path' }
   }
   core.info(`Terraform ${version}: ${why}`)
-  return installTerraform(version, config.terraformDownloadUrl)
+  return installTerraform(version, config.terraformDownloadUrl, {
+    signingKey: config.terraformSigningKey
+  })
 }
