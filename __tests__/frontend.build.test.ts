@@ -118,13 +118,16 @@ describe('build', () => {
     expect(log.lines).toContain('(with VITE_API_URL, POOL, REPLICAS from Terraform outputs)')
   })
 
-  it('a build-env line naming a missing output fails before the build, naming input, output and the outputs there are', async () => {
+  it('a build-env line naming a missing output fails before the build, naming input, line, key and the outputs there are, not the value', async () => {
     const marker = path.join(ws.root, 'built')
     const error = await rejection(
-      deploy({ 'build-command': `touch ${marker}`, 'build-env': 'VITE_API_URL=api_endpoint' })
+      deploy({
+        'build-command': `touch ${marker}`,
+        'build-env': '# outputs\nVITE_API_URL=api_url\nVITE_KEY=ghp_pastedTokenValue123'
+      })
     )
     expect(error.message).toBe(
-      'build-env: VITE_API_URL=api_endpoint names the Terraform output "api_endpoint", which does not exist ' +
+      'build-env line 3 (key "VITE_KEY"): the Terraform output this line names does not exist ' +
         '(non-sensitive outputs: api_url, frontend_bucket, replicas, user_pool); add the output to the Terraform module or fix the line'
     )
     expect(fs.existsSync(marker)).toBe(false)

@@ -41,14 +41,14 @@ const cases: Array<[string, string, RegExp]> = [
   ['create-backend', 'yes', /use true or false/],
   ['dry-run', 'maybe', /use true or false/],
   ['state-kms-key-id', 'my-key', /KMS key/],
-  ['backend-config', 'no equals sign', /key=value/],
-  ['backend-config', 'bucket=other', /set by the action/],
-  ['backend-config', '-reconfigure=true', /key=value/],
+  ['backend-config', 'no equals sign', /^Input 'backend-config' line 1: has no "="; .*key=value/],
+  ['backend-config', 'bucket=other', /line 1 \(key "bucket"\): .*set by the action/],
+  ['backend-config', '-reconfigure=true', /line 1: has no valid key; .*key=value/],
   ['lock-timeout', '5 minutes', /Terraform duration/],
   ['lock-timeout', '10', /Terraform duration/],
   ['terraform-version', 'v1.x', /release version/],
-  ['variables', '$(rm -rf /)=1', /key=value/],
-  ['variables', 'a=1\na=2', /given twice/],
+  ['variables', '$(rm -rf /)=1', /^Input 'variables' line 1: has no valid key; .*key=value/],
+  ['variables', 'a=1\na=2', /line 2 \(key "a"\): .*given twice \(first on line 1\)/],
   ['var-files', '../../etc/passwd', /leaves the workspace/],
   ['var-files', 'missing.tfvars', /no such file/],
   ['working-directory', '../outside', /leaves the workspace/],
@@ -56,8 +56,12 @@ const cases: Array<[string, string, RegExp]> = [
   ['working-directory', 'infra', /no such directory/],
   ['frontend-directory', 'web', /no such directory/],
   ['build-directory', '../../..', /leaves the workspace/],
-  ['build-env', 'VITE API=api_url', /key=value/],
-  ['build-env', 'VITE_API_URL=api url', /ENV_NAME=terraform_output_name/],
+  ['build-env', 'VITE API=api_url', /^Input 'build-env' line 1: has no valid key; .*key=value/],
+  [
+    'build-env',
+    'VITE_API_URL=api url',
+    /line 1 \(key "VITE_API_URL"\): .*ENV_NAME=terraform_output_name/
+  ],
   ['config-file', '../config.json', /relative file name/],
   ['config-file', '/config.json', /relative file name/],
   ['site-bucket', 'Site_Bucket', /lower-case letters/],
@@ -87,6 +91,48 @@ describe('bad inputs through the bundled action', () => {
     expect(message).toMatch(pattern)
     expect(run.outputs['backend-created']).toBeUndefined()
   })
+
+  // The values of these inputs' lines can be secrets: an error about a line names the input, the
+  // line number and the key (when the line has a well-formed one), and no part of the value reaches
+  // the log, the outputs or the job summary.
+  const secret = 'hunter2-Sup3rS3cret-9f8e7d'
+  const secretLines: Array<[string, string, RegExp]> = [
+    [
+      'variables',
+      `region_name=eu\n# database\ndb_password=${secret}\ndb_password=${secret}-again`,
+      /^Input 'variables' line 4 \(key "db_password"\): this key is given twice \(first on line 3\)/
+    ],
+    ['variables', `app=shop\n\ndb_password: ${secret}`, /^Input 'variables' line 3: has no "="/],
+    [
+      'backend-config',
+      `# role\nrole_arn=arn:aws:iam::1:role/x\nsecret_key ${secret}=x`,
+      /^Input 'backend-config' line 3: has no valid key/
+    ],
+    [
+      'backend-config',
+      `skip_metadata_api_check=true\nbucket=${secret}`,
+      /^Input 'backend-config' line 2 \(key "bucket"\): this setting is set by the action/
+    ],
+    [
+      'build-env',
+      `VITE_API_URL=api_url\nVITE_TOKEN=${secret}/x`,
+      /^Input 'build-env' line 2 \(key "VITE_TOKEN"\): the value is not a Terraform output name/
+    ],
+    ['build-env', `=${secret}`, /^Input 'build-env' line 1: has no key/]
+  ]
+  it.each(secretLines)(
+    'a bad %s line is named by line and key, never by its value (%#)',
+    async (input, value, pattern) => {
+      const run = await runAction({ workspace, inputs: { [input]: value }, env })
+      expect(run.exitCode).toBe(1)
+      for (const part of [secret, 'Sup3rS3cret', 'hunter2']) {
+        expect(run.log).not.toContain(part)
+        expect(run.summary).not.toContain(part)
+        expect(JSON.stringify(run.outputs)).not.toContain(part)
+      }
+      expect(run.errors).toEqual([expect.stringMatching(pattern)])
+    }
+  )
 
   it('fails clearly when no region is given anywhere', async () => {
     const { AWS_REGION: _r, ...noRegion } = env

@@ -96,14 +96,15 @@ describe('readConfig defaults', () => {
       baseEnv()
     )
     expect(config.variables).toEqual([
-      { key: 'image_tag', value: 'abc=def' },
-      { key: 'name', value: 'shop' }
+      { key: 'image_tag', value: 'abc=def', line: 1 },
+      { key: 'name', value: 'shop', line: 4 }
     ])
     expect(config.backendConfig[0]).toEqual({
       key: 'endpoints',
-      value: '{s3="http://127.0.0.1:9000"}'
+      value: '{s3="http://127.0.0.1:9000"}',
+      line: 1
     })
-    expect(config.buildEnv).toEqual([{ env: 'VITE_API_URL', output: 'api_url' }])
+    expect(config.buildEnv).toEqual([{ env: 'VITE_API_URL', output: 'api_url', line: 1 }])
     expect(config.cacheControl).toEqual([
       { pattern: '*.html', value: 'no-store' },
       { pattern: 'assets/**', value: 'public, max-age=60' }

@@ -305,6 +305,9 @@ describe('real runners: a run cancelled half-way', () => {
       // One interrupt only: Terraform stopped gracefully (two make it exit without unlocking).
       expect(run.log).not.toContain('Two interrupts received')
       expect(await lockItems()).toEqual([])
+      // The run's private Terraform directory (saved plan, backend settings) is gone as well.
+      expect(fs.readdirSync(path.join(run.runnerDir, 'temp'))).toEqual([])
+      expect(fs.existsSync(path.join(workspace, 'terraform', '.terraform'))).toBe(false)
 
       const next = await bed.run(workspace, { ...inputs, variables: 'pause=0' })
       expect([next.exitCode, explain(next)]).toEqual([0, explain(next)])

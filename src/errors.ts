@@ -17,6 +17,29 @@ export class InputError extends Error {
   }
 }
 
+/**
+ * A mistake on one line of a `key=value` list input (`variables`, `backend-config`, `build-env`). The
+ * values of those lines may be secrets, so the message names the input, the line number (counted from
+ * the input's first line, comments and blank lines included) and the key when the line has a
+ * well-formed one, never the line's text: `Input 'variables' line 3 (key "db_password"): fix`.
+ */
+export class InputLineError extends InputError {
+  constructor(
+    input: string,
+    readonly line: number,
+    readonly key: string | undefined,
+    fix: string
+  ) {
+    super(input, undefined, fix)
+    this.message = `Input '${input}' ${linePlace(line, key)}: ${fix}`
+  }
+}
+
+/** `line 3 (key "db_password")`, or `line 3` for a line without a usable key. */
+export function linePlace(line: number, key: string | undefined): string {
+  return key === undefined ? `line ${line}` : `line ${line} (key ${quote(key)})`
+}
+
 /** A failure the user can act on, already phrased as the one line the step should fail with. */
 export class DeployError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs'
 import * as path from 'node:path'
-import { InputError } from './errors'
+import { InputError, InputLineError } from './errors'
 import { downloadUrlProblem } from './terraform/download-url'
 import { compileCacheRules, type CacheRule } from './frontend/cache-control'
 import { normalizePrefix } from './frontend/sync-plan'
@@ -15,10 +15,14 @@ export type CommentMode = 'always' | 'on-change' | 'never'
 export interface KeyValue {
   key: string
   value: string
+  /** The line of the input this pair comes from (1-based), for errors that may not quote the line. */
+  line?: number
 }
 export interface BuildEnvMapping {
   env: string
   output: string
+  /** The line of `build-env` this mapping comes from, for errors that may not quote the line. */
+  line?: number
 }
 export type HealthCheckTarget = { kind: 'url'; url: string } | { kind: 'output'; output: string }
 
@@ -173,12 +177,13 @@ export function readConfig(input: InputReader, env: Env = process.env): Config {
     /^[a-z_][a-z0-9_]*$/,
     'a backend setting'
   )
-  for (const { key } of backendConfig) {
+  for (const { key, line } of backendConfig) {
     if (MANAGED_BACKEND_KEYS.has(key)) {
-      throw new InputError(
+      throw new InputLineError(
         'backend-config',
-        `${key}=…`,
-        `"${key}" is set by the action; use the state-bucket, state-key, lock-table, aws-region or state-kms-key-id input instead`
+        line,
+        key,
+        'this setting is set by the action; use the state-bucket, state-key, lock-table, aws-region or state-kms-key-id input instead'
       )
     }
   }
@@ -232,15 +237,16 @@ export function readConfig(input: InputReader, env: Env = process.env): Config {
     'build-env',
     /^[A-Za-z_][A-Za-z0-9_]*$/,
     'an environment variable name'
-  ).map(({ key, value }) => {
+  ).map(({ key, value, line }) => {
     if (!/^[A-Za-z_][A-Za-z0-9_-]*$/.test(value)) {
-      throw new InputError(
+      throw new InputLineError(
         'build-env',
-        `${key}=${value}`,
-        'each line is ENV_NAME=terraform_output_name, e.g. VITE_API_URL=api_url'
+        line,
+        key,
+        'the value is not a Terraform output name; each line is ENV_NAME=terraform_output_name, e.g. VITE_API_URL=api_url'
       )
     }
-    return { env: key, output: value }
+    return { env: key, output: value, line }
   })
   const configFile = optional(input('config-file'))
   if (configFile !== undefined) checkRelativeFile('config-file', configFile)
@@ -606,33 +612,52 @@ function optional(value: string): string | undefined {
 
 /** Non-empty, trimmed lines; lines starting with # are comments. */
 export function lines(value: string): string[] {
-  return value
-    .split(/\r?\n/)
-    .map(l => l.trim())
-    .filter(l => l !== '' && !l.startsWith('#'))
+  return numberedLines(value).map(({ text }) => text)
 }
 
+/** Like `lines`, each with its 1-based number in the whole value (comments and blank lines count). */
+export function numberedLines(value: string): Array<{ line: number; text: string }> {
+  return value
+    .split(/\r?\n/)
+    .map((text, index) => ({ line: index + 1, text: text.trim() }))
+    .filter(({ text }) => text !== '' && !text.startsWith('#'))
+}
+
+/**
+ * The `key=value` lines of a list input. The values may be secrets: errors name the line number and the
+ * key (only a well-formed one: the text before "=" on a malformed line may be a pasted value), never
+ * the line.
+ */
 function keyValueLines(
   input: InputReader,
   name: string,
   keyPattern: RegExp,
   what: string
-): KeyValue[] {
-  const seen = new Set<string>()
-  return lines(input(name)).map(line => {
-    const at = line.indexOf('=')
-    const key = at > 0 ? line.slice(0, at).trim() : ''
+): Array<KeyValue & { line: number }> {
+  const firstLine = new Map<string, number>()
+  return numberedLines(input(name)).map(({ line, text }) => {
+    const at = text.indexOf('=')
+    const key = at > 0 ? text.slice(0, at).trim() : ''
     if (!key || !keyPattern.test(key)) {
-      throw new InputError(
+      const problem = at < 0 ? 'has no "="' : at === 0 ? 'has no key' : 'has no valid key'
+      throw new InputLineError(
         name,
         line,
-        `each line is key=value where key is ${what} (${keyPattern.source})`
+        undefined,
+        `${problem}; each line is key=value where key is ${what} (${keyPattern.source})`
       )
     }
-    if (seen.has(key))
-      throw new InputError(name, line, `"${key}" is given twice; keep one line per key`)
-    seen.add(key)
-    return { key, value: line.slice(at + 1).trim() }
+    const first = firstLine.get(key)
+    if (first !== undefined) {
+      throw new InputLineError(
+        name,
+        line,
+        key,
+        `this key is given twice (first on line ${first}); keep one line per key`
+      )
+    }
+    firstLine.set(key, line)
+    return { key, value: text.slice(at + 1).trim(), line }
   })
 }
 

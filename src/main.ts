@@ -39,6 +39,7 @@ import {
 } from './terraform/fingerprint'
 import { terraformEnvProblem } from './terraform/cli'
 import { locateTerraform } from './terraform/install'
+import { carryBackendRecord, createPrivateDir, type PrivateDir } from './terraform/private-dir'
 import { readModuleConfig, type ModuleConfig } from './terraform/module-config'
 import { readVersionRequirement, type VersionRequirement } from './terraform/version-requirement'
 import { planSummaryLine } from './terraform/plan'
@@ -74,8 +75,11 @@ export async function run(): Promise<void> {
       `Received ${signal}: the run is being cancelled; a running Terraform gets one SIGINT so it can write its state and release the lock`
     )
   )
+  // Terraform's data directory and the saved plan live in a private directory for this run only.
+  let privateDir: PrivateDir | undefined
   try {
-    await deploy(config, report)
+    privateDir = createPrivateDir()
+    await deploy(config, report, privateDir)
   } catch (error) {
     const cancelled = cancellation()
     if (cancelled) {
@@ -91,11 +95,23 @@ export async function run(): Promise<void> {
       )
     }
   } finally {
+    // Every child has ended by now (a cancelled Terraform was waited for), so nothing writes there.
+    removePrivateDir(privateDir)
     await publish(report)
   }
 }
 
-async function deploy(config: Config, report: RunReport): Promise<void> {
+function removePrivateDir(dir: PrivateDir | undefined): void {
+  try {
+    dir?.remove()
+  } catch (error) {
+    core.warning(
+      `Could not remove the run's Terraform directory ${dir?.root ?? ''} (it holds the saved plan and the backend settings): ${errorMessage(error)}; delete it`
+    )
+  }
+}
+
+async function deploy(config: Config, report: RunReport, privateDir: PrivateDir): Promise<void> {
   // The backend block is read before anything else: an input that contradicts it, or a backend that
   // is not S3, fails here, before any AWS call or init.
   const envProblem = terraformEnvProblem()
@@ -158,7 +174,15 @@ async function deploy(config: Config, report: RunReport): Promise<void> {
 
   const terraform = await report.phase('Terraform init', async () => {
     const installation = await locateTerraform(config, versionRequirement(config, module))
-    const tf = Terraform.fromConfig(config, installation.bin)
+    if (process.env.TF_DATA_DIR) {
+      core.info(
+        'TF_DATA_DIR is set: it is read to find earlier state, but Terraform runs with a private data directory of its own (removed after the run)'
+      )
+    }
+    const tf = Terraform.fromConfig(config, installation.bin, {
+      env: { TF_DATA_DIR: privateDir.dataDir },
+      planFile: privateDir.planFile
+    })
     const settings = backendSettings(config, {
       bucket: backend.bucket,
       table: backend.table,
@@ -166,7 +190,7 @@ async function deploy(config: Config, report: RunReport): Promise<void> {
       region: backend.region
     })
     if (migrateFrom) {
-      await migrateState(config, tf, settings, migrateFrom, backendClients)
+      await migrateState(config, tf, settings, migrateFrom, backendClients, privateDir)
       identity.needsRecord = false
     } else if (stateFound) {
       // A local state file left in the checkout (committed before the state moved to S3) makes
@@ -352,10 +376,15 @@ async function migrateState(
   terraform: Terraform,
   settings: BackendSettings,
   from: StateElsewhere,
-  clients: AwsClients
+  clients: AwsClients,
+  privateDir: PrivateDir
 ): Promise<void> {
   const before = await snapshotOf(from, config, clients.s3)
-  if (from.kind === 's3' && !from.via.endsWith('terraform.tfstate')) {
+  if (from.kind === 's3' && from.recordedIn !== undefined) {
+    // Terraform migrates from the backend its data directory records: the record the user's own runs
+    // left is copied into this run's private data directory.
+    carryBackendRecord(from.recordedIn, privateDir)
+  } else if (from.kind === 's3') {
     // Terraform migrates from the backend it used last: initialise against the old location first.
     await terraform.init({
       ...settings,

@@ -287,7 +287,16 @@ function readFailure(bucket: string, key: string, error: unknown): DeployError {
 /** State of this stack found somewhere other than the backend's key. */
 export type StateElsewhere =
   | { kind: 'local'; file: string; lineage?: string; serial?: number; resources: number }
-  | { kind: 's3'; bucket: string; key: string; region?: string; table?: string; via: string }
+  | {
+      kind: 's3'
+      bucket: string
+      key: string
+      region?: string
+      table?: string
+      via: string
+      /** The data directory's backend record that named it (absolute), when a data directory did. */
+      recordedIn?: string
+    }
 
 /**
  * Where else this stack's state may be, for a key that has no state yet: a local state file in the
@@ -323,10 +332,13 @@ export async function findStateElsewhere(
     }
   }
 
+  // The data directory the user's own Terraform runs use (the action runs Terraform with a private
+  // one, so this is only read).
   const dataDir = process.env.TF_DATA_DIR
     ? path.resolve(dir, process.env.TF_DATA_DIR)
     : path.join(dir, '.terraform')
-  const recorded = readRecordedBackend(path.join(dataDir, 'terraform.tfstate'))
+  const recordFile = path.join(dataDir, 'terraform.tfstate')
+  const recorded = readRecordedBackend(recordFile)
   if (recorded?.type === 's3') {
     const b = recorded.config.bucket
     const k = recorded.config.key
@@ -341,7 +353,8 @@ export async function findStateElsewhere(
         ...(typeof recorded.config.dynamodb_table === 'string' && {
           table: recorded.config.dynamodb_table
         }),
-        via: `${path.relative(config.workspace, dataDir).split(path.sep).join('/')}/terraform.tfstate`
+        via: `${path.relative(config.workspace, dataDir).split(path.sep).join('/')}/terraform.tfstate`,
+        recordedIn: recordFile
       })
     }
   }

@@ -8,7 +8,7 @@ import { lstat, mkdir, realpath, rm, stat, writeFile } from 'node:fs/promises'
 import * as path from 'node:path'
 import { childEnv } from '../child-env'
 import { runProcess, withCommandsOff } from '../process'
-import { DeployError } from '../errors'
+import { DeployError, linePlace, quote } from '../errors'
 import type { BuildEnvMapping, Config } from '../inputs'
 import { NO_CACHE, type CacheRule } from './cache-control'
 import { messageOf, secondsSince, type FrontendLog } from './log'
@@ -30,11 +30,13 @@ export function mapBuildEnv(
 ): BuildEnv {
   const env: Record<string, string> = {}
   const values: Record<string, unknown> = {}
-  for (const { env: name, output } of mappings) {
+  for (const { env: name, output, line } of mappings) {
     if (!Object.hasOwn(outputs, output)) {
+      // The line is named by number and key only: a value pasted there by mistake may be a secret.
       const known = Object.keys(outputs).sort()
+      const place = line === undefined ? `(key ${quote(name)})` : linePlace(line, name)
       throw new DeployError(
-        `build-env: ${name}=${output} names the Terraform output "${output}", which does not exist ` +
+        `build-env ${place}: the Terraform output this line names does not exist ` +
           `(non-sensitive outputs: ${known.length ? known.join(', ') : 'none'}); ` +
           'add the output to the Terraform module or fix the line'
       )

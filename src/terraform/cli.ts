@@ -55,7 +55,8 @@ export function terraformEnv(extra: Record<string, string> = {}): Record<string,
  * Terraform settings from the workflow's environment that would make the action parse the wrong
  * output, plan against another state, or apply something other than its saved plan: one line naming
  * the variable and the fix, before anything runs. Others (TF_CLI_ARGS_plan, TF_CLI_ARGS_apply,
- * TF_LOG, TF_DATA_DIR, TF_VAR_*) are passed to Terraform as they are; TF_INPUT is always 0.
+ * TF_LOG, TF_VAR_*) are passed to Terraform as they are; TF_INPUT is always 0, and TF_DATA_DIR is the
+ * run's private data directory (a TF_DATA_DIR of the workflow is only read, to find earlier state).
  */
 export function terraformEnvProblem(env: NodeJS.ProcessEnv = process.env): string | undefined {
   const set = (name: string): string | undefined => {
