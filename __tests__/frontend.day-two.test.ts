@@ -343,4 +343,26 @@ describe('invalidations held in progress', () => {
     const again = await deploy({ 'cache-control': SVG_RULE })
     expect(again.result.invalidation).toBeUndefined()
   })
+
+  it('an entry upload that fails after the assets went up records the asset paths; the re-run invalidates them with its own', async () => {
+    const asset = site.find(f => f.relPath.startsWith('assets/s1/'))!
+    fs.writeFileSync(path.join(ws.source, asset.relPath), 'changed()')
+    fs.writeFileSync(path.join(ws.source, 'index.html'), '<h1>new home</h1>')
+    standins.s3.failNext(6, { operation: 'PutObject', path: /\/site\/index\.html$/ }, 'reset')
+    const error = await deploy({ 'cache-control': SVG_RULE }).then(
+      () => undefined,
+      (e: unknown) => e
+    )
+    expect(error).toBeInstanceOf(FrontendError)
+    expect((error as FrontendError).message).toMatch(
+      /The changed paths so far are recorded in .*; the next deploy invalidates them\.$/
+    )
+    const pending = (await readManifest()).sites[`s3://${BUCKET}/${PREFIX}`]?.pendingInvalidation
+    expect(pending?.paths).toEqual([`/${asset.relPath}`])
+    const { result } = await deploy({ 'cache-control': SVG_RULE })
+    expect(result.uploadedKeys).toEqual([`${PREFIX}index.html`])
+    expect(result.invalidation?.paths).toEqual(['/', `/${asset.relPath}`, '/index.html'])
+    const record = (await readManifest()).sites[`s3://${BUCKET}/${PREFIX}`]
+    expect(record?.pendingInvalidation).toBeUndefined()
+  })
 })

@@ -396,6 +396,28 @@ export async function deployFrontend(
         throw stepFailure('Uploading', bucket, outcome.failure, result, plan, syncStart)
       }
     }
+  } catch (error) {
+    // Some files may be up already: a re-run would not upload (and so not invalidate) them again.
+    if (error instanceof FrontendError && distributionId) {
+      const done = new Set([...result.uploadedKeys, ...result.headersUpdatedKeys])
+      const partial: SiteRecord = {
+        headers: {
+          ...manifest.record?.headers,
+          ...Object.fromEntries([...plan.digests].filter(([key]) => done.has(key)))
+        },
+        removed: manifest.record?.removed ?? {}
+      }
+      const unsent = await planInvalidation(config, result, distributionId, clients, log, carried)
+      if (
+        unsent &&
+        (await manifest.save(
+          withPending(partial, distributionId, unsent.paths, manifest.record, now)
+        ))
+      ) {
+        error.message += ` The changed paths so far are recorded in ${manifest.url}; the next deploy invalidates them.`
+      }
+    }
+    throw error
   } finally {
     progress.stop()
   }
@@ -421,11 +443,9 @@ export async function deployFrontend(
   {
     const { paths, reference } = pending
     // The marker first: a run stopped while it waits for CloudFront leaves it too.
-    const since = manifest.record?.pendingInvalidation?.since ?? new Date(now).toISOString()
-    const marked = await manifest.save({
-      ...record,
-      pendingInvalidation: { distributionId, paths, since }
-    })
+    const marked = await manifest.save(
+      withPending(record, distributionId, paths, manifest.record, now)
+    )
     result.invalidation = { paths, status: 'creating', callerReference: reference }
     try {
       const created = await createInvalidation(
@@ -564,6 +584,18 @@ async function openManifest(
       return true
     }
   }
+}
+
+/** `record` with the marker of paths not invalidated yet (keeping when the first of them was). */
+function withPending(
+  record: SiteRecord,
+  distributionId: string,
+  paths: string[],
+  previous: SiteRecord | undefined,
+  now: number
+): SiteRecord {
+  const since = previous?.pendingInvalidation?.since ?? new Date(now).toISOString()
+  return { ...record, pendingInvalidation: { distributionId, paths, since } }
 }
 
 /** Paths an earlier run recorded as not invalidated, when they are for this distribution. */
