@@ -173,3 +173,107 @@ describe("invalidation paths are the ones the distribution serves (its origin pa
     }
   })
 })
+
+describe('day two through the action: headers follow rules, removed assets kept, invalidations carried over', () => {
+  let bed: Testbed
+  let workspace: string
+  const base = {
+    mode: 'frontend',
+    'build-command': 'rm -rf dist && mkdir -p dist && cp -R src/. dist/'
+  }
+  const run = (inputs: Record<string, string> = {}): ReturnType<Testbed['run']> =>
+    bed.run(
+      workspace,
+      { ...base, ...inputs },
+      { event: { name: 'workflow_dispatch', payload: {} } }
+    )
+  beforeAll(async () => {
+    bed = await startSiteTestbed()
+    workspace = makeWorkspace('app')
+    siteFiles(workspace, {
+      'index.html': '<script src="/assets/app.1a2b3c4d.js"></script>',
+      'assets/app.1a2b3c4d.js': 'console.log(1)',
+      'assets/lazy.5e6f7a8b.js': 'console.log("lazy")',
+      'logo.svg': '<svg xmlns="http://www.w3.org/2000/svg"/>'
+    })
+    // The stack first (its outputs name the site bucket and the distribution).
+    const first = await run({ mode: 'deploy' })
+    expect([first.exitCode, explain(first)]).toEqual([0, explain(first)])
+  })
+  afterAll(async () => bed.stop())
+
+  it('a changed cache-control rule updates the headers of the matching object only, once', async () => {
+    const rule = { 'cache-control': '*.svg=public, max-age=60' }
+    bed.standins.s3.clearRequests()
+    const changed = await run(rule)
+    expect([changed.exitCode, explain(changed)]).toEqual([0, explain(changed)])
+    expect([changed.outputs['headers-updated'], changed.outputs.uploaded]).toEqual(['1', '0'])
+    const site = byAction(bed.standins.s3.requests).filter(r =>
+      r.path.startsWith(`/${SITE_BUCKET}`)
+    )
+    expect(site.map(r => r.operation).sort()).toEqual(['CopyObject', 'ListObjectsV2'])
+    const head = await bed
+      .s3()
+      .send(new HeadObjectCommand({ Bucket: SITE_BUCKET, Key: 'logo.svg' }))
+    expect(head.CacheControl).toBe('public, max-age=60')
+    expect(changed.summary).toMatch(/Headers updated/)
+    const again = await run(rule)
+    expect([again.outputs['headers-updated'], again.outputs['invalidation-id']]).toEqual(['0', ''])
+  })
+
+  it('a removed chunk is kept (kept-removed output, summary); keep-removed: 0 deletes it', async () => {
+    fs.rmSync(path.join(workspace, 'frontend', 'src', 'assets', 'lazy.5e6f7a8b.js'))
+    const kept = await run()
+    expect([kept.exitCode, explain(kept)]).toEqual([0, explain(kept)])
+    expect([kept.outputs['kept-removed'], kept.outputs.deleted]).toEqual(['1', '0'])
+    expect(kept.summary.replace(/\\/g, '')).toMatch(
+      /Kept 1 removed asset \(oldest removed just now\)/
+    )
+    const now = await run({ 'keep-removed': '0' })
+    expect([now.outputs['kept-removed'], now.outputs.deleted]).toEqual(['0', '1'])
+  })
+
+  it('a bad keep-removed fails with one line naming the input', async () => {
+    const bad = await run({ 'keep-removed': '7' })
+    expect(bad.exitCode).toBe(1)
+    expect(bad.errors).toEqual([
+      'Input \'keep-removed\' has an invalid value "7": use a duration such as 12h, 7d or 2w (units s, m, h, d, w), or 0 to delete removed assets at once'
+    ])
+  })
+
+  it('held invalidations: the deploy waits for room and succeeds', async () => {
+    bed.standins.cloud.holdInvalidations(
+      DISTRIBUTION,
+      [0, 1, 2].map(b => Array.from({ length: 1000 }, (_, i) => `/busy${b}/${i}`)),
+      2000
+    )
+    siteFiles(workspace, { 'index.html': '<h1>waited</h1>' })
+    const waited = await run()
+    expect([waited.exitCode, explain(waited)]).toEqual([0, explain(waited)])
+    expect(waited.log).toMatch(/CloudFront answered TooManyInvalidationsInProgress; trying again/)
+    expect(waited.outputs['invalidation-id']).not.toBe('')
+  })
+
+  it('an invalidation that fails leaves a marker; the next run uploads nothing and invalidates those paths', async () => {
+    siteFiles(workspace, { 'index.html': '<h1>denied</h1>' })
+    bed.standins.cloud.deny('CreateInvalidation')
+    let failed
+    try {
+      failed = await run()
+    } finally {
+      bed.standins.cloud.allow()
+    }
+    expect(failed.exitCode).toBe(1)
+    expect(failed.errors.at(-1)).toMatch(
+      /Not invalidated: \/ \/index\.html\. The files are uploaded; the paths are recorded in s3:\/\/.*\.revive-deploy-site\.json, and the next deploy invalidates them/
+    )
+    const next = await run()
+    expect([next.exitCode, explain(next)]).toEqual([0, explain(next)])
+    expect(next.outputs.uploaded).toBe('0')
+    const id = next.outputs['invalidation-id'] ?? ''
+    const paths = bed.standins.cloud.invalidations(DISTRIBUTION).find(i => i.id === id)?.paths
+    expect(paths?.sort()).toEqual(['/', '/index.html'])
+    const after = await run()
+    expect(after.outputs['invalidation-id']).toBe('')
+  })
+})

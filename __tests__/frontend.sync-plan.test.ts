@@ -4,6 +4,7 @@ import { cp, mkdir, mkdtemp, rm, utimes, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import * as path from 'node:path'
 import { IMMUTABLE, NO_CACHE } from '../src/frontend/cache-control'
+import { headersDigest } from '../src/frontend/site-manifest'
 import {
   MULTIPART_PART_SIZE,
   scanBuildDirectory,
@@ -251,5 +252,89 @@ describe('normalizePrefix', () => {
 
   it.each(['a//b', '../x', 'a/./b', 'a/..'])('rejects %j', input => {
     expect(() => normalizePrefix(input)).toThrow(/site-prefix/)
+  })
+})
+
+describe('planSync: headers and keep-removed', () => {
+  const page = local('index.html', '<h1>x</h1>')
+  const app = local('assets/app-BwXc12Ab.js', 'x()')
+  const logo = local('logo.svg', '<svg/>')
+  const files = [page, app, logo]
+  const remote = files.map(f => uploaded('', f))
+  const digest = (contentType: string, cacheControl: string): string =>
+    headersDigest({ contentType, cacheControl })
+  const recorded = new Map([
+    ['index.html', digest('text/html; charset=utf-8', NO_CACHE)],
+    ['assets/app-BwXc12Ab.js', digest('text/javascript; charset=utf-8', IMMUTABLE)],
+    ['logo.svg', digest('image/svg+xml; charset=utf-8', 'public, max-age=300')]
+  ])
+
+  it('recorded digests that match: nothing to do, no HEAD', () => {
+    const plan = planSync(files, remote, {
+      prefix: '',
+      deleteRemoved: true,
+      headerDigests: recorded
+    })
+    expect([plan.unchanged.length, plan.headerUpdates, plan.needsHead]).toEqual([3, [], []])
+  })
+
+  it('a changed rule: exactly the matching file is a header update, not an upload', () => {
+    const plan = planSync(files, remote, {
+      prefix: '',
+      deleteRemoved: true,
+      headerDigests: recorded,
+      cacheRules: [{ pattern: '*.svg', value: 'public, max-age=60' }]
+    })
+    expect(plan.uploads).toEqual([])
+    expect(plan.headerUpdates.map(u => [u.key, u.reason, u.cacheControl])).toEqual([
+      ['logo.svg', 'headers', 'public, max-age=60']
+    ])
+    expect(syncPhases(plan).map(p => p.name)).toEqual(['headers'])
+  })
+
+  it('a key the manifest does not know is HEADed, and its real headers decide', () => {
+    const partial = new Map([...recorded].filter(([k]) => k !== 'logo.svg'))
+    const first = planSync(files, remote, {
+      prefix: '',
+      deleteRemoved: true,
+      headerDigests: partial
+    })
+    expect(first.needsHead).toEqual(['logo.svg'])
+    const heads = new Map([
+      ['logo.svg', { sha256: logo.sha256, contentType: 'image/svg+xml', cacheControl: 'no-store' }]
+    ])
+    const second = planSync(files, remote, {
+      prefix: '',
+      deleteRemoved: true,
+      headerDigests: partial,
+      heads
+    })
+    expect(second.headerUpdates.map(u => u.key)).toEqual(['logo.svg'])
+  })
+
+  it('removed: a fingerprinted asset is kept within keep-removed, an entry file goes at once', () => {
+    const now = Date.parse('2026-12-06T00:00:00Z')
+    const day = 86_400_000
+    const gone = [
+      { key: 'assets/old-Zz9Yy8Xx.js', size: 1 },
+      { key: 'static/js/1.3f2a9c1b.chunk.js', size: 1 },
+      { key: 'old.html', size: 1 },
+      { key: 'robots.txt', size: 1 }
+    ]
+    const plan = planSync(files, [...remote, ...gone], {
+      prefix: '',
+      deleteRemoved: true,
+      headerDigests: recorded,
+      keepRemovedMs: 7 * day,
+      removedSince: new Map([['static/js/1.3f2a9c1b.chunk.js', now - 8 * day]]),
+      now
+    })
+    expect(plan.deletions).toEqual(['old.html', 'robots.txt', 'static/js/1.3f2a9c1b.chunk.js'])
+    expect(plan.keptRemoved).toEqual([
+      { key: 'assets/old-Zz9Yy8Xx.js', since: now, deleteAfter: now + 7 * day }
+    ])
+    const zero = planSync(files, [...remote, ...gone], { prefix: '', deleteRemoved: true, now })
+    expect(zero.deletions).toHaveLength(4)
+    expect(zero.keptRemoved).toEqual([])
   })
 })

@@ -3,7 +3,7 @@ import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
 import { InputError } from '../src/errors'
-import { normalisePrefix, readConfig, type InputReader } from '../src/inputs'
+import { keepRemoved, normalisePrefix, readConfig, type InputReader } from '../src/inputs'
 
 let workspace: string
 const baseEnv = (extra: Record<string, string> = {}): Record<string, string> => ({
@@ -206,4 +206,24 @@ describe('normalisePrefix', () => {
   it.each(['a//b', '../x', 'a/./b', 'a\\b'])('refuses %j', given => {
     expect(() => normalisePrefix(given)).toThrow(InputError)
   })
+})
+
+describe('keep-removed', () => {
+  it('parses 0 and durations with units', () => {
+    expect(keepRemoved('0')).toBe(0)
+    expect(keepRemoved('12h')).toBe(12 * 3_600_000)
+    expect(keepRemoved('7d')).toBe(7 * 86_400_000)
+    expect(keepRemoved('1d12h')).toBe(36 * 3_600_000)
+    expect(keepRemoved('2w')).toBe(14 * 86_400_000)
+  })
+
+  it.each(['7', '7 days', '-1d', '1.5d', 'd'])(
+    'refuses %p with one error naming the input and the fix',
+    value => {
+      expect(() => keepRemoved(value)).toThrow(InputError)
+      expect(() => keepRemoved(value)).toThrow(
+        /^Input 'keep-removed' has an invalid value .*: use a duration such as 12h, 7d or 2w .*or 0/
+      )
+    }
+  )
 })

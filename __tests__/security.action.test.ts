@@ -149,7 +149,7 @@ describe('secrets', () => {
 })
 
 // The IAM actions each AWS API operation needs (what a request in the stand-ins' logs costs in IAM).
-const IAM: Record<string, string> = {
+const IAM: Record<string, string | string[]> = {
   'sts:GetCallerIdentity': 'sts:GetCallerIdentity',
   's3:HeadBucket': 's3:ListBucket',
   's3:ListObjectsV2': 's3:ListBucket',
@@ -158,6 +158,8 @@ const IAM: Record<string, string> = {
   's3:HeadObject': 's3:GetObject',
   's3:GetObject': 's3:GetObject',
   's3:PutObject': 's3:PutObject',
+  // A copy reads its source and writes its target (a header update copies an object onto itself).
+  's3:CopyObject': ['s3:GetObject', 's3:PutObject'],
   's3:CreateMultipartUpload': 's3:PutObject',
   's3:UploadPart': 's3:PutObject',
   's3:CompleteMultipartUpload': 's3:PutObject',
@@ -180,10 +182,10 @@ const IAM: Record<string, string> = {
   'cloudfront:GetInvalidation': 'cloudfront:GetInvalidation',
   'cloudfront:GetDistributionConfig': 'cloudfront:GetDistributionConfig'
 }
-const iamAction = (r: RecordedRequest): string =>
+const iamActions = (r: RecordedRequest): string[] =>
   r.service === 'dynamodb'
-    ? `dynamodb:${r.operation}`
-    : (IAM[`${r.service}:${r.operation}`] ?? `unmapped ${r.service}:${r.operation}`)
+    ? [`dynamodb:${r.operation}`]
+    : [IAM[`${r.service}:${r.operation}`] ?? `unmapped ${r.service}:${r.operation}`].flat()
 
 describe('IAM permissions', () => {
   const documented = JSON.parse(
@@ -225,7 +227,7 @@ describe('IAM permissions', () => {
         ].filter(
           r => !r.path.startsWith(`/${SITE_BUCKET}`) || mode === 'deploy' || mode === 'frontend'
         )
-        const used = [...new Set(requests.map(iamAction))].sort()
+        const used = [...new Set(requests.flatMap(iamActions))].sort()
         console.log(`mode ${mode}: ${used.join(', ')}`)
         expect(used.filter(a => !(documented[mode] ?? []).includes(a))).toEqual([])
       } finally {

@@ -159,6 +159,36 @@ describe('CloudFront invalidations', () => {
     expect(e.name).toBe('TooManyInvalidationsInProgress')
   })
 
+  it('holds invalidations in progress (test knob): they fill the budget until released', async () => {
+    const dist = cloud.addDistribution()
+    const batches = [0, 1, 2].map(b => Array.from({ length: 1000 }, (_, i) => `/held${b}/${i}.js`))
+    const ids = cloud.holdInvalidations(dist, batches)
+    expect(ids).toHaveLength(3)
+    await new Promise(r => setTimeout(r, 350)) // longer than the stand-in's usual 300 ms
+    const got = await cf().send(new GetInvalidationCommand({ DistributionId: dist, Id: ids[0] }))
+    expect(got.Invalidation?.Status).toBe('InProgress')
+    expect((await failure(cf().send(invalidate(dist, ['/index.html'])))).name).toBe(
+      'TooManyInvalidationsInProgress'
+    )
+    // Wildcards have their own budget.
+    await cf().send(invalidate(dist, ['/w/*']))
+    cloud.releaseInvalidations()
+    const ok = await cf().send(invalidate(dist, ['/index.html']))
+    expect(ok.Invalidation?.Status).toBe('InProgress')
+    const after = await cf().send(new GetInvalidationCommand({ DistributionId: dist, Id: ids[0] }))
+    expect(after.Invalidation?.Status).toBe('Completed')
+  })
+
+  it('a held invalidation with a hold time completes by itself', async () => {
+    const dist = cloud.addDistribution()
+    cloud.holdInvalidations(dist, [Array.from({ length: 3000 }, (_, i) => `/f${i}`)], 400)
+    expect((await failure(cf().send(invalidate(dist, ['/x'])))).name).toBe(
+      'TooManyInvalidationsInProgress'
+    )
+    await new Promise(r => setTimeout(r, 450))
+    await cf().send(invalidate(dist, ['/x']))
+  })
+
   it('a completed invalidation frees its budget', async () => {
     const dist = cloud.addDistribution()
     await cf().send(

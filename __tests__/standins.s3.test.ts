@@ -67,6 +67,54 @@ afterAll(async () => {
   await s3.stop()
 })
 
+describe('CopyObject onto itself', () => {
+  it('with MetadataDirective REPLACE gives new headers and metadata, keeps the bytes and the listing', async () => {
+    const c = client('eu-west-1')
+    const Bucket = 'copy-self'
+    await c.send(new CreateBucketCommand({ Bucket }))
+    const Key = 'assets/a b+é.js'
+    await c.send(
+      new PutObjectCommand({
+        Bucket,
+        Key,
+        Body: 'console.log(1)',
+        ContentType: 'text/javascript',
+        CacheControl: 'public, max-age=300',
+        Metadata: { sha256: 'abc', headers: 'old' }
+      })
+    )
+    const before = await c.send(new ListObjectsV2Command({ Bucket }))
+    await c.send(
+      new CopyObjectCommand({
+        Bucket,
+        Key,
+        CopySource: `${Bucket}/${Key.split('/').map(encodeURIComponent).join('/')}`,
+        MetadataDirective: 'REPLACE',
+        ContentType: 'text/javascript; charset=utf-8',
+        CacheControl: 'no-cache',
+        Metadata: { sha256: 'abc', headers: 'new' }
+      })
+    )
+    const head = await c.send(new HeadObjectCommand({ Bucket, Key }))
+    expect([head.ContentType, head.CacheControl, head.Metadata]).toEqual([
+      'text/javascript; charset=utf-8',
+      'no-cache',
+      { sha256: 'abc', headers: 'new' }
+    ])
+    const got = await c.send(new GetObjectCommand({ Bucket, Key }))
+    expect(await got.Body?.transformToString()).toBe('console.log(1)')
+    const after = await c.send(new ListObjectsV2Command({ Bucket }))
+    expect(after.Contents?.map(o => [o.Key, o.Size, o.ETag])).toEqual(
+      before.Contents?.map(o => [o.Key, o.Size, o.ETag])
+    )
+    // Without REPLACE, a copy onto itself is refused, as S3 does.
+    const same = await failure(
+      c.send(new CopyObjectCommand({ Bucket, Key: 'assets/x', CopySource: `${Bucket}/assets/x` }))
+    )
+    expect(same.$metadata.httpStatusCode).toBeGreaterThanOrEqual(400)
+  })
+})
+
 describe('CreateBucket region rules', () => {
   it('us-east-1: no LocationConstraint, re-create answers 200, a us-east-1 constraint is invalid', async () => {
     const use1 = client('us-east-1')

@@ -102,6 +102,11 @@ export interface Config {
   sitePrefix: string
   distributionId?: string
   deleteRemoved: boolean
+  /**
+   * `keep-removed` in milliseconds: how long fingerprinted assets the build no longer has stay in
+   * the bucket; 0 deletes them at once.
+   */
+  keepRemovedMs: number
   cacheControl: CacheRule[]
   invalidate: InvalidateMode
   waitForInvalidation: boolean
@@ -311,6 +316,7 @@ export function readConfig(input: InputReader, env: Env = process.env): Config {
     sitePrefix,
     ...(distributionId !== undefined && { distributionId }),
     deleteRemoved: bool(input, 'delete-removed', true),
+    keepRemovedMs: keepRemoved(input('keep-removed') || '7d'),
     cacheControl,
     invalidate,
     waitForInvalidation: bool(input, 'wait-for-invalidation', false),
@@ -321,6 +327,34 @@ export function readConfig(input: InputReader, env: Env = process.env): Config {
     guard: readGuardConfig(input),
     dryRun: bool(input, 'dry-run', false)
   }
+}
+
+const DURATION_UNITS_MS: Record<string, number> = {
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+  w: 7 * 86_400_000
+}
+
+/**
+ * `keep-removed` in milliseconds: `0`, or whole numbers with a unit, one or more (`12h`, `7d`,
+ * `1d12h`, `2w`). A bare number other than 0 is refused: its unit would be a guess.
+ */
+export function keepRemoved(value: string): number {
+  if (/^0+$/.test(value)) return 0
+  const parts = /^(\d+[smhdw])+$/.test(value) ? value.match(/\d+[smhdw]/g) : null
+  if (!parts) {
+    throw new InputError(
+      'keep-removed',
+      value,
+      'use a duration such as 12h, 7d or 2w (units s, m, h, d, w), or 0 to delete removed assets at once'
+    )
+  }
+  return parts.reduce(
+    (sum, part) => sum + Number(part.slice(0, -1)) * (DURATION_UNITS_MS[part.slice(-1)] ?? 0),
+    0
+  )
 }
 
 /**

@@ -24,6 +24,7 @@ import {
   renderFrontendSection,
   type FrontendResult
 } from './frontend/deploy'
+import type { ManifestLocation } from './frontend/site-manifest'
 import { HealthCheckError, renderHealthSection, runHealthChecks } from './frontend/health'
 import { fingerprintKey, type FingerprintKey } from './backend/fingerprint-key'
 import { inputsFromEnv, readConfig, type Config } from './inputs'
@@ -238,7 +239,11 @@ async function deploy(config: Config, report: RunReport, privateDir: PrivateDir)
 
   if (outputs && (config.mode === 'deploy' || config.mode === 'frontend')) {
     await report.phase('Frontend', () =>
-      frontend(config, clients, outputs.nonSensitive, report, backend.bucket)
+      frontend(config, clients, outputs.nonSensitive, report, {
+        s3: backendClients.s3,
+        bucket: backend.bucket,
+        stateKey: backend.key
+      })
     )
   }
   if (outputs && !config.dryRun && config.healthChecks.length > 0) {
@@ -251,17 +256,22 @@ async function frontend(
   clients: AwsClients,
   outputs: Record<string, unknown>,
   report: RunReport,
-  stateBucket: string
+  manifest: ManifestLocation
 ): Promise<void> {
   const publish = (result: FrontendResult): void => {
     core.setOutput('uploaded', String(result.uploaded))
     core.setOutput('deleted', String(result.deleted))
     core.setOutput('unchanged', String(result.unchanged))
     core.setOutput('invalidation-id', result.invalidation?.id ?? '')
+    core.setOutput('headers-updated', String(result.headersUpdated))
+    core.setOutput('kept-removed', String(result.keptRemoved.length))
     report.addSection('Frontend', renderFrontendSection(result))
   }
   try {
-    const result = await deployFrontend(config, outputs, clients, { stateBucket })
+    const result = await deployFrontend(config, outputs, clients, {
+      stateBucket: manifest.bucket,
+      manifest
+    })
     if (result.skipped) core.notice(`Frontend: ${result.skipped}`)
     for (const warning of result.warnings) core.warning(warning)
     publish(result)

@@ -76,6 +76,8 @@ interface Invalidation {
   callerReference: string
   paths: string[]
   created: number
+  /** A held invalidation: InProgress until this time (epoch ms; Infinity until released). */
+  completesAt?: number
 }
 
 function randomId(prefix: string, length: number): string {
@@ -130,6 +132,36 @@ export class CloudStandIn extends HttpStandIn {
     this.denied.clear()
   }
 
+  /**
+   * Test knob: put invalidations of `batches` (one path list each) on the distribution that stay
+   * InProgress for `holdMs` (default: until {@link releaseInvalidations}), as a busy distribution's
+   * do; they count against CloudFront's limits on paths in progress. Returns their ids.
+   */
+  holdInvalidations(distributionId: string, batches: string[][], holdMs = Infinity): string[] {
+    const distribution = this.distributions.get(distributionId)
+    if (!distribution) throw new Error(`no distribution ${distributionId}`)
+    const created = Date.now()
+    return batches.map((paths, n) => {
+      const inv: Invalidation = {
+        id: randomId('I', 13),
+        callerReference: `held-${created}-${n}`,
+        paths: [...paths],
+        created,
+        completesAt: created + holdMs
+      }
+      distribution.invalidations.unshift(inv)
+      return inv.id
+    })
+  }
+
+  /** Completes every held invalidation now. */
+  releaseInvalidations(): void {
+    const now = Date.now()
+    for (const d of this.distributions.values()) {
+      for (const i of d.invalidations) if (i.completesAt !== undefined) i.completesAt = now
+    }
+  }
+
   /** Invalidations of a distribution, newest first. */
   invalidations(distributionId: string): InvalidationInfo[] {
     return (this.distributions.get(distributionId)?.invalidations ?? []).map(i =>
@@ -149,7 +181,8 @@ export class CloudStandIn extends HttpStandIn {
   }
 
   private status(i: Invalidation): 'InProgress' | 'Completed' {
-    return Date.now() - i.created >= this.invalidationMs ? 'Completed' : 'InProgress'
+    const done = i.completesAt ?? i.created + this.invalidationMs
+    return Date.now() >= done ? 'Completed' : 'InProgress'
   }
 
   // ---------------------------------------------------------------- request handling

@@ -750,9 +750,9 @@ export class S3StandIn extends HttpStandIn {
   // ---------------------------------------------------------------- objects
 
   private async writeObject(ctx: Ctx, b: BucketState): Promise<void> {
+    if (ctx.operation === 'CopyObject') this.checkCopySource(ctx)
     const decoded = decodeS3Body(ctx.req.headers, ctx.raw)
     const { key } = ctx
-    if (ctx.operation === 'CopyObject') this.checkCopySource(ctx)
     await this.withLock(b.name, key, async () => {
       if (ctx.operation !== 'CopyObject') await this.checkWritePreconditions(ctx, b.name, key)
       const up = await this.forward(
@@ -790,6 +790,11 @@ export class S3StandIn extends HttpStandIn {
   private checkCopySource(ctx: Ctx): void {
     const source = String(ctx.req.headers['x-amz-copy-source'] ?? '')
     const qi = source.indexOf('?')
+    // S3 URL-decodes the whole source; s3rver's decodeURI leaves %2B, %2C, %3D... encoded, so the
+    // source is handed on in the form decodeURI restores exactly.
+    ctx.req.headers['x-amz-copy-source'] = encodeURI(
+      decodeURIComponent(qi < 0 ? source : source.slice(0, qi))
+    )
     if (qi < 0) return
     const versionId = new URLSearchParams(source.slice(qi + 1)).get('versionId')
     const src = decodeURIComponent(source.slice(0, qi)).replace(/^\//, '')
@@ -802,7 +807,6 @@ export class S3StandIn extends HttpStandIn {
         501
       )
     }
-    ctx.req.headers['x-amz-copy-source'] = source.slice(0, qi)
   }
 
   /** Conditional writes (If-None-Match: * and If-Match: etag), as S3 has had since 2024. */

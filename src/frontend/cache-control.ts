@@ -101,12 +101,20 @@ export function isFingerprinted(relPath: string): boolean {
   return segments.some((segment, index) => hashCandidates(segment, index).some(looksLikeHash))
 }
 
+/**
+ * True for a fingerprinted asset: not an entry file, and under `assets/` or `_next/static/` or
+ * named with a content hash. A page of an earlier build may still load it by that name, so
+ * `keep-removed` keeps it for a while after the build stops producing it.
+ */
+export function isFingerprintedAsset(relPath: string): boolean {
+  if (isEntryFile(relPath)) return false
+  return IMMUTABLE_DIRECTORIES.some(dir => relPath.startsWith(dir)) || isFingerprinted(relPath)
+}
+
 /** The default Cache-Control for a path when no user rule matches (see the module comment). */
 export function defaultCacheControl(relPath: string): string {
   if (isEntryFile(relPath)) return NO_CACHE
-  if (IMMUTABLE_DIRECTORIES.some(dir => relPath.startsWith(dir))) return IMMUTABLE
-  if (isFingerprinted(relPath)) return IMMUTABLE
-  return SHORT_MAX_AGE
+  return isFingerprintedAsset(relPath) ? IMMUTABLE : SHORT_MAX_AGE
 }
 
 /**

@@ -5,6 +5,11 @@
  * when a request is retried - by the SDK after a lost answer, or by a retried step of the same run
  * attempt that uploads the same changes - CloudFront answers with the existing invalidation
  * instead of creating a second one.
+ *
+ * A distribution has room for a limited number of paths in progress (3,000 files, 15 wildcards);
+ * CreateInvalidation then answers TooManyInvalidationsInProgress. That, and throttling, is
+ * retried with a growing pause within a bound ({@link InvalidationRetry}); past it, the failure
+ * names every path that was not invalidated.
  */
 import {
   CreateInvalidationCommand,
@@ -75,28 +80,73 @@ export interface CreatedInvalidation {
   status: string
 }
 
-/** CreateInvalidation; a failure is a DeployError naming the distribution and the fix. */
+/** How long CreateInvalidation is retried while the distribution is busy or throttles. */
+export interface InvalidationRetry {
+  /** Stop retrying after this long (default 10 minutes). */
+  timeoutMs?: number
+  /** First pause (default 5 s); grows by half each time up to `maxDelayMs`. */
+  initialDelayMs?: number
+  /** Longest pause (default 60 s). */
+  maxDelayMs?: number
+  /** Called before each pause (for the log). */
+  onRetry?: (reason: string, delayMs: number) => void
+}
+
+/** Errors of CreateInvalidation that pass with time. */
+const RETRYABLE_INVALIDATION_ERRORS = new Set([
+  'TooManyInvalidationsInProgress',
+  'Throttling',
+  'ThrottlingException',
+  'TooManyRequestsException'
+])
+
+/**
+ * CreateInvalidation, retried while the distribution is busy or throttles (see the module
+ * comment); any failure is a DeployError naming the distribution, every path not invalidated,
+ * and the fix.
+ */
 export async function createInvalidation(
   cloudfront: CloudFrontClient,
   distributionId: string,
   paths: readonly string[],
-  reference: string
+  reference: string,
+  retry: InvalidationRetry = {}
 ): Promise<CreatedInvalidation> {
-  try {
-    const result = await cloudfront.send(
-      new CreateInvalidationCommand({
-        DistributionId: distributionId,
-        InvalidationBatch: {
-          CallerReference: reference,
-          Paths: { Quantity: paths.length, Items: [...paths] }
-        }
-      })
-    )
-    const id = result.Invalidation?.Id
-    if (!id) throw new Error('CreateInvalidation answered without an invalidation id')
-    return { id, status: result.Invalidation?.Status ?? 'InProgress' }
-  } catch (error) {
-    throw new DeployError(invalidationFailure(distributionId, error), { cause: error })
+  const timeoutMs = retry.timeoutMs ?? 10 * 60_000
+  const maxDelay = retry.maxDelayMs ?? 60_000
+  let delay = retry.initialDelayMs ?? 5_000
+  const start = performance.now()
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const result = await cloudfront.send(
+        new CreateInvalidationCommand({
+          DistributionId: distributionId,
+          InvalidationBatch: {
+            CallerReference: reference,
+            Paths: { Quantity: paths.length, Items: [...paths] }
+          }
+        })
+      )
+      const id = result.Invalidation?.Id
+      if (!id) throw new Error('CreateInvalidation answered without an invalidation id')
+      return { id, status: result.Invalidation?.Status ?? 'InProgress' }
+    } catch (error) {
+      const name = awsErrorName(error)
+      const left = timeoutMs - (performance.now() - start)
+      if (RETRYABLE_INVALIDATION_ERRORS.has(name) && left > 0) {
+        const pause = Math.min(delay, left)
+        retry.onRetry?.(name, pause)
+        await new Promise(resolve => setTimeout(resolve, pause))
+        delay = Math.min(maxDelay, Math.round(delay * 1.5))
+        continue
+      }
+      const seconds = Math.round((performance.now() - start) / 100) / 10
+      const tries = attempt > 1 ? ` (${attempt} attempts in ${seconds} s)` : ''
+      throw new DeployError(
+        `${invalidationFailure(distributionId, error)}${tries}. Not invalidated: ${paths.join(' ')}`,
+        { cause: error }
+      )
+    }
   }
 }
 
@@ -110,7 +160,8 @@ function invalidationFailure(distributionId: string, error: unknown): string {
   } else if (name === 'AccessDenied') {
     fix = `; the credentials need cloudfront:CreateInvalidation on ${distributionId}`
   } else if (name === 'TooManyInvalidationsInProgress') {
-    fix = '; wait for the invalidations in progress to finish, or use invalidate: all'
+    fix =
+      '; the distribution has too many paths in progress (CloudFront allows 3,000 files and 15 wildcards); they were waited for in vain'
   }
   return `CloudFront invalidation of distribution ${distributionId} failed: ${detail}${fix}`
 }

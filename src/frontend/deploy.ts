@@ -8,6 +8,11 @@
  * {@link FrontendError}s carrying the result so far, so the outputs and the job summary can still
  * say what was uploaded: a failed upload (nothing is deleted then), a failed deletion, and a
  * failed invalidation after a successful upload (SPEC §7: reported, and the step fails).
+ *
+ * With a site manifest (`opts.manifest`, next to the state; see `site-manifest.ts`) the phase also
+ * keeps headers in step with their rules, keeps removed fingerprinted assets for `keep-removed`,
+ * and remembers paths it could not invalidate. Without one (a manifest that cannot be read), the
+ * headers of unchanged files are not compared and removed assets are kept until it can be read.
  */
 import type { CloudFrontClient } from '@aws-sdk/client-cloudfront'
 import type { S3Client } from '@aws-sdk/client-s3'
@@ -34,6 +39,7 @@ import {
   createInvalidation,
   originRoots,
   waitForInvalidation,
+  type InvalidationRetry,
   type WaitOptions
 } from './cloudfront'
 import { callerReference, invalidationPaths } from './invalidation'
@@ -46,9 +52,28 @@ import {
   deleteKeys,
   headObjects,
   listRemote,
+  updateHeaders,
   uploadItems
 } from './s3-sync'
-import { ownDeletions, planSync, syncPhases, type SyncPlan } from './sync-plan'
+import {
+  manifestUrl,
+  readSiteManifest,
+  serializeManifest,
+  siteId,
+  writeSiteManifest,
+  type LoadedManifest,
+  type ManifestLocation,
+  type SiteManifest,
+  type SiteRecord
+} from './site-manifest'
+import {
+  ownDeletions,
+  planSync,
+  syncPhases,
+  type KeptRemoved,
+  type SyncPlan,
+  type UploadItem
+} from './sync-plan'
 
 export interface InvalidationReport {
   /** Set once CloudFront accepted it. */
@@ -74,6 +99,13 @@ export interface FrontendResult {
   /** Objects deleted (in a dry run: that would be deleted). */
   deleted: number
   unchanged: number
+  /** Unchanged files whose headers were updated (in a dry run: would be). */
+  headersUpdated: number
+  headersUpdatedKeys: string[]
+  /** Removed fingerprinted assets kept for keep-removed. */
+  keptRemoved: KeptRemoved[]
+  /** Paths an earlier run could not invalidate, invalidated by this one. */
+  carriedPaths: string[]
   bytesUploaded: number
   /** Scan, listing, uploads and deletions. */
   syncSeconds: number
@@ -116,6 +148,10 @@ export interface DeployFrontendOptions {
   wait?: WaitOptions
   /** The Terraform state bucket: never a site bucket. */
   stateBucket?: string
+  /** Where the site manifest lives (next to the state). */
+  manifest?: ManifestLocation
+  /** Bounds of the retries of a busy or throttling CreateInvalidation. */
+  invalidationRetry?: InvalidationRetry
 }
 
 type FrontendConfig = Pick<
@@ -129,6 +165,7 @@ type FrontendConfig = Pick<
   | 'sitePrefix'
   | 'distributionId'
   | 'deleteRemoved'
+  | 'keepRemovedMs'
   | 'cacheControl'
   | 'invalidate'
   | 'waitForInvalidation'
@@ -156,6 +193,10 @@ export async function deployFrontend(
     uploaded: 0,
     deleted: 0,
     unchanged: 0,
+    headersUpdated: 0,
+    headersUpdatedKeys: [],
+    keptRemoved: [],
+    carriedPaths: [],
     bytesUploaded: 0,
     syncSeconds: 0,
     uploadedKeys: [],
@@ -208,13 +249,20 @@ export async function deployFrontend(
     if (error instanceof BuildDirectoryError) throw new DeployError(error.message, { cause: error })
     throw error
   }
+  const manifest = await openManifest(opts.manifest, siteId(bucket, config.sitePrefix), warn)
   const remote = await listRemote(clients.s3, bucket, config.sitePrefix)
   let plan: SyncPlan
+  const now = Date.now()
   const planOptions = {
     prefix: config.sitePrefix,
     deleteRemoved: config.deleteRemoved,
-    cacheRules
+    cacheRules,
+    headerDigests: manifest.headerDigests,
+    keepRemovedMs: config.keepRemovedMs,
+    removedSince: manifest.removedSince,
+    now
   }
+  let headed = 0
   try {
     plan = planSync(local, remote, planOptions)
     // One round of HEADs serves both: the metadata hash decides an equal-size file, and only what
@@ -227,6 +275,7 @@ export async function deployFrontend(
         toHead,
         opts.headConcurrency ?? DEFAULT_HEAD_CONCURRENCY
       )
+      headed = plan.needsHead.length
       if (plan.needsHead.length > 0) plan = planSync(local, remote, { ...planOptions, heads })
       const own = ownDeletions(plan.deletions, heads)
       plan = { ...plan, deletions: own.deletions }
@@ -243,26 +292,44 @@ export async function deployFrontend(
     )
   }
   result.unchanged = plan.unchanged.length
+  result.keptRemoved = plan.keptRemoved
+  if (manifest.firstRecord && headed > 0) {
+    log.notice(
+      `${manifest.url} has no record of the headers of ${target} yet (the first deploy that keeps one): ` +
+        'the headers of the unchanged objects are read once (HEAD) and compared with the rules'
+    )
+  }
   log.info(
     `${config.dryRun ? 'Dry run: would sync' : 'Syncing'} ${formatCount(local.length)} files to ${target}: ` +
       `${formatCount(plan.uploads.length)} to upload (${formatBytes(plan.uploadBytes)}), ` +
+      (plan.headerUpdates.length
+        ? `${formatCount(plan.headerUpdates.length)} to update headers of, `
+        : '') +
       `${formatCount(plan.deletions.length)} to delete, ${formatCount(plan.unchanged.length)} unchanged` +
+      (plan.keptRemoved.length
+        ? `, ${plural(plan.keptRemoved.length, 'removed asset')} kept for keep-removed`
+        : '') +
       ` (${formatCount(remote.length)} objects listed` +
-      (plan.needsHead.length ? `, metadata read for ${formatCount(plan.needsHead.length)})` : ')')
+      (headed ? `, metadata read for ${formatCount(headed)})` : ')')
   )
 
+  const carried = carriedPaths(manifest.record, distributionId, config, log)
   if (config.dryRun) {
     logDryRun(plan, log)
+    result.headersUpdated = plan.headerUpdates.length
+    result.headersUpdatedKeys = plan.headerUpdates.map(u => u.key)
     result.uploaded = plan.uploads.length
     result.bytesUploaded = plan.uploadBytes
     result.uploadedKeys = plan.uploads.map(u => u.key)
     result.deleted = plan.deletions.length
     result.deletedKeys = [...plan.deletions]
     result.syncSeconds = secondsSince(syncStart)
-    await planInvalidation(config, result, distributionId, clients, log, (paths, reference) => {
+    const planned = await planInvalidation(config, result, distributionId, clients, log, carried)
+    if (planned) {
+      const { paths, reference } = planned
       result.invalidation = { paths, status: 'dry-run', callerReference: reference }
       log.info(`Dry run: would invalidate ${plural(paths.length, 'path')}: ${preview(paths)}`)
-    })
+    }
     return result
   }
 
@@ -288,6 +355,30 @@ export async function deployFrontend(
         result.deletedKeys = [...phase.deletions]
         continue
       }
+      if (phase.name === 'headers') {
+        log.info(
+          `Updating the headers of ${plural(phase.updates.length, 'unchanged object')} (copied onto themselves, no upload)`
+        )
+        const outcome = await updateHeaders(
+          clients.s3,
+          bucket,
+          phase.updates,
+          opts.uploadConcurrency ?? DEFAULT_UPLOAD_CONCURRENCY
+        )
+        for (const item of outcome.uploaded) result.headersUpdatedKeys.push(item.key)
+        result.headersUpdated = result.headersUpdatedKeys.length
+        if (outcome.failure) {
+          throw stepFailure(
+            'Updating the headers of',
+            bucket,
+            outcome.failure,
+            result,
+            plan,
+            syncStart
+          )
+        }
+        continue
+      }
       const bytes = phase.uploads.reduce((sum, u) => sum + u.file.size, 0)
       log.info(
         `Uploading ${plural(phase.uploads.length, phase.name === 'assets' ? 'asset' : 'entry file')} (${formatBytes(bytes)})`
@@ -302,17 +393,31 @@ export async function deployFrontend(
         result.uploadedKeys.push(item.key)
       }
       if (outcome.failure) {
-        const { item, error } = outcome.failure
-        throw new FrontendError(
-          `Uploading ${item.file.relPath} to s3://${bucket}/${item.key} failed${attemptsOf(error)}: ` +
-            `${describeAwsError(error)}. ${formatCount(result.uploaded)} of ` +
-            `${formatCount(plan.uploads.length)} files were uploaded; nothing was deleted or invalidated. ` +
-            'A re-run uploads the rest.',
-          finish(result, syncStart),
-          { cause: error }
-        )
+        throw stepFailure('Uploading', bucket, outcome.failure, result, plan, syncStart)
       }
     }
+  } catch (error) {
+    // Some files may be up already: a re-run would not upload (and so not invalidate) them again.
+    if (error instanceof FrontendError && distributionId) {
+      const done = new Set([...result.uploadedKeys, ...result.headersUpdatedKeys])
+      const partial: SiteRecord = {
+        headers: {
+          ...manifest.record?.headers,
+          ...Object.fromEntries([...plan.digests].filter(([key]) => done.has(key)))
+        },
+        removed: manifest.record?.removed ?? {}
+      }
+      const unsent = await planInvalidation(config, result, distributionId, clients, log, carried)
+      if (
+        unsent &&
+        (await manifest.save(
+          withPending(partial, distributionId, unsent.paths, manifest.record, now)
+        ))
+      ) {
+        error.message += ` The changed paths so far are recorded in ${manifest.url}; the next deploy invalidates them.`
+      }
+    }
+    throw error
   } finally {
     progress.stop()
   }
@@ -320,30 +425,56 @@ export async function deployFrontend(
   finish(result, syncStart)
   log.info(
     `Synced ${target} in ${result.syncSeconds} s: ${formatCount(result.uploaded)} uploaded ` +
-      `(${formatBytes(result.bytesUploaded)}), ${formatCount(result.deleted)} deleted, ` +
-      `${formatCount(result.unchanged)} unchanged`
+      `(${formatBytes(result.bytesUploaded)}), ` +
+      (result.headersUpdated ? `${formatCount(result.headersUpdated)} headers updated, ` : '') +
+      `${formatCount(result.deleted)} deleted, ${formatCount(result.unchanged)} unchanged` +
+      (result.keptRemoved.length ? `, ${keptRemovedLine(result.keptRemoved, now)}` : '')
   )
 
-  let pending: { paths: string[]; reference: string } | undefined
-  await planInvalidation(config, result, distributionId, clients, log, (paths, reference) => {
-    pending = { paths, reference }
-  })
-  if (pending && distributionId) {
+  const record: SiteRecord = {
+    headers: Object.fromEntries(plan.digests),
+    removed: Object.fromEntries(plan.keptRemoved.map(k => [k.key, new Date(k.since).toISOString()]))
+  }
+  const pending = await planInvalidation(config, result, distributionId, clients, log, carried)
+  if (!pending || !distributionId) {
+    await manifest.save(record)
+    return result
+  }
+  {
     const { paths, reference } = pending
+    // The marker first: a run stopped while it waits for CloudFront leaves it too.
+    const marked = await manifest.save(
+      withPending(record, distributionId, paths, manifest.record, now)
+    )
     result.invalidation = { paths, status: 'creating', callerReference: reference }
     try {
-      const created = await createInvalidation(clients.cloudfront, distributionId, paths, reference)
+      const created = await createInvalidation(
+        clients.cloudfront,
+        distributionId,
+        paths,
+        reference,
+        {
+          onRetry: (why, delayMs) =>
+            log.info(
+              `CloudFront answered ${why}; trying again in ${Math.round(delayMs / 100) / 10} s`
+            ),
+          ...opts.invalidationRetry
+        }
+      )
       result.invalidation.id = created.id
       result.invalidation.status = created.status
     } catch (error) {
       result.invalidation.status = 'failed'
       throw new FrontendError(
-        `${messageOf(error)}. The files are uploaded; a re-run finds nothing to upload and so ` +
-          'invalidates nothing: re-run with invalidate: all, or invalidate the changed paths by hand.',
+        `${messageOf(error)}. The files are uploaded; ` +
+          (marked
+            ? `the paths are recorded in ${manifest.url}, and the next deploy invalidates them (also when it uploads nothing).`
+            : 'a re-run finds nothing to upload and so invalidates nothing: re-run with invalidate: all, or invalidate these paths by hand.'),
         result,
         { cause: error }
       )
     }
+    await manifest.save(record)
     log.info(
       `CloudFront invalidation ${result.invalidation.id} (${result.invalidation.status}) of ` +
         `${plural(paths.length, 'path')}: ${preview(paths)}`
@@ -365,14 +496,153 @@ export async function deployFrontend(
   return result
 }
 
+/** A failed upload or header update, as the FrontendError saying what was done. */
+function stepFailure(
+  what: 'Uploading' | 'Updating the headers of',
+  bucket: string,
+  failure: { item: UploadItem; error: unknown },
+  result: FrontendResult,
+  plan: SyncPlan,
+  syncStart: number
+): FrontendError {
+  const { item, error } = failure
+  const target =
+    what === 'Uploading'
+      ? `${item.file.relPath} to s3://${bucket}/${item.key}`
+      : `s3://${bucket}/${item.key}`
+  return new FrontendError(
+    `${what} ${target} failed${attemptsOf(error)}: ${describeAwsError(error)}. ` +
+      `${formatCount(result.uploaded)} of ${formatCount(plan.uploads.length)} files were uploaded` +
+      (plan.headerUpdates.length
+        ? `, the headers of ${formatCount(result.headersUpdated)} of ${formatCount(plan.headerUpdates.length)} updated`
+        : '') +
+      '; nothing was deleted or invalidated. A re-run does the rest.',
+    finish(result, syncStart),
+    { cause: error }
+  )
+}
+
+interface OpenManifest {
+  url: string
+  /** This site's record as read; undefined when there is none (or no manifest). */
+  record?: SiteRecord
+  /** No record for this site yet: the first deploy that keeps one. */
+  firstRecord: boolean
+  /** Undefined when headers cannot be compared (no usable manifest). */
+  headerDigests?: Map<string, string>
+  removedSince: Map<string, number>
+  /** Writes this site's record when it changed; false when it could not be written. */
+  save(record: SiteRecord): Promise<boolean>
+}
+
+/** Reads the site manifest (one GET) and gives what the plan needs from it, and its writer. */
+async function openManifest(
+  location: ManifestLocation | undefined,
+  site: string,
+  warn: (message: string) => void
+): Promise<OpenManifest> {
+  if (!location) {
+    return {
+      url: 'no site manifest',
+      firstRecord: false,
+      removedSince: new Map(),
+      save: async () => false
+    }
+  }
+  const url = manifestUrl(location)
+  const loaded: LoadedManifest = await readSiteManifest(location)
+  if (loaded.problem) {
+    warn(
+      `Site manifest: ${loaded.problem}. Without it the headers of unchanged files are not compared with the rules, and removed fingerprinted assets are kept (keep-removed: 0 deletes them)`
+    )
+  }
+  const record = loaded.problem ? undefined : loaded.manifest.sites[site]
+  let current: SiteManifest = loaded.manifest
+  const removedSince = new Map<string, number>()
+  for (const [key, when] of Object.entries(record?.removed ?? {})) {
+    const time = Date.parse(when)
+    if (Number.isFinite(time)) removedSince.set(key, time)
+  }
+  return {
+    url,
+    ...(record && { record }),
+    firstRecord: !loaded.problem && !record,
+    ...(!loaded.problem && { headerDigests: new Map(Object.entries(record?.headers ?? {})) }),
+    removedSince,
+    async save(next) {
+      if (loaded.problem) return false
+      const manifest: SiteManifest = { ...current, sites: { ...current.sites, [site]: next } }
+      if (serializeManifest(manifest) === serializeManifest(current)) return true
+      const written = await writeSiteManifest(location, loaded, manifest)
+      if (written.problem) {
+        warn(`Site manifest: ${written.problem}`)
+        loaded.problem = written.problem
+        return false
+      }
+      current = manifest
+      if (written.etag) loaded.etag = written.etag
+      return true
+    }
+  }
+}
+
+/** `record` with the marker of paths not invalidated yet (keeping when the first of them was). */
+function withPending(
+  record: SiteRecord,
+  distributionId: string,
+  paths: string[],
+  previous: SiteRecord | undefined,
+  now: number
+): SiteRecord {
+  const since = previous?.pendingInvalidation?.since ?? new Date(now).toISOString()
+  return { ...record, pendingInvalidation: { distributionId, paths, since } }
+}
+
+/** Paths an earlier run recorded as not invalidated, when they are for this distribution. */
+function carriedPaths(
+  record: SiteRecord | undefined,
+  distributionId: string | undefined,
+  config: FrontendConfig,
+  log: FrontendLog
+): string[] {
+  const pending = record?.pendingInvalidation
+  if (!pending || config.invalidate === 'none') return []
+  if (pending.distributionId !== distributionId) {
+    log.notice(
+      `An earlier deploy could not invalidate ${plural(pending.paths.length, 'path')} on distribution ${pending.distributionId}, which no longer serves this site: not invalidated now`
+    )
+    return []
+  }
+  log.info(
+    `An earlier deploy (since ${pending.since}) could not invalidate ${plural(pending.paths.length, 'path')}; this one invalidates them: ${preview(pending.paths)}`
+  )
+  return pending.paths
+}
+
+/** `kept 3 removed assets (oldest removed 3 days ago)` */
+export function keptRemovedLine(kept: readonly KeptRemoved[], now = Date.now()): string {
+  const oldest = Math.min(...kept.map(k => k.since))
+  return `kept ${plural(kept.length, 'removed asset')} (oldest removed ${formatAge(now - oldest)})`
+}
+
+/** `just now`, `5 minutes ago`, `7 hours ago`, `3 days ago`. */
+export function formatAge(ms: number): string {
+  const minutes = Math.floor(ms / 60_000)
+  if (minutes < 1) return 'just now'
+  if (minutes < 60) return `${plural(minutes, 'minute')} ago`
+  const hours = Math.floor(minutes / 60)
+  if (hours < 48) return `${plural(hours, 'hour')} ago`
+  return `${plural(Math.floor(hours / 24), 'day')} ago`
+}
+
 function finish(result: FrontendResult, syncStart: number): FrontendResult {
   result.syncSeconds = secondsSince(syncStart)
   return result
 }
 
 /**
- * Decides whether to invalidate and what: calls `create` with the paths and caller reference, or
- * sets `result.invalidationNote` (and logs a notice) saying why not.
+ * Decides whether to invalidate and what: the paths and caller reference, or undefined after
+ * setting `result.invalidationNote` (and logging a notice) saying why not.
  */
 async function planInvalidation(
   config: FrontendConfig,
@@ -380,34 +650,37 @@ async function planInvalidation(
   distributionId: string | undefined,
   clients: FrontendClients,
   log: FrontendLog,
-  create: (paths: string[], reference: string) => void
-): Promise<void> {
+  carried: readonly string[]
+): Promise<{ paths: string[]; reference: string } | undefined> {
   if (!distributionId) {
     result.invalidationNote =
       'no distribution-id input and no cloudfront_distribution_id output: no invalidation'
     log.notice(result.invalidationNote)
-    return
+    return undefined
   }
   if (config.invalidate === 'none') {
     result.invalidationNote = 'invalidate: none'
-    return
+    return undefined
   }
-  const changed = result.uploadedKeys.length + result.deletedKeys.length > 0
+  const changedKeys = [...result.uploadedKeys, ...result.headersUpdatedKeys]
+  const changed = changedKeys.length + result.deletedKeys.length > 0
   const roots =
     config.invalidate === 'changed' && changed
       ? await servedRoots(clients, distributionId, result.bucket ?? '', config.sitePrefix, log)
       : undefined
-  const paths = invalidationPaths(result.uploadedKeys, result.deletedKeys, {
+  result.carriedPaths = [...carried]
+  const paths = invalidationPaths(changedKeys, result.deletedKeys, {
     prefix: config.sitePrefix,
     roots,
-    mode: config.invalidate
+    mode: config.invalidate,
+    extraPaths: carried
   })
   if (paths.length === 0) {
     result.invalidationNote = 'nothing changed: no invalidation'
-    return
+    return undefined
   }
   const runId = config.context.runId ?? `local-${Date.now()}`
-  create(paths, callerReference(runId, config.context.runAttempt, paths))
+  return { paths, reference: callerReference(runId, config.context.runAttempt, paths) }
 }
 
 /** Where the distribution serves the bucket from (one GetDistributionConfig), logged. */
@@ -460,18 +733,33 @@ function resolveDistribution(
 }
 
 function logDryRun(plan: SyncPlan, log: FrontendLog): void {
-  const uploads = plan.uploads.slice(0, DRY_RUN_LIST_LIMIT)
-  for (const u of uploads) {
-    log.info(`would upload ${u.key} (${u.reason}, ${u.contentType}, ${u.cacheControl})`)
+  const lines = (items: readonly string[], what: string): void => {
+    for (const line of items.slice(0, DRY_RUN_LIST_LIMIT)) log.info(line)
+    if (items.length > DRY_RUN_LIST_LIMIT) {
+      log.info(`... and ${formatCount(items.length - DRY_RUN_LIST_LIMIT)} more ${what}`)
+    }
   }
-  if (plan.uploads.length > uploads.length) {
-    log.info(`... and ${formatCount(plan.uploads.length - uploads.length)} more uploads`)
-  }
-  const deletions = plan.deletions.slice(0, DRY_RUN_LIST_LIMIT)
-  for (const key of deletions) log.info(`would delete ${key}`)
-  if (plan.deletions.length > deletions.length) {
-    log.info(`... and ${formatCount(plan.deletions.length - deletions.length)} more deletions`)
-  }
+  const described = (u: UploadItem): string =>
+    `${u.key} (${u.reason}, ${u.contentType}, ${u.cacheControl})`
+  lines(
+    plan.uploads.map(u => `would upload ${described(u)}`),
+    'uploads'
+  )
+  lines(
+    plan.headerUpdates.map(u => `would update the headers of ${described(u)}`),
+    'header updates'
+  )
+  lines(
+    plan.deletions.map(key => `would delete ${key}`),
+    'deletions'
+  )
+  lines(
+    plan.keptRemoved.map(
+      k =>
+        `would keep ${k.key} (removed since ${new Date(k.since).toISOString()}); the first deploy after ${new Date(k.deleteAfter).toISOString()} deletes it`
+    ),
+    'kept removed assets'
+  )
 }
 
 function preview(paths: readonly string[], max = 10): string {
@@ -514,6 +802,15 @@ export function renderFrontendSection(result: FrontendResult): string {
     tableHeader(['', 'Files', 'Size'], ['l', 'r', 'r']),
     tableRow([verb, formatCount(result.uploaded), formatBytes(result.bytesUploaded)]),
     tableRow([result.dryRun ? 'To delete' : 'Deleted', formatCount(result.deleted), '']),
+    ...(result.headersUpdated > 0
+      ? [
+          tableRow([
+            result.dryRun ? 'Headers to update' : 'Headers updated',
+            formatCount(result.headersUpdated),
+            ''
+          ])
+        ]
+      : []),
     tableRow(['Unchanged', formatCount(result.unchanged), '']),
     ...(result.keptKeys.length > 0
       ? [
@@ -526,6 +823,14 @@ export function renderFrontendSection(result: FrontendResult): string {
       : []),
     ''
   )
+  if (result.keptRemoved.length > 0) {
+    const next = Math.min(...result.keptRemoved.map(k => k.deleteAfter))
+    lines.push(
+      `${escapeText(upperFirst(keptRemovedLine(result.keptRemoved)))} for pages still open in browsers (keep-removed); ` +
+        `the first deploy after ${escapeText(new Date(next).toISOString())} deletes the oldest.`,
+      ''
+    )
+  }
   const times: string[] = []
   if (result.buildSeconds !== undefined) times.push(`build ${formatDuration(result.buildSeconds)}`)
   times.push(`sync ${formatDuration(result.syncSeconds)}`)
@@ -553,11 +858,27 @@ export function renderFrontendSection(result: FrontendResult): string {
   lines.push(
     ...detailsList(result.dryRun ? 'Objects to delete' : 'Deleted objects', result.deletedKeys)
   )
+  lines.push(
+    ...detailsList(
+      result.dryRun ? 'Headers to update' : 'Headers updated',
+      result.headersUpdatedKeys
+    )
+  )
   lines.push(...detailsList('Kept objects', result.keptKeys))
+  lines.push(
+    ...detailsList(
+      'Removed assets kept',
+      result.keptRemoved.map(k => k.key)
+    )
+  )
   if (result.warnings.length) {
     lines.push('**Warnings**', '', ...result.warnings.map(w => `- ${escapeText(w)}`), '')
   }
   return `${lines.join('\n').replace(/\n+$/, '')}\n`
+}
+
+function upperFirst(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1)
 }
 
 function detailsList(title: string, items: readonly string[], max = 100): string[] {

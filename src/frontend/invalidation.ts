@@ -46,6 +46,8 @@ export interface InvalidationOptions {
   maxFilePaths?: number
   /** Default {@link CLOUDFRONT_MAX_WILDCARD_PATHS}. */
   maxWildcards?: number
+  /** Invalidation paths to add (an earlier run's that were not invalidated). */
+  extraPaths?: readonly string[]
 }
 
 /**
@@ -77,6 +79,7 @@ export function invalidationPaths(
       for (const p of urlPathsForRelPath(key.slice(root.length))) paths.add(p)
     }
   }
+  for (const p of opts.extraPaths ?? []) paths.add(p)
   if (paths.size === 0) return []
 
   // S3 keys are at most 1,024 bytes, so even fully encoded (3,073 characters) a path stays

@@ -10,6 +10,7 @@
  * reads a large file's stream into part Buffers, each of which is retried on its own.
  */
 import {
+  CopyObjectCommand,
   DeleteObjectsCommand,
   HeadObjectCommand,
   PutObjectCommand,
@@ -25,8 +26,9 @@ import { DeployError } from '../errors'
 import { MULTIPART_PART_SIZE, MULTIPART_THRESHOLD } from './local-files'
 import { formatBytes, messageOf, type FrontendLog } from './log'
 import {
+  HEADERS_METADATA_KEY,
   SHA256_METADATA_KEY,
-  sha256FromMetadata,
+  remoteHead,
   type RemoteHead,
   type RemoteObject,
   type UploadItem
@@ -81,7 +83,10 @@ export async function listRemote(
   return objects
 }
 
-/** HEAD each key (bounded concurrency) for the SHA-256 in its metadata; a vanished key has none. */
+/**
+ * HEAD each key (bounded concurrency) for the SHA-256 in its metadata and its Content-Type and
+ * Cache-Control; a vanished key has none of them.
+ */
 export async function headObjects(
   s3: S3Client,
   bucket: string,
@@ -95,7 +100,7 @@ export async function headObjects(
       limit(async () => {
         try {
           const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }))
-          heads.set(key, sha256FromMetadata(head.Metadata))
+          heads.set(key, remoteHead(head))
         } catch (error) {
           if (awsStatus(error) === 404) heads.set(key, {})
           else throw s3Failure(`read the metadata of s3://${bucket}/${key}`, bucket, error)
@@ -178,21 +183,32 @@ export async function uploadItems(
   items: readonly UploadItem[],
   opts: UploadOptions = {}
 ): Promise<UploadOutcome> {
-  const limit = pLimit(opts.concurrency ?? DEFAULT_UPLOAD_CONCURRENCY)
   const multipart = pLimit(MULTIPART_CONCURRENCY)
+  return eachUntilFailure(items, opts.concurrency ?? DEFAULT_UPLOAD_CONCURRENCY, async item => {
+    if (item.file.size < MULTIPART_THRESHOLD) {
+      await putSmall(s3, bucket, item)
+    } else {
+      await multipart(() => putLarge(s3, bucket, item, opts.progress))
+    }
+    opts.progress?.fileDone(item.key, item.file.size)
+  })
+}
+
+/** Runs `send` for each item, `concurrency` at once; the first failure stops new ones starting. */
+async function eachUntilFailure(
+  items: readonly UploadItem[],
+  concurrency: number,
+  send: (item: UploadItem) => Promise<void>
+): Promise<UploadOutcome> {
+  const limit = pLimit(concurrency)
   const outcome: UploadOutcome = { uploaded: [] }
   await Promise.all(
     items.map(item =>
       limit(async () => {
         if (outcome.failure) return
         try {
-          if (item.file.size < MULTIPART_THRESHOLD) {
-            await putSmall(s3, bucket, item)
-          } else {
-            await multipart(() => putLarge(s3, bucket, item, opts.progress))
-          }
+          await send(item)
           outcome.uploaded.push(item)
-          opts.progress?.fileDone(item.key, item.file.size)
         } catch (error) {
           outcome.failure ??= { item, error }
         }
@@ -208,8 +224,39 @@ function objectParams(bucket: string, item: UploadItem) {
     Key: item.key,
     ContentType: item.contentType,
     CacheControl: item.cacheControl,
-    Metadata: { [SHA256_METADATA_KEY]: item.file.sha256 }
+    Metadata: {
+      [SHA256_METADATA_KEY]: item.file.sha256,
+      [HEADERS_METADATA_KEY]: item.headersDigest
+    }
   }
+}
+
+/** A key as CopySource wants it: `bucket/key`, each segment URL-encoded. */
+export function copySource(bucket: string, key: string): string {
+  return `${bucket}/${key.split('/').map(encodeURIComponent).join('/')}`
+}
+
+/**
+ * Gives objects whose content is unchanged their new headers: each is copied onto itself with
+ * MetadataDirective REPLACE and the new Content-Type, Cache-Control and metadata (the SHA-256
+ * stays), so no byte is sent again. Bounded concurrency; the first failure stops new copies and is
+ * returned, as in {@link uploadItems}.
+ */
+export async function updateHeaders(
+  s3: S3Client,
+  bucket: string,
+  items: readonly UploadItem[],
+  concurrency = DEFAULT_UPLOAD_CONCURRENCY
+): Promise<UploadOutcome> {
+  return eachUntilFailure(items, concurrency, async item => {
+    await s3.send(
+      new CopyObjectCommand({
+        ...objectParams(bucket, item),
+        CopySource: copySource(bucket, item.key),
+        MetadataDirective: 'REPLACE'
+      })
+    )
+  })
 }
 
 /**

@@ -15,19 +15,35 @@
  * uploader only has to send them. Uploads come in two phases: first the assets, then the entry
  * files (HTML, service workers, manifests, runtime config; HTML last), so a visitor never gets a
  * page whose assets are missing. Deletions are a third phase after every upload succeeded.
+ *
+ * Headers: with `headerDigests` (what the site manifest recorded), a file whose content is
+ * unchanged but whose headers under the current rules have another digest is a header update: a
+ * copy of the object onto itself with the new headers (no bytes sent). A key the manifest does not
+ * know (the first deploy with a manifest) is HEADed once, and its real Content-Type and
+ * Cache-Control decide.
+ *
+ * Removed files: entry files and other unfingerprinted files are deleted at once. Fingerprinted
+ * assets (see `isFingerprintedAsset`) stay `keepRemovedMs` after they were first found removed
+ * (`removedSince`), for pages of the previous build still open in browsers.
  */
 import {
   cacheControlFor,
   compileCacheRules,
   isEntryFile,
+  isFingerprintedAsset,
   isHtml,
   type CacheRule
 } from './cache-control'
 import { contentTypeFor } from './content-type'
 import type { LocalFile } from './local-files'
+import { headersDigest } from './site-manifest'
 
 /** Key in the SDK's `Metadata` map (header `x-amz-meta-sha256`) holding the content's SHA-256 hex. */
 export const SHA256_METADATA_KEY = 'sha256'
+/** Metadata key (header `x-amz-meta-headers`) holding the digest of the headers the action set. */
+export const HEADERS_METADATA_KEY = 'headers'
+/** CopyObject copies objects up to 5 GiB; a larger one gets new headers by a new upload. */
+export const COPY_OBJECT_MAX_BYTES = 5 * 1024 ** 3
 
 /** An object from ListObjectsV2 (`Key`, `ETag`, `Size`). */
 export interface RemoteObject {
@@ -41,6 +57,8 @@ export interface RemoteObject {
 export interface RemoteHead {
   /** The SHA-256 hex from the object's metadata, if it has one. */
   sha256?: string | undefined
+  contentType?: string | undefined
+  cacheControl?: string | undefined
 }
 
 export interface SyncOptions {
@@ -52,6 +70,17 @@ export interface SyncOptions {
   heads?: ReadonlyMap<string, RemoteHead> | undefined
   /** The `cache-control` rules (first match wins, then the defaults). */
   cacheRules?: readonly CacheRule[] | undefined
+  /**
+   * The headers digest recorded for each key (the site manifest). Undefined: headers are not
+   * compared (content alone decides). A key missing from the map is HEADed.
+   */
+  headerDigests?: ReadonlyMap<string, string> | undefined
+  /** The `keep-removed` input in milliseconds (default 0: delete at once). */
+  keepRemovedMs?: number | undefined
+  /** When each removed asset was first found removed (epoch ms). */
+  removedSince?: ReadonlyMap<string, number> | undefined
+  /** The time of the deploy (epoch ms; default now). */
+  now?: number | undefined
 }
 
 export type UploadPhase = 'assets' | 'entry'
@@ -59,10 +88,22 @@ export type UploadPhase = 'assets' | 'entry'
 export interface UploadItem {
   file: LocalFile
   key: string
-  reason: 'new' | 'changed'
+  /** `headers`: the content is unchanged, the headers are not (a copy, or above 5 GiB an upload). */
+  reason: 'new' | 'changed' | 'headers'
   phase: UploadPhase
   contentType: string
   cacheControl: string
+  /** {@link headersDigest} of contentType and cacheControl. */
+  headersDigest: string
+}
+
+/** A removed fingerprinted asset kept for `keep-removed`. */
+export interface KeptRemoved {
+  key: string
+  /** When it was first found removed (epoch ms). */
+  since: number
+  /** The first deploy after this (epoch ms) deletes it. */
+  deleteAfter: number
 }
 
 export interface SyncPlan {
@@ -71,6 +112,12 @@ export interface SyncPlan {
   /** Assets first (sorted by key), then entry files (non-HTML, then HTML, each sorted by key). */
   uploads: UploadItem[]
   unchanged: LocalFile[]
+  /** Unchanged content with other headers: copied onto themselves with the new headers. */
+  headerUpdates: UploadItem[]
+  /** Removed fingerprinted assets kept for now, sorted by key. */
+  keptRemoved: KeptRemoved[]
+  /** Every local file's key → the digest of the headers it gets (for the site manifest). */
+  digests: Map<string, string>
   /** Keys to delete, sorted: only under the prefix, only with deleteRemoved, after all uploads. */
   deletions: string[]
   /** Keys whose ETag decides nothing: HEAD them and plan again with `heads`. */
@@ -81,7 +128,9 @@ export interface SyncPlan {
 
 /** A step of the sync; each must finish completely before the next starts. */
 export type SyncPhase =
-  { name: 'assets' | 'entry'; uploads: UploadItem[] } | { name: 'deletions'; deletions: string[] }
+  | { name: 'assets' | 'entry'; uploads: UploadItem[] }
+  | { name: 'headers'; updates: UploadItem[] }
+  | { name: 'deletions'; deletions: string[] }
 
 /**
  * Normalises the `site-prefix` input: no leading `/`, exactly one trailing `/` when not empty.
@@ -135,23 +184,29 @@ export function planSync(
 
   const uploads: UploadItem[] = []
   const unchanged: LocalFile[] = []
+  const headerUpdates: UploadItem[] = []
   const needsHead: string[] = []
   const localKeys = new Set<string>()
+  const digests = new Map<string, string>()
 
   for (const file of local) {
     const key = keyFor(prefix, file.relPath)
     localKeys.add(key)
     const object = remoteByKey.get(key)
-    const upload = (reason: UploadItem['reason']): void => {
-      uploads.push({
-        file,
-        key,
-        reason,
-        phase: isEntryFile(file.relPath) ? 'entry' : 'assets',
-        contentType: contentTypeFor(file.relPath),
-        cacheControl: cacheControlFor(file.relPath, rules)
-      })
-    }
+    const contentType = contentTypeFor(file.relPath)
+    const cacheControl = cacheControlFor(file.relPath, rules)
+    const item = (reason: UploadItem['reason']): UploadItem => ({
+      file,
+      key,
+      reason,
+      phase: isEntryFile(file.relPath) ? 'entry' : 'assets',
+      contentType,
+      cacheControl,
+      headersDigest: headersDigest({ contentType, cacheControl })
+    })
+    const wanted = item('headers')
+    digests.set(key, wanted.headersDigest)
+    const upload = (reason: UploadItem['reason']): void => void uploads.push(item(reason))
     if (!object) {
       upload('new')
       continue
@@ -160,30 +215,59 @@ export function planSync(
       upload('changed')
       continue
     }
-    const etag = normalizeEtag(object.etag)
-    if (etag && (etag === file.md5 || etag === file.multipartEtag)) {
-      unchanged.push(file)
-      continue
-    }
     const head = opts.heads?.get(key)
-    if (!head) {
-      needsHead.push(key)
-    } else if (head.sha256?.toLowerCase() === file.sha256) {
-      unchanged.push(file)
-    } else {
-      upload('changed')
+    const etag = normalizeEtag(object.etag)
+    if (!(etag && (etag === file.md5 || etag === file.multipartEtag))) {
+      if (!head) {
+        needsHead.push(key)
+        continue
+      }
+      if (head.sha256?.toLowerCase() !== file.sha256) {
+        upload('changed')
+        continue
+      }
     }
+    // The content is the same: do the headers follow the rules?
+    let same = true
+    if (head && head.contentType !== undefined) {
+      same = head.contentType === contentType && head.cacheControl === cacheControl
+    } else if (opts.headerDigests) {
+      const recorded = opts.headerDigests.get(key)
+      if (recorded === undefined) {
+        needsHead.push(key)
+        continue
+      }
+      same = recorded === wanted.headersDigest
+    }
+    if (same) unchanged.push(file)
+    else if (file.size > COPY_OBJECT_MAX_BYTES) uploads.push(wanted)
+    else headerUpdates.push(wanted)
   }
 
-  const deletions = opts.deleteRemoved
-    ? [...remoteByKey.keys()].filter(key => !localKeys.has(key)).sort(compareStrings)
-    : []
+  const now = opts.now ?? Date.now()
+  const keepMs = opts.keepRemovedMs ?? 0
+  const deletions: string[] = []
+  const keptRemoved: KeptRemoved[] = []
+  if (opts.deleteRemoved) {
+    const removed = [...remoteByKey.keys()].filter(key => !localKeys.has(key)).sort(compareStrings)
+    for (const key of removed) {
+      const since = opts.removedSince?.get(key) ?? now
+      if (keepMs > 0 && isFingerprintedAsset(key.slice(prefix.length)) && now - since < keepMs) {
+        keptRemoved.push({ key, since, deleteAfter: since + keepMs })
+      } else {
+        deletions.push(key)
+      }
+    }
+  }
 
   uploads.sort((a, b) => uploadRank(a) - uploadRank(b) || compareStrings(a.key, b.key))
   return {
     prefix,
     uploads,
     unchanged,
+    headerUpdates: headerUpdates.sort((a, b) => compareStrings(a.key, b.key)),
+    keptRemoved,
+    digests,
     deletions,
     needsHead: needsHead.sort(compareStrings),
     uploadBytes: uploads.reduce((sum, item) => sum + item.file.size, 0)
@@ -192,7 +276,7 @@ export function planSync(
 
 /** Keys that are, or could be, Terraform state, its lock, or the action's ownership record. */
 const STATE_LIKE =
-  /(^|\/)env:\/|\.tfstate($|[.-])|\.tflock$|\.revive-deploy-owner\.json$|(^|\/)\.terraform(\/|\.lock\.hcl$)/
+  /(^|\/)env:\/|\.tfstate($|[.-])|\.tflock$|\.revive-deploy-(owner|site)\.json$|\.revive-deploy-hmac-key$|(^|\/)\.terraform(\/|\.lock\.hcl$)/
 
 /**
  * Splits the deletions of a plan into what the action may delete, objects it uploaded itself (they
@@ -220,6 +304,7 @@ export function syncPhases(plan: SyncPlan): SyncPhase[] {
   const entry = plan.uploads.filter(u => u.phase === 'entry')
   if (assets.length) phases.push({ name: 'assets', uploads: assets })
   if (entry.length) phases.push({ name: 'entry', uploads: entry })
+  if (plan.headerUpdates.length) phases.push({ name: 'headers', updates: plan.headerUpdates })
   if (plan.deletions.length) phases.push({ name: 'deletions', deletions: plan.deletions })
   return phases
 }
@@ -228,6 +313,19 @@ export function syncPhases(plan: SyncPlan): SyncPhase[] {
 export function sha256FromMetadata(metadata: Record<string, string> | undefined): RemoteHead {
   const value = metadata?.[SHA256_METADATA_KEY]
   return value ? { sha256: value.toLowerCase() } : {}
+}
+
+/** What a HEAD tells: the SHA-256 metadata, the Content-Type and the Cache-Control. */
+export function remoteHead(head: {
+  Metadata?: Record<string, string> | undefined
+  ContentType?: string | undefined
+  CacheControl?: string | undefined
+}): RemoteHead {
+  return {
+    ...sha256FromMetadata(head.Metadata),
+    contentType: head.ContentType ?? '',
+    cacheControl: head.CacheControl ?? ''
+  }
 }
 
 function normalizeEtag(etag: string | undefined): string {
