@@ -131,12 +131,25 @@ describe('concurrency and repetition', () => {
     expect(message).toMatch(/terraform force-unlock [0-9a-f-]{36}/)
     const lockId = /force-unlock ([0-9a-f-]{36})/.exec(message)?.[1] ?? ''
 
-    // What the message says to do: force-unlock in the working directory with the same backend.
+    // What the message says to do: terraform init with the same backend settings in the working
+    // directory (the action keeps its own .terraform/ private and removes it), then force-unlock.
     // (asynchronously: the stand-ins answer from this very process)
-    await promisify(execFile)('terraform', ['force-unlock', '-force', lockId], {
-      cwd: path.join(workspace, 'terraform'),
-      env: { ...process.env, ...bed.standins.env }
-    })
+    expect(message).toMatch(/after terraform init with the same backend settings/)
+    const terraform = (args: string[]) =>
+      promisify(execFile)('terraform', args, {
+        cwd: path.join(workspace, 'terraform'),
+        env: { ...process.env, ...bed.standins.env }
+      })
+    await terraform([
+      'init',
+      '-input=false',
+      `-backend-config=bucket=${bucket}`,
+      '-backend-config=key=slow/terraform.tfstate',
+      `-backend-config=region=${bed.region}`,
+      `-backend-config=dynamodb_table=${table}`,
+      ...bed.backendConfig.split('\n').map(line => `-backend-config=${line}`)
+    ])
+    await terraform(['force-unlock', '-force', lockId])
     const converged = await bed.run(workspace, { ...inputs, 'lock-timeout': '30s' })
     expect([converged.exitCode, explain(converged)]).toEqual([0, explain(converged)])
     expect(instanceCount(await bed.state(bucket, 'slow/terraform.tfstate'))).toBe(3)
