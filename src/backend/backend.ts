@@ -248,7 +248,8 @@ async function createBucket(
   // Harden. Tags first: they mark the bucket as the action's, so a run that finds a later setting
   // missing (this one failed half-way) finishes it. Every call is idempotent, so concurrent runs
   // that all reach this point agree.
-  for (const step of hardeningSteps(config, s3, bucket)) {
+  const steps = hardeningSteps(config, s3, bucket)
+  for (const step of steps) {
     try {
       await settle(step.apply)
     } catch (error) {
@@ -259,11 +260,7 @@ async function createBucket(
     }
     report.hardened.push(`bucket: ${step.what}`)
   }
-  log(
-    `Hardened S3 bucket ${bucket}: ${hardeningSteps(config, s3, bucket)
-      .map(s => s.what)
-      .join(', ')}`
-  )
+  log(`Hardened S3 bucket ${bucket}: ${steps.map(s => s.what).join(', ')}`)
 }
 
 /** A NoSuchBucket right after creation (eventual consistency) is retried. */
@@ -507,7 +504,7 @@ async function checkBucketProtection(
 async function managedByAction(s3: S3Client, bucket: string): Promise<boolean> {
   try {
     const got = await s3.send(new GetBucketTaggingCommand({ Bucket: bucket }))
-    return (got.TagSet ?? []).some(t => t.Key === 'ManagedBy' && t.Value === MANAGED_BY)
+    return managedTag(got.TagSet)
   } catch {
     // NoSuchTagSet, or no permission to read tags: not known to be ours, so only warn.
     return false
@@ -515,6 +512,13 @@ async function managedByAction(s3: S3Client, bucket: string): Promise<boolean> {
 }
 
 const MANAGED_BY = 'revive-deploy'
+
+/** The tags (of a bucket or a table) carry the action's `ManagedBy` tag. */
+function managedTag(
+  tags: Array<{ Key?: string | undefined; Value?: string | undefined }> | undefined
+): boolean {
+  return (tags ?? []).some(t => t.Key === 'ManagedBy' && t.Value === MANAGED_BY)
+}
 
 function tags(config: BackendConfig): Array<{ Key: string; Value: string }> {
   return [
@@ -631,7 +635,7 @@ async function checkTableProtection(
     const tagged = await dynamodb.send(
       new ListTagsOfResourceCommand({ ResourceArn: table.TableArn })
     )
-    ours = (tagged.Tags ?? []).some(t => t.Key === 'ManagedBy' && t.Value === MANAGED_BY)
+    ours = managedTag(tagged.Tags)
   } catch {
     // No permission to read tags: not known to be ours, so only warn.
   }
