@@ -150,3 +150,33 @@ describe('README', () => {
     expect(rows.map(r => unticked(r[0] ?? ''))).toEqual(Object.keys(action.outputs))
   })
 })
+
+describe('docs/inputs.md', () => {
+  const page = fs.readFileSync(path.join(repoRoot, 'docs', 'inputs.md'), 'utf8')
+  const described = (text: unknown): string =>
+    String(text ?? '')
+      .replace(/\s+/g, ' ')
+      .trim()
+  const cellText = (cell: string): string => cell.replace(/\\([|*])/g, '$1')
+
+  it("has every input with action.yml's default and full description, in its order", () => {
+    const rows = tableRows(page, 'input')
+    expect(rows.map(r => unticked(r[0] ?? ''))).toEqual(Object.keys(action.inputs))
+    for (const row of rows) {
+      const name = unticked(row[0] ?? '')
+      const spec = action.inputs[name]
+      expect([name, unticked(cellText(row[1] ?? '')), cellText(row[2] ?? '')]).toEqual([
+        name,
+        String(spec?.default ?? ''),
+        described(spec?.description)
+      ])
+    }
+  })
+
+  it("has every output with action.yml's description", () => {
+    const rows = tableRows(page, 'output')
+    expect(rows.map(r => [unticked(r[0] ?? ''), cellText(r[1] ?? '')])).toEqual(
+      Object.entries(action.outputs).map(([name, spec]) => [name, described(spec.description)])
+    )
+  })
+})

@@ -10,6 +10,7 @@ import { repoRoot } from '../standins/run-action'
 
 const read = (rel: string): string => fs.readFileSync(path.join(repoRoot, rel), 'utf8')
 const readme = read('README.md')
+const permissions = read('docs/permissions.md')
 const exampleFile = 'docs/example-deploy.yml'
 const actionInputs = Object.keys(
   (parse(read('action.yml')) as { inputs: Record<string, unknown> }).inputs
@@ -128,8 +129,8 @@ describe('IAM permissions', () => {
     for (const action of json.apply ?? []) expect(json.deploy).toContain(action)
   })
 
-  it('the README table marks exactly the actions of the JSON, per mode', () => {
-    const text = section(readme, '### IAM permissions')
+  it('the permissions table marks exactly the actions of the JSON, per mode', () => {
+    const text = section(permissions, '## IAM permissions')
     const lines = text.split('\n').filter(l => /^\| `[a-z0-9]+:[A-Za-z]+` /.test(l))
     const fromTable: Record<string, string[]> = Object.fromEntries(modes.map(m => [m, []]))
     for (const line of lines) {
@@ -146,8 +147,8 @@ describe('IAM permissions', () => {
       expect([mode, [...(fromTable[mode] ?? [])].sort()]).toEqual([mode, json[mode]])
   })
 
-  it("the README's example policy grants the deploy list (GetCallerIdentity needs no grant)", () => {
-    const policies = fenced(section(readme, '### IAM permissions'), 'json')
+  it('the example policy grants the deploy list (GetCallerIdentity needs no grant)', () => {
+    const policies = fenced(section(permissions, '## IAM permissions'), 'json')
     expect(policies).toHaveLength(1)
     const policy = JSON.parse(policies[0] ?? '{}') as { Statement: Array<{ Action: string[] }> }
     const granted = new Set(policy.Statement.flatMap(s => s.Action))
@@ -163,5 +164,31 @@ describe('the two commands', () => {
       .scripts
     expect(scripts.demo).toMatch(/scripts\/demo\.ts/)
     expect(scripts.test).toMatch(/jest/)
+  })
+})
+
+describe('the documentation', () => {
+  const pages = [
+    'README.md',
+    'CONTRIBUTING.md',
+    ...fs
+      .readdirSync(path.join(repoRoot, 'docs'))
+      .filter(f => f.endsWith('.md'))
+      .map(f => `docs/${f}`)
+  ]
+
+  it('keeps the README short: under 15 KB, the rest linked from it', () => {
+    expect(Buffer.byteLength(readme)).toBeLessThan(15 * 1024)
+    const linked = [...readme.matchAll(/\]\(([^)#\s]+)/g)].map(m => m[1])
+    for (const page of pages.filter(p => p !== 'README.md')) expect(linked).toContain(page)
+  })
+
+  it.each(pages)('%s links only to files that exist', page => {
+    const text = read(page)
+    const missing = [...text.matchAll(/\]\(([^)#\s]+)(#[^)\s]*)?\)/g)]
+      .map(m => m[1] ?? '')
+      .filter(target => !/^[a-z]+:/.test(target))
+      .filter(target => !fs.existsSync(path.join(repoRoot, path.dirname(page), target)))
+    expect(missing).toEqual([])
   })
 })

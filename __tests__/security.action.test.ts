@@ -193,7 +193,7 @@ describe('IAM permissions', () => {
   ) as Record<string, string[]>
 
   it.each(['plan', 'apply', 'deploy', 'frontend'])(
-    'mode %s uses no AWS call outside the README list, from an empty account on',
+    'mode %s uses no AWS call outside the documented list, from an empty account on',
     async mode => {
       const bed = await startSiteTestbed()
       try {

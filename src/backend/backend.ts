@@ -254,7 +254,7 @@ async function createBucket(
       await settle(step.apply)
     } catch (error) {
       throw new DeployError(
-        `Created the state bucket ${bucket} but could not apply "${step.what}": ${awsErrorName(error) || String(error)}. Grant the s3:PutBucket* permissions (README, IAM permissions) and re-run: the next run finds what is missing on this bucket and finishes it.`,
+        `Created the state bucket ${bucket} but could not apply "${step.what}": ${awsErrorName(error) || String(error)}. Grant the s3:PutBucket* permissions (docs/permissions.md) and re-run: the next run finds what is missing on this bucket and finishes it.`,
         { cause: error }
       )
     }
@@ -437,7 +437,7 @@ function hardeningSteps(config: BackendConfig, s3: S3Client, bucket: string): Ha
         const policy = await readPolicy(s3, bucket)
         return policy !== undefined && statements(policy).some(deniesInsecureTransport)
       },
-      fix: `add to the bucket policy of ${bucket} a statement that denies s3:* when aws:SecureTransport is false (README, State backend)`
+      fix: `add to the bucket policy of ${bucket} a statement that denies s3:* when aws:SecureTransport is false (docs/backend.md)`
     }
   ]
 }
@@ -468,7 +468,7 @@ async function checkBucketProtection(
   const unreadable = results.filter(r => r.present === undefined)
   if (unreadable.length > 0)
     report.warnings.push(
-      `Could not read the protection of the state bucket ${bucket} (${unreadable.map(r => `${r.step.what}: ${r.error}`).join('; ')}); grant s3:GetBucketVersioning, s3:GetEncryptionConfiguration, s3:GetBucketPublicAccessBlock and s3:GetBucketPolicy on it (README, IAM permissions) so each run can check it.`
+      `Could not read the protection of the state bucket ${bucket} (${unreadable.map(r => `${r.step.what}: ${r.error}`).join('; ')}); grant s3:GetBucketVersioning, s3:GetEncryptionConfiguration, s3:GetBucketPublicAccessBlock and s3:GetBucketPolicy on it (docs/permissions.md) so each run can check it.`
     )
   const missing = results.filter(r => r.present === false).map(r => r.step)
   if (missing.length === 0) return
@@ -491,7 +491,7 @@ async function checkBucketProtection(
       await step.apply()
     } catch (error) {
       throw new DeployError(
-        `The state bucket ${bucket} (created by revive-deploy) lacks "${step.what}", and applying it failed: ${awsErrorName(error) || String(error)}. Grant the s3:PutBucket* permissions (README, IAM permissions) and re-run, or apply it yourself: ${step.fix}.`,
+        `The state bucket ${bucket} (created by revive-deploy) lacks "${step.what}", and applying it failed: ${awsErrorName(error) || String(error)}. Grant the s3:PutBucket* permissions (docs/permissions.md) and re-run, or apply it yourself: ${step.fix}.`,
         { cause: error }
       )
     }
