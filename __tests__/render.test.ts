@@ -4,7 +4,8 @@ import v8 from 'node:v8'
 import { runInNewContext } from 'node:vm'
 import { join } from 'node:path'
 import { sensitiveStrings, summarizePlan, type PlanSummary } from '../src/terraform/plan'
-import { findsMarker, renderReport, stackMarker } from '../src/report/render'
+import { findsMarker, stackMarker } from '../src/github/marker'
+import { renderReport } from '../src/report/render'
 import {
   codeSpan,
   escapeText,

@@ -28,9 +28,9 @@ import type { ManifestLocation } from './frontend/site-manifest'
 import { HealthCheckError, renderHealthSection, runHealthChecks } from './frontend/health'
 import { fingerprintKey, type FingerprintKey } from './backend/fingerprint-key'
 import { inputsFromEnv, readConfig, type Config } from './inputs'
-import { findComment, githubClient, mergedPullRequestOf, tokenLogin } from './report/comment'
+import { findComment, githubClient, mergedPullRequestOf, tokenLogin } from './github/client'
 import { backendSection, outputsSection, RunReport } from './report/publish'
-import { findsMarker } from './report/render'
+import { findsMarker } from './github/marker'
 import {
   compareFingerprints,
   describeDifference,

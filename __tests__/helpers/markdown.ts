@@ -1,6 +1,7 @@
 import { expect } from '@jest/globals'
 import MarkdownIt from 'markdown-it'
-import type { ReportContext, StackIdentity } from '../../src/report/render'
+import type { StackIdentity } from '../../src/github/marker'
+import type { ReportContext } from '../../src/report/render'
 
 // What the tests check in the markdown the action writes (PR comments, job summaries).
 

@@ -7,16 +7,10 @@ import type { Config } from '../inputs'
 import type { PlanSummary } from '../terraform/plan'
 import { fingerprintLine, type Fingerprint } from '../terraform/fingerprint'
 import { protectedLine, type ProtectedChange } from '../terraform/protect'
-import { upsertComment, type CommentOutcome, type PullRequestRef } from './comment'
+import { upsertComment, type CommentOutcome, type PullRequestRef } from '../github/client'
+import { findsMarker, type StackIdentity } from '../github/marker'
 import { codeSpan, escapeText, formatDuration, tableHeader, tableRow, truncate } from './markdown'
-import {
-  findsMarker,
-  GITHUB_COMMENT_LIMIT,
-  renderReport,
-  type ApplyOutcome,
-  type ReportContext,
-  type StackIdentity
-} from './render'
+import { GITHUB_COMMENT_LIMIT, renderReport, type ApplyOutcome, type ReportContext } from './render'
 
 /** GitHub's limit for one step's job summary is 1 MiB; stay well inside it. */
 const SUMMARY_LIMIT = 512 * 1024

@@ -11,8 +11,7 @@
  * spans, fenced code blocks or escaped text (see ./markdown), so it cannot break a table, inject
  * HTML, close the `<details>` or the code block, or start an HTML comment that would hide the rest.
  */
-import { createHash } from 'node:crypto'
-import { posix } from 'node:path'
+import { stackMarker, type StackIdentity } from '../github/marker'
 import { redact, type OutputChange, type PlanSummary, type ResourceChange } from '../terraform/plan'
 import type { ProtectedChange } from '../terraform/protect'
 import {
@@ -30,12 +29,6 @@ import {
   tableRow,
   truncate
 } from './markdown'
-
-export interface StackIdentity {
-  workingDirectory: string
-  stateKey: string
-  environment: string
-}
 
 export interface ApplyOutcome {
   status: 'applied' | 'failed' | 'not-run'
@@ -97,37 +90,6 @@ export interface RenderOptions {
 }
 
 export const GITHUB_COMMENT_LIMIT = 65536
-
-const MARKER_PREFIX = '<!-- revive-deploy:stack='
-const MARKER_SUFFIX = ' -->'
-
-/** The stack's id: working directory (normalised) + state key, hashed. */
-export function stackId(stack: StackIdentity): string {
-  const dir = normaliseDirectory(stack.workingDirectory)
-  return createHash('sha256').update(`${dir}\n${stack.stateKey}`).digest('hex').slice(0, 16)
-}
-
-function normaliseDirectory(dir: string): string {
-  const normalised = posix.normalize(dir.replace(/\\/g, '/').trim() || '.')
-  return normalised.length > 1 ? normalised.replace(/\/+$/, '') : normalised
-}
-
-/** The hidden HTML comment that identifies the stack's PR comment, e.g. `<!-- revive-deploy:stack=1a2b… -->`. */
-export function stackMarker(stack: StackIdentity): string {
-  return `${MARKER_PREFIX}${stackId(stack)}${MARKER_SUFFIX}`
-}
-
-/**
- * True only when the body starts with the stack's marker on a line of its own, which is how the
- * renderer writes it. Copies of the marker anywhere else (in plan text, in someone's reply) do not
- * count. Callers should also check the comment's author is the token's user.
- */
-export function findsMarker(body: string, stack: StackIdentity): boolean {
-  const marker = stackMarker(stack)
-  if (!body.startsWith(marker)) return false
-  const next = body.charAt(marker.length)
-  return next === '' || next === '\n' || next === '\r'
-}
 
 // ---------------------------------------------------------------------------------------------
 

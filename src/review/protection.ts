@@ -7,9 +7,9 @@
 import * as core from '@actions/core'
 import { DeployError, errorMessage } from '../errors'
 import type { Config } from '../inputs'
-import { findComment, githubClient, mergedPullRequestOf, tokenLogin } from '../report/comment'
+import { findComment, githubClient, mergedPullRequestOf, tokenLogin } from '../github/client'
 import type { RunReport } from '../report/publish'
-import { findsMarker } from '../report/render'
+import { findsMarker } from '../github/marker'
 import type { PlanSummary } from '../terraform/plan'
 import { protectedChanges, readProtectedLine, type ProtectedChange } from '../terraform/protect'
 
