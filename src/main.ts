@@ -28,23 +28,16 @@ import type { ManifestLocation } from './frontend/site-manifest'
 import { HealthCheckError, renderHealthSection, runHealthChecks } from './frontend/health'
 import { fingerprintKey, type FingerprintKey } from './backend/fingerprint-key'
 import { inputsFromEnv, readConfig, type Config } from './inputs'
-import { findComment, githubClient, mergedPullRequestOf, tokenLogin } from './github/client'
 import { backendSection, outputsSection, RunReport } from './report/publish'
-import { findsMarker } from './github/marker'
-import {
-  compareFingerprints,
-  describeDifference,
-  planFingerprint,
-  readFingerprint,
-  type Fingerprint
-} from './terraform/fingerprint'
+import { planFingerprint, type Fingerprint } from './terraform/fingerprint'
 import { terraformEnvProblem } from './terraform/cli'
 import { locateTerraform } from './terraform/install'
 import { carryBackendRecord, createPrivateDir, type PrivateDir } from './terraform/private-dir'
 import { readModuleConfig, type ModuleConfig } from './terraform/module-config'
 import { readVersionRequirement, type VersionRequirement } from './terraform/version-requirement'
 import { planSummaryLine } from './terraform/plan'
-import { guardProtected } from './review/protection'
+import { guardProtected } from './terraform/protection'
+import { checkReviewedPlan } from './terraform/reviewed-plan'
 import {
   backendSettings,
   Terraform,
@@ -211,9 +204,7 @@ async function deploy(config: Config, report: RunReport, privateDir: PrivateDir)
     // Protected resources the plan deletes or replaces: flagged on every plan, refused before an
     // apply unless allowed.
     const applying = config.mode !== 'plan' && !config.dryRun
-    await report.phase('Protected resources', () =>
-      guardProtected(config, plan.summary, report, applying)
-    )
+    await report.phase('Protected resources', () => guard(config, plan, report, applying))
     if (config.mode === 'plan') {
       report.skip('Terraform apply')
       return
@@ -225,7 +216,7 @@ async function deploy(config: Config, report: RunReport, privateDir: PrivateDir)
       if (config.mode === 'deploy') outputs = await terraform.outputs()
     } else {
       if (config.requireReviewedPlan && plan.changes) {
-        await report.phase('Reviewed plan', () => checkReviewedPlan(config, plan, report))
+        await report.phase('Reviewed plan', () => requireReviewed(config, plan, report))
       }
       // This run writes the state: the key becomes this root module's.
       if (identity.needsRecord) await recordOwner(config, backendClients.s3, backend.bucket)
@@ -496,9 +487,8 @@ async function applyPlan(
           'The state changed since this plan was made (another run applied); planning again'
         )
         plan = await planStack(config, terraform, report)
-        await guardProtected(config, plan.summary, report, true)
-        if (config.requireReviewedPlan && plan.changes)
-          await checkReviewedPlan(config, plan, report)
+        await guard(config, plan, report, true)
+        if (config.requireReviewedPlan && plan.changes) await requireReviewed(config, plan, report)
         continue
       }
       report.apply = {
@@ -532,73 +522,33 @@ async function fingerprintOf(
   )
 }
 
+/** The protected-resource guard, recorded in the report; a refusal stops the run before apply. */
+async function guard(
+  config: Config,
+  plan: PlanResult,
+  report: RunReport,
+  applying: boolean
+): Promise<void> {
+  const result = await guardProtected(config, plan.summary, report.stack, applying)
+  report.protectedChanges = result.changes
+  if (result.reviewPr) report.reviewPr ??= result.reviewPr
+  if (result.refusal) throw new DeployError(result.refusal)
+}
+
 /**
  * require-reviewed-plan: apply only when this plan's effect equals the one shown on the pull request
  * the commit came from. Otherwise nothing is applied, the step fails with the difference, and the
- * pull request's comment says the plan changed after review.
+ * pull request's comment says why.
  */
-async function checkReviewedPlan(
-  config: Config,
-  plan: PlanResult,
-  report: RunReport
-): Promise<void> {
-  const { context } = config
-  const refuse = (message: string): never => {
-    throw new DeployError(`require-reviewed-plan: ${message} Nothing was applied.`)
-  }
-  if (!config.githubToken) return refuse('no github-token to find the reviewed plan with.')
-  if (!context.repository || !context.sha)
-    return refuse('GITHUB_REPOSITORY and GITHUB_SHA are needed to find the pull request.')
-  const octokit = githubClient(config.githubToken, context.apiUrl)
-  let merged: Awaited<ReturnType<typeof mergedPullRequestOf>>
-  try {
-    merged = await mergedPullRequestOf(octokit, context.repository, context.sha)
-  } catch (error) {
-    return refuse(
-      `could not look up the pull request of commit ${context.sha.slice(0, 7)} (${errorMessage(error)}).`
-    )
-  }
-  if (!merged) {
-    return refuse(
-      `commit ${context.sha.slice(0, 7)} is not the merge commit of a merged pull request${context.eventName === 'workflow_dispatch' ? ' (a workflow_dispatch run of a commit that was not merged through a pull request; an open pull request is not reviewed-and-merged)' : ''}, so there is no reviewed plan. Merge through a pull request, or run with require-reviewed-plan: false.`
-    )
-  }
-  const pr = merged.pr
+async function requireReviewed(config: Config, plan: PlanResult, report: RunReport): Promise<void> {
   const current = await fingerprintOf(config, plan, report)
-  if (!current) return refuse('this plan has no fingerprint to compare (see the warning above).')
-  const login = await tokenLogin(octokit)
-  const comment = await findComment(octokit, pr, login, body => findsMarker(body, report.stack))
-  const reviewed = comment ? readFingerprint(comment.body) : undefined
-  report.reviewPr = pr
-  if (!reviewed) {
-    report.note = `Not applied: no reviewed plan was found on this pull request for this stack.`
-    return refuse(
-      `pull request #${pr.number} has no reviewed plan for this stack (working directory ${config.workingDirectoryInput}, state key ${config.stateKey}); its plan comment is missing${config.comment === 'never' ? ' (comment: never posts none)' : ''}.`
-    )
-  }
-  if (!reviewed.keyed) {
-    report.note = `Not applied: the plan on this pull request was fingerprinted by an earlier version of revive-deploy. Plan again and review the new plan.`
-    return refuse(
-      `the reviewed plan on pull request #${pr.number} was made by an earlier version of revive-deploy (an unkeyed fingerprint, not trusted); plan the pull request again.`
-    )
-  }
-  if (reviewed.head && reviewed.head !== merged.headSha) {
-    report.note = `Not applied: the plan shown here was made for ${reviewed.head.slice(0, 7)}, but the pull request was merged at ${merged.headSha.slice(0, 7)}; the last commits were never planned here.`
-    return refuse(
-      `the reviewed plan on pull request #${pr.number} was made for head ${reviewed.head.slice(0, 7)}, but the pull request's final head is ${merged.headSha.slice(0, 7)} (pushed after the last plan).`
-    )
-  }
-  const difference = compareFingerprints(reviewed, current)
-  if (!difference.same) {
-    report.fingerprint = reviewed
-    const what = describeDifference(difference)
-    report.note = `Plan changed after review: the plan at merge time differs from the one reviewed here, so nothing was applied (${what}). Plan again and review the new plan.`
-    return refuse(`the plan changed after review of pull request #${pr.number}: ${what}.`)
-  }
-  report.fingerprint = current
-  report.note = 'Applied after merge: the plan matched the one reviewed here.'
-  if (context.runUrl) report.noteLink = context.runUrl
-  core.info(`The plan matches the one reviewed on pull request #${pr.number}`)
+  const result = await checkReviewedPlan(config, report.stack, current)
+  if (result.pr) report.reviewPr = result.pr
+  if (result.fingerprint) report.fingerprint = result.fingerprint
+  if (result.note) report.note = result.note
+  if (result.noteLink) report.noteLink = result.noteLink
+  if (result.refusal)
+    throw new DeployError(`require-reviewed-plan: ${result.refusal} Nothing was applied.`)
 }
 
 function isStalePlan(error: unknown): boolean {
