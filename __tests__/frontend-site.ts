@@ -8,7 +8,7 @@ import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
 import { readConfig, type Config } from '../src/inputs'
-import type { FrontendLog } from '../src/frontend/log'
+import type { Log } from '../src/log'
 
 const MiB = 1024 * 1024
 export const IMMUTABLE = 'public, max-age=31536000, immutable'
@@ -203,7 +203,7 @@ export function frontendConfig(
   })
 }
 
-export interface CollectingLog extends FrontendLog {
+export interface CollectingLog extends Log {
   lines: string[]
   warnings: string[]
   notices: string[]
@@ -217,6 +217,7 @@ export function collectingLog(): CollectingLog {
     warnings: [],
     notices: [],
     groups: [],
+    debug: () => undefined,
     info: message => void log.lines.push(message),
     warning: message => void log.warnings.push(message),
     notice: message => void log.notices.push(message),

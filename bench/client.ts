@@ -18,7 +18,7 @@ import { deployFrontend } from '../src/frontend/deploy'
 import { scanBuildDirectory } from '../src/frontend/local-files'
 import { listRemote } from '../src/frontend/s3-sync'
 import { planSync } from '../src/frontend/sync-plan'
-import type { FrontendLog } from '../src/frontend/log'
+import type { Log } from '../src/log'
 import { readConfig } from '../src/inputs'
 import { renderReport, type ReportContext } from '../src/report/render'
 import { redact, sensitiveStrings, summarizePlan } from '../src/terraform/plan'
@@ -112,7 +112,8 @@ export interface PhasesFigures {
   objects: number
 }
 
-const quietLog = (lines: string[]): FrontendLog => ({
+const quietLog = (lines: string[]): Log => ({
+  debug: () => undefined,
   info: message => void lines.push(message),
   warning: message => void lines.push(`warning: ${message}`),
   notice: message => void lines.push(`notice: ${message}`),

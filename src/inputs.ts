@@ -1,6 +1,6 @@
 import * as fs from 'node:fs'
 import * as path from 'node:path'
-import { InputError, InputLineError } from './errors'
+import { InputError, InputLineError, errorMessage } from './errors'
 import { downloadUrlProblem } from './terraform/download-url'
 import { compileCacheRules, type CacheRule } from './frontend/cache-control'
 import { normalizePrefix } from './frontend/sync-plan'
@@ -580,11 +580,7 @@ function readCacheRules(input: InputReader): CacheRule[] {
   try {
     return [...compileCacheRules(rules).rules]
   } catch (error) {
-    throw new InputError(
-      'cache-control',
-      input('cache-control'),
-      error instanceof Error ? error.message : String(error)
-    )
+    throw new InputError('cache-control', input('cache-control'), errorMessage(error))
   }
 }
 

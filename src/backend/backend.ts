@@ -26,7 +26,7 @@ import {
 } from '@aws-sdk/client-dynamodb'
 import { GetCallerIdentityCommand, type STSClient } from '@aws-sdk/client-sts'
 import { awsErrorName, awsStatus, expectBucketOwner, retryOn } from '../aws/clients'
-import { DeployError, InputError } from '../errors'
+import { DeployError, InputError, errorMessage } from '../errors'
 import { bucketNameProblem, type Config } from '../inputs'
 
 /** What the state-backend step found and did. */
@@ -83,7 +83,7 @@ export function callerAccount(sts: STSClient): Promise<string> {
         id = (await sts.send(new GetCallerIdentityCommand({}))).Account
       } catch (error) {
         throw new DeployError(
-          `Could not read the AWS account id (STS GetCallerIdentity: ${awsErrorName(error) || String(error)}), which names the default state bucket and must own the state and site buckets; check the AWS credentials and sts:GetCallerIdentity`,
+          `Could not read the AWS account id (STS GetCallerIdentity: ${awsErrorName(error) || errorMessage(error)}), which names the default state bucket and must own the state and site buckets; check the AWS credentials and sts:GetCallerIdentity`,
           { cause: error }
         )
       }
@@ -190,9 +190,12 @@ async function bucketExists(s3: S3Client, bucket: string, region: string): Promi
         ?.headers?.['x-amz-bucket-region']
       throw wrongRegion(bucket, other ?? 'another region', region)
     }
-    throw new DeployError(`Could not check the state bucket ${bucket}: ${name || String(error)}`, {
-      cause: error
-    })
+    throw new DeployError(
+      `Could not check the state bucket ${bucket}: ${name || errorMessage(error)}`,
+      {
+        cause: error
+      }
+    )
   }
 }
 
@@ -238,7 +241,7 @@ async function createBucket(
     if (name === 'BucketAlreadyExists') throw nameTaken(bucket)
     if (name !== 'BucketAlreadyOwnedByYou') {
       throw new DeployError(
-        `Could not create the state bucket ${bucket}: ${name || String(error)}`,
+        `Could not create the state bucket ${bucket}: ${name || errorMessage(error)}`,
         { cause: error }
       )
     }
@@ -254,7 +257,7 @@ async function createBucket(
       await settle(step.apply)
     } catch (error) {
       throw new DeployError(
-        `Created the state bucket ${bucket} but could not apply "${step.what}": ${awsErrorName(error) || String(error)}. Grant the s3:PutBucket* permissions (docs/permissions.md) and re-run: the next run finds what is missing on this bucket and finishes it.`,
+        `Created the state bucket ${bucket} but could not apply "${step.what}": ${awsErrorName(error) || errorMessage(error)}. Grant the s3:PutBucket* permissions (docs/permissions.md) and re-run: the next run finds what is missing on this bucket and finishes it.`,
         { cause: error }
       )
     }
@@ -461,7 +464,7 @@ async function checkBucketProtection(
       try {
         return { step, present: await step.present!() }
       } catch (error) {
-        return { step, present: undefined, error: awsErrorName(error) || String(error) }
+        return { step, present: undefined, error: awsErrorName(error) || errorMessage(error) }
       }
     })
   )
@@ -491,7 +494,7 @@ async function checkBucketProtection(
       await step.apply()
     } catch (error) {
       throw new DeployError(
-        `The state bucket ${bucket} (created by revive-deploy) lacks "${step.what}", and applying it failed: ${awsErrorName(error) || String(error)}. Grant the s3:PutBucket* permissions (docs/permissions.md) and re-run, or apply it yourself: ${step.fix}.`,
+        `The state bucket ${bucket} (created by revive-deploy) lacks "${step.what}", and applying it failed: ${awsErrorName(error) || errorMessage(error)}. Grant the s3:PutBucket* permissions (docs/permissions.md) and re-run, or apply it yourself: ${step.fix}.`,
         { cause: error }
       )
     }
@@ -537,7 +540,7 @@ async function describeTable(
   } catch (error) {
     if (awsErrorName(error) === 'ResourceNotFoundException') return undefined
     throw new DeployError(
-      `Could not check the lock table ${table}: ${awsErrorName(error) || String(error)}`,
+      `Could not check the lock table ${table}: ${awsErrorName(error) || errorMessage(error)}`,
       {
         cause: error
       }
@@ -582,7 +585,7 @@ async function createTable(
   } catch (error) {
     if (awsErrorName(error) !== 'ResourceInUseException') {
       throw new DeployError(
-        `Could not create the lock table ${table}: ${awsErrorName(error) || String(error)}`,
+        `Could not create the lock table ${table}: ${awsErrorName(error) || errorMessage(error)}`,
         {
           cause: error
         }
@@ -609,7 +612,7 @@ async function createTable(
       report.hardened.push('table: point-in-time recovery')
     } catch (error) {
       report.warnings.push(
-        `Point-in-time recovery could not be enabled on ${table} (${awsErrorName(error) || String(error)}); the lock table works without it.`
+        `Point-in-time recovery could not be enabled on ${table} (${awsErrorName(error) || errorMessage(error)}); the lock table works without it.`
       )
     }
   }
@@ -651,7 +654,7 @@ async function checkTableProtection(
     )
   } catch (error) {
     report.warnings.push(
-      `Could not turn on deletion protection for the lock table ${name} (${awsErrorName(error) || String(error)}); grant dynamodb:UpdateTable on it, or run: ${fix}.`
+      `Could not turn on deletion protection for the lock table ${name} (${awsErrorName(error) || errorMessage(error)}); grant dynamodb:UpdateTable on it, or run: ${fix}.`
     )
     return
   }

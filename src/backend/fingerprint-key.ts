@@ -13,6 +13,7 @@
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3'
 import { randomBytes } from 'node:crypto'
 import { awsErrorName, awsStatus } from '../aws/clients'
+import { errorMessage } from '../errors'
 
 export const HMAC_KEY_SUFFIX = '.revive-deploy-hmac-key'
 
@@ -41,7 +42,7 @@ export async function fingerprintKey(opts: FingerprintKeyOptions): Promise<Finge
     }
   }
   const failed = (what: string, error: unknown): FingerprintKey => ({
-    problem: `could not ${what} the fingerprint key ${where} (${awsErrorName(error) || String(error)}); grant s3:GetObject and s3:PutObject on it`
+    problem: `could not ${what} the fingerprint key ${where} (${awsErrorName(error) || errorMessage(error)}); grant s3:GetObject and s3:PutObject on it`
   })
   let key: Buffer | undefined
   try {

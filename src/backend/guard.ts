@@ -1,7 +1,7 @@
 import { HeadObjectCommand, ListObjectVersionsCommand, type S3Client } from '@aws-sdk/client-s3'
 import { DeleteItemCommand, GetItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import { awsErrorName, awsStatus } from '../aws/clients'
-import { DeployError } from '../errors'
+import { DeployError, errorMessage } from '../errors'
 
 export interface GuardResult {
   /** The state object exists and is not empty. */
@@ -40,7 +40,7 @@ export async function checkStateLoss(
   } catch (error) {
     if (!(awsStatus(error) === 404 || ['NotFound', 'NoSuchKey'].includes(awsErrorName(error)))) {
       throw new DeployError(
-        `Could not read the state object s3://${bucket}/${key}: ${awsErrorName(error) || String(error)}; check s3:GetObject on the state bucket`,
+        `Could not read the state object s3://${bucket}/${key}: ${awsErrorName(error) || errorMessage(error)}; check s3:GetObject on the state bucket`,
         { cause: error }
       )
     }
@@ -61,7 +61,7 @@ export async function checkStateLoss(
     digest = item.Item?.Digest?.S
   } catch (error) {
     throw new DeployError(
-      `Could not read the lock table ${table} to check for lost state: ${awsErrorName(error) || String(error)}`,
+      `Could not read the lock table ${table} to check for lost state: ${awsErrorName(error) || errorMessage(error)}`,
       { cause: error }
     )
   }
@@ -129,7 +129,7 @@ async function earlierVersions(s3: S3Client, bucket: string, key: string): Promi
     }
   } catch (error) {
     throw new DeployError(
-      `Could not list the versions of s3://${bucket}/${key} to check for lost state: ${awsErrorName(error) || String(error)}; check s3:ListBucketVersions`,
+      `Could not list the versions of s3://${bucket}/${key} to check for lost state: ${awsErrorName(error) || errorMessage(error)}; check s3:ListBucketVersions`,
       { cause: error }
     )
   }

@@ -21,7 +21,7 @@ import {
 } from '@aws-sdk/client-s3'
 import type { STSClient } from '@aws-sdk/client-sts'
 import { awsErrorName, awsStatus } from '../aws/clients'
-import { DeployError } from '../errors'
+import { DeployError, errorMessage } from '../errors'
 import type { Config } from '../inputs'
 import type { BackendBlock, ModuleConfig } from '../terraform/module-config'
 import { resolveBucketName } from './backend'
@@ -279,7 +279,7 @@ function isMissing(error: unknown): boolean {
 
 function readFailure(bucket: string, key: string, error: unknown): DeployError {
   return new DeployError(
-    `Could not read s3://${bucket}/${key}: ${awsErrorName(error) || String(error)}; check s3:GetObject on the state bucket`,
+    `Could not read s3://${bucket}/${key}: ${awsErrorName(error) || errorMessage(error)}; check s3:GetObject on the state bucket`,
     { cause: error }
   )
 }

@@ -8,10 +8,10 @@ import { lstat, mkdir, realpath, rm, stat, writeFile } from 'node:fs/promises'
 import * as path from 'node:path'
 import { childEnv } from '../child-env'
 import { runProcess, withCommandsOff } from '../process'
-import { DeployError, linePlace, quote } from '../errors'
+import { DeployError, linePlace, quote, errorMessage } from '../errors'
 import type { BuildEnvMapping, Config } from '../inputs'
 import { NO_CACHE, type CacheRule } from './cache-control'
-import { messageOf, secondsSince, type FrontendLog } from './log'
+import { secondsSince, type Log } from '../log'
 
 /** The `build-env` variables: as strings for the environment, as typed values for `config-file`. */
 export interface BuildEnv {
@@ -73,7 +73,7 @@ export function buildShell(env: NodeJS.ProcessEnv = process.env): string {
 export async function runBuild(
   config: Pick<Config, 'buildCommand' | 'frontendDirectory' | 'workspace'>,
   buildEnv: BuildEnv,
-  log: FrontendLog
+  log: Log
 ): Promise<number> {
   const cwd = config.frontendDirectory
   if (!cwd) throw new Error('runBuild needs a frontend directory')
@@ -120,7 +120,7 @@ export async function runBuild(
       return code
     } catch (error) {
       throw new DeployError(
-        `build-command could not be started with ${shell} in ${shown}: ${messageOf(error)}`,
+        `build-command could not be started with ${shell} in ${shown}: ${errorMessage(error)}`,
         { cause: error }
       )
     }

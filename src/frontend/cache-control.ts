@@ -28,6 +28,7 @@
  * after five minutes. Users override any of this with a rule.
  */
 import picomatch from 'picomatch'
+import { errorMessage } from '../errors'
 
 export const NO_CACHE = 'no-cache'
 export const IMMUTABLE = 'public, max-age=31536000, immutable'
@@ -138,7 +139,7 @@ export function compileCacheRules(rules: readonly CacheRule[]): CompiledCacheRul
       const basename = !pattern.includes('/')
       isMatch = picomatch(pattern, { dot: true, basename, strictBrackets: true })
     } catch (error) {
-      const reason = error instanceof Error ? error.message : String(error)
+      const reason = errorMessage(error)
       throw new Error(`${where}: invalid glob: ${reason}`, { cause: error })
     }
     return { rule: { pattern, value }, isMatch }

@@ -18,8 +18,7 @@ import {
   type CloudFrontClient
 } from '@aws-sdk/client-cloudfront'
 import { awsErrorName } from '../aws/clients'
-import { DeployError } from '../errors'
-import { messageOf } from './log'
+import { DeployError, errorMessage } from '../errors'
 import { normalizePrefix } from './sync-plan'
 
 /** Where a distribution roots the site bucket, for turning keys into the URL paths it serves. */
@@ -52,7 +51,7 @@ export async function originRoots(
     const answer = await cloudfront.send(new GetDistributionConfigCommand({ Id: distributionId }))
     origins = answer.DistributionConfig?.Origins?.Items ?? []
   } catch (error) {
-    const name = awsErrorName(error) || messageOf(error)
+    const name = awsErrorName(error) || errorMessage(error)
     const fix =
       name === 'AccessDenied' ? '; grant cloudfront:GetDistributionConfig on the distribution' : ''
     return fallback(`Could not read the origins of distribution ${distributionId} (${name}${fix})`)
@@ -152,7 +151,7 @@ export async function createInvalidation(
 
 function invalidationFailure(distributionId: string, error: unknown): string {
   const name = awsErrorName(error)
-  const message = messageOf(error).replace(/\.$/, '')
+  const message = errorMessage(error).replace(/\.$/, '')
   const detail = name && name !== 'Error' ? `${name}: ${message}` : message
   let fix = ''
   if (name === 'NoSuchDistribution') {
@@ -207,7 +206,7 @@ export async function waitForInvalidation(
       return {
         status: 'unknown',
         seconds: seconds(),
-        reason: `GetInvalidation failed: ${awsErrorName(error) || messageOf(error)}`
+        reason: `GetInvalidation failed: ${awsErrorName(error) || errorMessage(error)}`
       }
     }
     if (status === 'Completed') return { status: 'Completed', seconds: seconds() }

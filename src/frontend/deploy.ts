@@ -17,7 +17,7 @@
 import type { CloudFrontClient } from '@aws-sdk/client-cloudfront'
 import type { S3Client } from '@aws-sdk/client-s3'
 import { awsErrorName } from '../aws/clients'
-import { DeployError } from '../errors'
+import { DeployError, errorMessage } from '../errors'
 import { bucketNameProblem, type Config } from '../inputs'
 import {
   codeSpan,
@@ -44,7 +44,7 @@ import {
 } from './cloudfront'
 import { callerReference, invalidationPaths } from './invalidation'
 import { BuildDirectoryError, scanBuildDirectory, type LocalFile } from './local-files'
-import { coreLog, formatBytes, messageOf, secondsSince, type FrontendLog } from './log'
+import { coreLog, formatBytes, secondsSince, type Log } from '../log'
 import {
   DEFAULT_HEAD_CONCURRENCY,
   DEFAULT_UPLOAD_CONCURRENCY,
@@ -138,7 +138,7 @@ export interface FrontendClients {
 }
 
 export interface DeployFrontendOptions {
-  log?: FrontendLog
+  log?: Log
   /** Uploads in flight (default {@link DEFAULT_UPLOAD_CONCURRENCY}). */
   uploadConcurrency?: number
   headConcurrency?: number
@@ -283,7 +283,7 @@ export async function deployFrontend(
     }
   } catch (error) {
     if (error instanceof DeployError) throw error
-    throw new DeployError(messageOf(error), { cause: error })
+    throw new DeployError(errorMessage(error), { cause: error })
   }
   if (result.keptKeys.length > 0) {
     log.notice(
@@ -347,7 +347,7 @@ export async function deployFrontend(
           result.deleted = await deleteKeys(clients.s3, bucket, config.sitePrefix, phase.deletions)
         } catch (error) {
           throw new FrontendError(
-            `${messageOf(error)} (every file was uploaded)`,
+            `${errorMessage(error)} (every file was uploaded)`,
             finish(result, syncStart),
             { cause: error }
           )
@@ -466,7 +466,7 @@ export async function deployFrontend(
     } catch (error) {
       result.invalidation.status = 'failed'
       throw new FrontendError(
-        `${messageOf(error)}. The files are uploaded; ` +
+        `${errorMessage(error)}. The files are uploaded; ` +
           (marked
             ? `the paths are recorded in ${manifest.url}, and the next deploy invalidates them (also when it uploads nothing).`
             : 'a re-run finds nothing to upload and so invalidates nothing: re-run with invalidate: all, or invalidate these paths by hand.'),
@@ -603,7 +603,7 @@ function carriedPaths(
   record: SiteRecord | undefined,
   distributionId: string | undefined,
   config: FrontendConfig,
-  log: FrontendLog
+  log: Log
 ): string[] {
   const pending = record?.pendingInvalidation
   if (!pending || config.invalidate === 'none') return []
@@ -649,7 +649,7 @@ async function planInvalidation(
   result: FrontendResult,
   distributionId: string | undefined,
   clients: FrontendClients,
-  log: FrontendLog,
+  log: Log,
   carried: readonly string[]
 ): Promise<{ paths: string[]; reference: string } | undefined> {
   if (!distributionId) {
@@ -689,7 +689,7 @@ async function servedRoots(
   distributionId: string,
   bucket: string,
   sitePrefix: string,
-  log: FrontendLog
+  log: Log
 ): Promise<string[]> {
   const served = await originRoots(clients.cloudfront, distributionId, bucket, sitePrefix)
   if (served.assumed) log.notice(served.assumed)
@@ -732,7 +732,7 @@ function resolveDistribution(
   return value
 }
 
-function logDryRun(plan: SyncPlan, log: FrontendLog): void {
+function logDryRun(plan: SyncPlan, log: Log): void {
   const lines = (items: readonly string[], what: string): void => {
     for (const line of items.slice(0, DRY_RUN_LIST_LIMIT)) log.info(line)
     if (items.length > DRY_RUN_LIST_LIMIT) {
@@ -774,7 +774,7 @@ function attemptsOf(error: unknown): string {
 
 function describeAwsError(error: unknown): string {
   const name = awsErrorName(error)
-  const message = messageOf(error)
+  const message = errorMessage(error)
   const code = (error as { code?: unknown } | undefined)?.code
   const detail = typeof code === 'string' && !message.includes(code) ? ` (${code})` : ''
   if (!name || name === 'Error' || message.startsWith(name)) return `${message}${detail}`

@@ -3,10 +3,10 @@
  * a Terraform output) must answer 2xx within a bounded number of attempts; a fresh CloudFront or
  * API Gateway deployment can take a moment, so failures are retried with a growing pause.
  */
-import { DeployError } from '../errors'
+import { DeployError, errorMessage } from '../errors'
 import type { Config } from '../inputs'
 import { codeSpan, escapeText, formatDuration, tableHeader, tableRow } from '../report/markdown'
-import { coreLog, messageOf, type FrontendLog } from './log'
+import { coreLog, type Log } from '../log'
 
 export interface HealthResult {
   /** The line as given: the URL, or `output:<name>`. */
@@ -30,7 +30,7 @@ export interface HealthOptions {
   maxDelayMs?: number
   /** Time limit of one request (default 10 s). */
   timeoutMs?: number
-  log?: FrontendLog
+  log?: Log
 }
 
 /** Thrown when a health check fails; carries every result for the job summary. */
@@ -100,7 +100,7 @@ async function check(
   target: string,
   url: string,
   opts: HealthOptions,
-  log: FrontendLog
+  log: Log
 ): Promise<HealthResult> {
   const attempts = Math.max(1, Math.floor(opts.attempts ?? 6))
   const maxDelay = opts.maxDelayMs ?? 15_000
@@ -150,7 +150,7 @@ function fetchError(error: unknown, timeoutMs: number): string {
   const cause = (error as { cause?: { code?: unknown; message?: unknown } } | undefined)?.cause
   if (cause && typeof cause.code === 'string') return `could not be reached (${cause.code})`
   if (cause && typeof cause.message === 'string') return `could not be reached (${cause.message})`
-  return `could not be reached (${messageOf(error)})`
+  return `could not be reached (${errorMessage(error)})`
 }
 
 function describeFailure(result: HealthResult): string {

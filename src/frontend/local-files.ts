@@ -12,6 +12,7 @@ import { createHash, type Hash } from 'node:crypto'
 import { closeSync, createReadStream, fstatSync, openSync, readSync } from 'node:fs'
 import { open, readdir, readlink, realpath, stat } from 'node:fs/promises'
 import * as path from 'node:path'
+import { errorMessage } from '../errors'
 
 const MiB = 1024 * 1024
 
@@ -78,7 +79,7 @@ export async function scanBuildDirectory(
   try {
     root = await realpath(dir)
   } catch (error) {
-    throw new BuildDirectoryError(`Build directory ${dir} cannot be read: ${messageOf(error)}`)
+    throw new BuildDirectoryError(`Build directory ${dir} cannot be read: ${errorMessage(error)}`)
   }
   if (!(await stat(root)).isDirectory()) {
     throw new BuildDirectoryError(`Build directory ${dir} is not a directory`)
@@ -122,7 +123,7 @@ export async function scanBuildDirectory(
       target = await realpath(linkPath)
     } catch (error) {
       throw new BuildDirectoryError(
-        `Symlink ${shown} -> ${written} cannot be followed: ${messageOf(error)}`
+        `Symlink ${shown} -> ${written} cannot be followed: ${errorMessage(error)}`
       )
     }
     if (!isInside(root, target)) {
@@ -287,10 +288,6 @@ function isInside(root: string, target: string): boolean {
 
 function compareStrings(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error)
 }
 
 /** A function that waits for the event loop's next turn when `everyMs` have passed since the last. */

@@ -22,9 +22,9 @@ import pLimit from 'p-limit'
 import { createReadStream, readFileSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { awsErrorName, awsStatus } from '../aws/clients'
-import { DeployError } from '../errors'
+import { DeployError, errorMessage } from '../errors'
 import { MULTIPART_PART_SIZE, MULTIPART_THRESHOLD } from './local-files'
-import { formatBytes, messageOf, type FrontendLog } from './log'
+import { formatBytes, type Log } from '../log'
 import {
   HEADERS_METADATA_KEY,
   SHA256_METADATA_KEY,
@@ -122,7 +122,7 @@ export class Progress {
   constructor(
     readonly totalFiles: number,
     readonly totalBytes: number,
-    private readonly log: FrontendLog,
+    private readonly log: Log,
     intervalMs = 2000
   ) {
     if (totalFiles > 0) {
@@ -370,7 +370,7 @@ export function s3Failure(what: string, bucket: string, error: unknown): DeployE
   } else if (name === 'AccessDenied' || status === 403) {
     fix = `; the bucket ${bucket} belongs to another AWS account than these credentials' (every request names their account as the expected owner), or they may not use it (s3:ListBucket, s3:GetObject, s3:PutObject, s3:DeleteObject)`
   }
-  const message = messageOf(error).replace(/\.$/, '')
+  const message = errorMessage(error).replace(/\.$/, '')
   const detail = name && name !== 'Error' ? `${name}: ${message}` : message
   return new DeployError(`Could not ${what}: ${detail}${fix}`, { cause: error })
 }

@@ -18,7 +18,7 @@
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3'
 import { createHash } from 'node:crypto'
 import { awsErrorName, awsStatus } from '../aws/clients'
-import { messageOf } from './log'
+import { errorMessage } from '../errors'
 
 export const SITE_MANIFEST_SUFFIX = '.revive-deploy-site.json'
 
@@ -92,7 +92,7 @@ export async function readSiteManifest(location: ManifestLocation): Promise<Load
     if (awsStatus(error) === 404) return { manifest: empty }
     return {
       manifest: empty,
-      problem: `could not read ${manifestUrl(location)} (${awsErrorName(error) || messageOf(error)}); grant s3:GetObject and s3:PutObject on it`
+      problem: `could not read ${manifestUrl(location)} (${awsErrorName(error) || errorMessage(error)}); grant s3:GetObject and s3:PutObject on it`
     }
   }
   const manifest = parseManifest(text)
@@ -131,7 +131,7 @@ export async function writeSiteManifest(
     const why =
       awsStatus(error) === 412
         ? 'another deploy wrote it meanwhile; its version is kept, and the next deploy checks again what this one could not record'
-        : `${awsErrorName(error) || messageOf(error)}; grant s3:PutObject on it`
+        : `${awsErrorName(error) || errorMessage(error)}; grant s3:PutObject on it`
     return { problem: `could not write ${manifestUrl(location)}: ${why}` }
   }
 }

@@ -14,6 +14,7 @@
  * {@link redact}.
  */
 import { createHash } from 'node:crypto'
+import { errorMessage } from '../errors'
 
 export type ResourceAction =
   'create' | 'update' | 'delete' | 'replace' | 'read' | 'no-op' | 'forget'
@@ -113,7 +114,7 @@ export function summarizePlan(showJson: unknown): PlanSummary {
     try {
       doc = JSON.parse(doc) as unknown
     } catch (error) {
-      fail(`the text is not JSON (${error instanceof Error ? error.message : String(error)})`)
+      fail(`the text is not JSON (${errorMessage(error)})`)
     }
   }
   if (!isObject(doc)) fail(`got ${describe(doc)}`)

@@ -7,7 +7,7 @@ import * as core from '@actions/core'
 import { randomUUID } from 'node:crypto'
 import * as os from 'node:os'
 import * as path from 'node:path'
-import { DeployError } from '../errors'
+import { DeployError, errorMessage } from '../errors'
 import type { Config, KeyValue } from '../inputs'
 import { TerraformCli, type CommandResult, type LogSink } from './cli'
 import {
@@ -188,9 +188,7 @@ export function readOutputs(json: string): TerraformOutputs {
   try {
     parsed = JSON.parse(json)
   } catch (error) {
-    throw new DeployError(
-      `terraform output -json did not print JSON (${error instanceof Error ? error.message : String(error)})`
-    )
+    throw new DeployError(`terraform output -json did not print JSON (${errorMessage(error)})`)
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
     throw new DeployError('terraform output -json did not print a JSON object')

@@ -1,10 +1,11 @@
 /**
- * Where the frontend phase writes its log: the step log through @actions/core by default; tests
- * pass a collecting one.
+ * Where a phase writes its log: the step log through @actions/core by default; unit tests pass a
+ * collecting one. (Terraform's own output streams through `terraform/cli.ts`'s line writer.)
  */
 import * as core from '@actions/core'
 
-export interface FrontendLog {
+export interface Log {
+  debug(message: string): void
   info(message: string): void
   notice(message: string): void
   warning(message: string): void
@@ -12,7 +13,8 @@ export interface FrontendLog {
   group<T>(name: string, fn: () => Promise<T>): Promise<T>
 }
 
-export const coreLog: FrontendLog = {
+export const coreLog: Log = {
+  debug: message => core.debug(message),
   info: message => core.info(message),
   notice: message => core.notice(message),
   warning: message => core.warning(message),
@@ -34,8 +36,4 @@ export function formatBytes(bytes: number): string {
 /** Seconds since `start` (a `performance.now()` value), to 0.1 s. */
 export function secondsSince(start: number): number {
   return Math.round((performance.now() - start) / 100) / 10
-}
-
-export function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error)
 }
