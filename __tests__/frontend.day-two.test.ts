@@ -20,7 +20,6 @@ import { createClients } from '../src/aws/clients'
 import {
   FrontendError,
   deployFrontend,
-  renderFrontendSection,
   type DeployFrontendOptions,
   type FrontendResult
 } from '../src/frontend/deploy'
@@ -36,6 +35,7 @@ import {
   type SiteFile,
   type Workspace
 } from './frontend-site'
+import { renderFrontendSection } from '../src/report/frontend'
 
 const BUCKET = 'day-two-site'
 const STATE = 'day-two-state'

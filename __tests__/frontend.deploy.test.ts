@@ -20,7 +20,6 @@ import { DeployError } from '../src/errors'
 import {
   FrontendError,
   deployFrontend,
-  renderFrontendSection,
   type DeployFrontendOptions,
   type FrontendResult
 } from '../src/frontend/deploy'
@@ -44,6 +43,7 @@ import {
   type SiteFile,
   type Workspace
 } from './frontend-site'
+import { renderFrontendSection } from '../src/report/frontend'
 
 const BUCKET = 'shop-site'
 const PREFIX = 'site/'

@@ -5,14 +5,10 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import * as http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { DeployError } from '../src/errors'
-import {
-  HealthCheckError,
-  renderHealthSection,
-  runHealthChecks,
-  type HealthOptions
-} from '../src/frontend/health'
+import { HealthCheckError, runHealthChecks, type HealthOptions } from '../src/health/health'
 import type { HealthCheckTarget } from '../src/inputs'
 import { collectingLog } from './frontend-site'
+import { renderHealthSection } from '../src/report/health'
 
 /** Per path: the statuses to answer in turn (the last one repeats), and how many requests came. */
 const scripts: Record<string, number[]> = {

@@ -6,15 +6,9 @@ import { join } from 'node:path'
 import { sensitiveStrings, summarizePlan, type PlanSummary } from '../src/terraform/plan'
 import { findsMarker, stackMarker } from '../src/github/marker'
 import { renderReport } from '../src/report/render'
-import {
-  codeSpan,
-  escapeText,
-  fencedBlock,
-  formatDuration,
-  safeUrl,
-  truncate
-} from '../src/report/markdown'
+import { codeSpan, escapeText, fencedBlock, safeUrl, truncate } from '../src/report/markdown'
 import { codeBlocks, prContext, reportStack } from './helpers/markdown'
+import { formatDuration } from '../src/format'
 
 const FIXTURES = join(process.cwd(), '__tests__', 'fixtures', 'plans')
 const readFixture = (file: string): string => readFileSync(join(FIXTURES, file), 'utf8')

@@ -20,20 +20,3 @@ export const coreLog: Log = {
   warning: message => core.warning(message),
   group: (name, fn) => core.group(name, fn)
 }
-
-/** 1536 -> "1.5 KiB" */
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB']
-  let value = bytes
-  let unit = 0
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024
-    unit++
-  }
-  return unit === 0 ? `${value} B` : `${value.toFixed(value < 10 ? 2 : 1)} ${units[unit]}`
-}
-
-/** Seconds since `start` (a `performance.now()` value), to 0.1 s. */
-export function secondsSince(start: number): number {
-  return Math.round((performance.now() - start) / 100) / 10
-}

@@ -18,14 +18,9 @@ import {
 import { createClients, expectBucketOwner, type AwsClients } from './aws/clients'
 import { cancellation, installCancellation } from './process'
 import { DeployError, errorMessage } from './errors'
-import {
-  deployFrontend,
-  FrontendError,
-  renderFrontendSection,
-  type FrontendResult
-} from './frontend/deploy'
+import { deployFrontend, FrontendError, type FrontendResult } from './frontend/deploy'
 import type { ManifestLocation } from './frontend/site-manifest'
-import { HealthCheckError, renderHealthSection, runHealthChecks } from './frontend/health'
+import { HealthCheckError, runHealthChecks } from './health/health'
 import { fingerprintKey, type FingerprintKey } from './backend/fingerprint-key'
 import { inputsFromEnv, readConfig, type Config } from './inputs'
 import { backendSection, outputsSection, RunReport } from './report/publish'
@@ -46,6 +41,8 @@ import {
   type PlanResult,
   type TerraformOutputs
 } from './terraform/runner'
+import { renderFrontendSection } from './report/frontend'
+import { renderHealthSection } from './report/health'
 
 /**
  * The deploy, as a table of contents: read inputs → state backend → terraform (init, guard, plan,

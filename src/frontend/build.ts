@@ -11,7 +11,8 @@ import { runProcess, withCommandsOff } from '../process'
 import { DeployError, linePlace, quote, errorMessage } from '../errors'
 import type { BuildEnvMapping, Config } from '../inputs'
 import { NO_CACHE, type CacheRule } from './cache-control'
-import { secondsSince, type Log } from '../log'
+import { type Log } from '../log'
+import { secondsSince } from '../format'
 
 /** The `build-env` variables: as strings for the environment, as typed values for `config-file`. */
 export interface BuildEnv {

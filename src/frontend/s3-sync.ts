@@ -24,7 +24,7 @@ import { readFile } from 'node:fs/promises'
 import { awsErrorName, awsStatus } from '../aws/clients'
 import { DeployError, errorMessage } from '../errors'
 import { MULTIPART_PART_SIZE, MULTIPART_THRESHOLD } from './local-files'
-import { formatBytes, type Log } from '../log'
+import { type Log } from '../log'
 import {
   HEADERS_METADATA_KEY,
   SHA256_METADATA_KEY,
@@ -33,6 +33,7 @@ import {
   type RemoteObject,
   type UploadItem
 } from './sync-plan'
+import { formatBytes } from '../format'
 
 /**
  * Uploads in flight at once. Measured with scripts/measure-upload-concurrency.ts (1,500 small

@@ -134,25 +134,6 @@ export function truncate(text: string, max: number): string {
   return `${text.slice(0, end)}…`
 }
 
-/** 1234567 -> "1,234,567" */
-export function formatCount(n: number): string {
-  return n.toLocaleString('en-US')
-}
-
-/** "s" when n is not 1. */
-export function plural(n: number, word: string, pluralWord = `${word}s`): string {
-  return `${formatCount(n)} ${n === 1 ? word : pluralWord}`
-}
-
-/** 42 -> "42 s", 125 -> "2 min 5 s", 3725 -> "1 h 2 min" */
-export function formatDuration(seconds: number): string {
-  if (seconds < 9.95) return `${Math.max(0, seconds).toFixed(1)} s`
-  const s = Math.max(0, Math.round(seconds))
-  if (s < 60) return `${s} s`
-  if (s < 3600) return `${Math.floor(s / 60)} min ${s % 60} s`
-  return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`
-}
-
 /** 2024-05-01T12:03:04.000Z -> "2024-05-01 12:03:04 UTC" */
 export function formatTimestamp(date: Date): string {
   if (Number.isNaN(date.getTime())) return 'unknown time'

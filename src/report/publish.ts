@@ -9,8 +9,9 @@ import { fingerprintLine, type Fingerprint } from '../terraform/fingerprint'
 import { protectedLine, type ProtectedChange } from '../terraform/protect'
 import { upsertComment, type CommentOutcome, type PullRequestRef } from '../github/client'
 import { findsMarker, type StackIdentity } from '../github/marker'
-import { codeSpan, escapeText, formatDuration, tableHeader, tableRow, truncate } from './markdown'
+import { codeSpan, escapeText, tableHeader, tableRow, truncate } from './markdown'
 import { GITHUB_COMMENT_LIMIT, renderReport, type ApplyOutcome, type ReportContext } from './render'
+import { formatDuration } from '../format'
 
 /** GitHub's limit for one step's job summary is 1 MiB; stay well inside it. */
 const SUMMARY_LIMIT = 512 * 1024

@@ -19,16 +19,14 @@ import {
   codeSpan,
   escapeText,
   fencedBlock,
-  formatCount,
-  formatDuration,
   formatTimestamp,
   link,
   longestRun,
-  plural,
   tableHeader,
   tableRow,
   truncate
 } from './markdown'
+import { formatCount, formatDuration, plural } from '../format'
 
 export interface ApplyOutcome {
   status: 'applied' | 'failed' | 'not-run'

@@ -5,7 +5,6 @@
  */
 import { DeployError, errorMessage } from '../errors'
 import type { Config } from '../inputs'
-import { codeSpan, escapeText, formatDuration, tableHeader, tableRow } from '../report/markdown'
 import { coreLog, type Log } from '../log'
 
 export interface HealthResult {
@@ -159,26 +158,4 @@ function describeFailure(result: HealthResult): string {
     return `health-check ${result.url} answered ${result.status} ${after}`
   }
   return `health-check ${result.url} ${result.error ?? 'failed'} ${after}`
-}
-
-/** The health checks as a markdown section for the job summary. */
-export function renderHealthSection(results: readonly HealthResult[]): string {
-  if (results.length === 0) return ''
-  const lines = [tableHeader(['URL', 'Result', 'Attempts', 'Time'], ['l', 'l', 'r', 'r'])]
-  for (const r of results) {
-    const url = r.target === r.url ? r.url : `${r.target} → ${r.url}`
-    const outcome =
-      r.status !== undefined
-        ? `${r.ok ? '✅' : '❌'} ${r.status}`
-        : `❌ ${escapeText(r.error ?? 'failed')}`
-    lines.push(
-      tableRow([
-        codeSpan(url, { table: true }),
-        outcome,
-        String(r.attempts),
-        formatDuration(r.seconds)
-      ])
-    )
-  }
-  return `${lines.join('\n')}\n`
 }
