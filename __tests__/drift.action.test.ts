@@ -143,7 +143,10 @@ describe('mode: drift', () => {
     expect(issue?.body).not.toContain('demo-api-key-value-123')
     expect(first.summary).toContain('### Drift check')
     expect(first.summary).toMatch(/#### Drift\n/)
-    expect(first.summary).toContain(`Drift issue: opened ([#${issue?.number}](${issue?.html_url}))`)
+    expect(issue?.body).toContain('| Changes the plan would make (not yet applied) | yes |')
+    expect(first.summary).toContain(
+      `#### Drift issue\n\nOpened: [#${issue?.number}](${issue?.html_url}).`
+    )
 
     // A second run (now also with a configuration change not yet applied) updates the same issue.
     const second = await bed.run(
@@ -203,7 +206,7 @@ describe('mode: drift', () => {
     expect(run.log).toContain('issues: write')
     expect(run.summary).toContain('### Drift check')
     expect(run.summary).toContain('3 to change')
-    expect(run.summary).toContain('Drift issue: Could not open or update the drift issue')
+    expect(run.summary).toContain('#### Drift issue\n\nCould not open or update the drift issue')
     expect(bed.standins.github.issues(GITHUB_REPO)).toHaveLength(issuesBefore)
     expect(run.log).not.toMatch(/\bterraform apply\b/)
   })
@@ -222,7 +225,7 @@ describe('mode: drift', () => {
     expect([run.exitCode, explain(run)]).toEqual([0, explain(run)])
     expect(run.outputs.changes).toBe('true')
     expect(bed.standins.github.requests).toEqual([])
-    expect(run.summary).toContain('Drift issue: off (drift-issue: false).')
+    expect(run.summary).toContain('#### Drift issue\n\nOff (drift-issue: false).')
   })
 
   it('a stack never deployed: creates no backend, plans nothing, opens no issue', async () => {

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
-import { driftFindings, driftSection, findingsLine } from '../src/drift/check'
+import { driftFindings, driftIssueSection, driftSection, findingsLine } from '../src/drift/check'
 import { driftMarker, findsDriftMarker, syncDriftIssue } from '../src/drift/issue'
 import { readConfig, type Config } from '../src/inputs'
 import { RunReport } from '../src/report/publish'
@@ -69,9 +69,15 @@ describe('drift findings', () => {
     expect(findingsLine(none)).toBe(
       'Drift check: no resource changed outside Terraform; the plan has no changes.'
     )
-    expect(driftSection(none, { driftIssue: false }, undefined)).toContain(
-      'Drift issue: off (drift-issue: false).'
-    )
+    expect(driftSection(both)).toContain('listed under "Changed outside Terraform"')
+    expect(driftSection(none)).toContain('| Changes the plan would make (not yet applied) | no |')
+    expect(driftIssueSection({ driftIssue: false }, undefined)).toBe('Off (drift-issue: false).')
+    expect(
+      driftIssueSection(
+        { driftIssue: true },
+        { status: 'opened', number: 4, url: 'https://github.com/a/b/issues/4' }
+      )
+    ).toBe('Opened: [#4](https://github.com/a/b/issues/4).')
   })
 
   it('the marker names the stack: working directory and state key', () => {

@@ -65,13 +65,15 @@ export async function checkDrift(
   core.info(line)
   report.note = line
 
+  // The issue carries the same report, this section included.
+  report.addSection('Drift', driftSection(findings))
   let issue: DriftIssueOutcome | undefined
   if (config.driftIssue) {
     issue = await report.phase('Drift issue', () => syncDriftIssue(config, report, findings))
     if (issue.status === 'failed') core.warning(issue.warning)
     else core.info(`Drift issue: ${describeIssue(issue)}`)
   }
-  report.addSection('Drift', driftSection(findings, config, issue))
+  report.addSection('Drift issue', driftIssueSection(config, issue))
   return findings
 }
 
@@ -86,12 +88,8 @@ function describeIssue(issue: Exclude<DriftIssueOutcome, { status: 'failed' }>):
   }
 }
 
-/** The report's "Drift" section: what was found, and what became of the stack's issue. */
-export function driftSection(
-  findings: DriftFindings,
-  config: Pick<Config, 'driftIssue'>,
-  issue: DriftIssueOutcome | undefined
-): string {
+/** The report's "Drift" section: what each plan found. */
+export function driftSection(findings: Pick<DriftFindings, 'drift' | 'changes'>): string {
   const yesNo = (b: boolean): string => (b ? 'yes' : 'no')
   const rows = [
     tableHeader(['Check', 'Found']),
@@ -101,11 +99,23 @@ export function driftSection(
   const lines = [rows.join('\n'), '', 'Both plans ran without the state lock; nothing was applied.']
   if (findings.drift)
     lines.push('', 'The drifted resources are listed under "Changed outside Terraform" above.')
-  if (!config.driftIssue) lines.push('', 'Drift issue: off (drift-issue: false).')
-  else if (issue?.status === 'failed') lines.push('', `Drift issue: ${escapeText(issue.warning)}`)
-  else if (issue && issue.status !== 'none')
-    lines.push('', `Drift issue: ${issue.status} (${link(`#${issue.number}`, issue.url)}).`)
   return lines.join('\n')
+}
+
+/** The job summary's line on the stack's drift issue. */
+export function driftIssueSection(
+  config: Pick<Config, 'driftIssue'>,
+  issue: DriftIssueOutcome | undefined
+): string {
+  if (!config.driftIssue || !issue) return 'Off (drift-issue: false).'
+  switch (issue.status) {
+    case 'failed':
+      return escapeText(issue.warning)
+    case 'none':
+      return 'None open, none needed.'
+    default:
+      return `${issue.status[0]?.toUpperCase()}${issue.status.slice(1)}: ${link(`#${issue.number}`, issue.url)}.`
+  }
 }
 
 /**
