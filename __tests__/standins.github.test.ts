@@ -319,3 +319,105 @@ describe('who a token is', () => {
     expect(data.user?.type).toBe('Bot')
   })
 })
+
+describe('issues', () => {
+  const issuesRepo = 'acme/issues'
+  const at = { owner: 'acme', repo: 'issues' }
+
+  it('creates, gets, lists (open, closed, by creator), updates and closes an issue', async () => {
+    gh.addRepository(issuesRepo)
+    const kit = octokit('ghs_standin_write')
+    const created = await kit.rest.issues.create({ ...at, title: 'Drift', body: 'two changes' })
+    expect(created.status).toBe(201)
+    expect(created.data).toMatchObject({
+      number: 1,
+      title: 'Drift',
+      body: 'two changes',
+      state: 'open',
+      user: { login: 'github-actions[bot]', type: 'Bot' },
+      html_url: `https://github.com/${issuesRepo}/issues/1`,
+      closed_at: null
+    })
+    expect(created.data.node_id).toMatch(/^I_/)
+    // Someone else's issue and a pull request share the numbering.
+    await octokit('ghp_maintainer').rest.issues.create({ ...at, title: 'A bug' })
+    const pr = gh.addPullRequest(issuesRepo, { title: 'A change' })
+    expect(pr.number).toBe(3)
+
+    const open = await kit.rest.issues.listForRepo({ ...at, state: 'open' })
+    expect(open.data.map(i => [i.number, i.pull_request === undefined])).toEqual([
+      [3, false],
+      [2, true],
+      [1, true]
+    ])
+    const mine = await kit.rest.issues.listForRepo({ ...at, creator: 'github-actions[bot]' })
+    expect(mine.data.map(i => i.number)).toEqual([1])
+
+    const comment = await kit.rest.issues.createComment({ ...at, issue_number: 1, body: 'fixed' })
+    expect(comment.data.html_url).toBe(
+      `https://github.com/${issuesRepo}/issues/1#issuecomment-${comment.data.id}`
+    )
+    const updated = await kit.rest.issues.update({ ...at, issue_number: 1, body: 'one change' })
+    expect(updated.data).toMatchObject({ body: 'one change', state: 'open', comments: 1 })
+    const closed = await kit.rest.issues.update({
+      ...at,
+      issue_number: 1,
+      state: 'closed',
+      state_reason: 'completed'
+    })
+    expect(closed.data).toMatchObject({ state: 'closed', state_reason: 'completed' })
+    expect(closed.data.closed_at).toMatch(/^\d{4}-\d\d-\d\dT/)
+    expect((await kit.rest.issues.get({ ...at, issue_number: 1 })).data.state).toBe('closed')
+    expect((await kit.rest.issues.listForRepo(at)).data.map(i => i.number)).toEqual([3, 2])
+    const closedList = await kit.rest.issues.listForRepo({ ...at, state: 'closed' })
+    expect(closedList.data.map(i => i.number)).toEqual([1])
+    expect(gh.issues(issuesRepo).map(i => [i.number, i.state])).toEqual([
+      [1, 'closed'],
+      [2, 'open']
+    ])
+  })
+
+  it('pages the issue list with Link headers (octokit.paginate)', async () => {
+    const pagedRepo = 'acme/paged'
+    gh.addRepository(pagedRepo)
+    const kit = octokit('ghs_standin_write')
+    for (let i = 0; i < 35; i++)
+      await kit.rest.issues.create({ owner: 'acme', repo: 'paged', title: `issue ${i}` })
+    const first = await kit.rest.issues.listForRepo({ owner: 'acme', repo: 'paged' })
+    expect(first.data).toHaveLength(30)
+    expect(first.headers.link).toContain('rel="next"')
+    const all = await kit.paginate(kit.rest.issues.listForRepo, {
+      owner: 'acme',
+      repo: 'paged',
+      per_page: 10
+    })
+    expect(all).toHaveLength(35)
+  })
+
+  it("refuses what GitHub refuses: no title, a body over 65,536 characters, a read-only token's writes, an unknown issue", async () => {
+    gh.addRepository(issuesRepo)
+    const kit = octokit('ghs_standin_write')
+    const noTitle = await failure(
+      kit.request('POST /repos/{owner}/{repo}/issues', { ...at, body: 'x' } as never)
+    )
+    expect(noTitle.status).toBe(422)
+    const tooLong = await failure(
+      kit.rest.issues.create({ ...at, title: 't', body: 'x'.repeat(65537) })
+    )
+    expect([tooLong.status, JSON.stringify(tooLong.data)]).toEqual([
+      422,
+      expect.stringContaining('body is too long (maximum is 65536 characters)')
+    ])
+    const read = octokit('ghs_standin_read')
+    const denied = await failure(read.rest.issues.create({ ...at, title: 'Drift' }))
+    expect([denied.status, denied.message]).toEqual([
+      403,
+      expect.stringContaining('Resource not accessible by integration')
+    ])
+    // A read-only token still reads.
+    expect((await read.rest.issues.listForRepo(at)).status).toBe(200)
+    expect(
+      (await failure(kit.rest.issues.update({ ...at, issue_number: 999, body: 'x' }))).status
+    ).toBe(404)
+  })
+})

@@ -8,7 +8,7 @@ import { readGuardConfig, type GuardConfig } from './terraform/protect'
 
 export type { CacheRule }
 
-export type Mode = 'plan' | 'apply' | 'deploy' | 'frontend'
+export type Mode = 'plan' | 'apply' | 'deploy' | 'frontend' | 'drift'
 export type InvalidateMode = 'changed' | 'all' | 'none'
 export type CommentMode = 'always' | 'on-change' | 'never'
 
@@ -114,6 +114,8 @@ export interface Config {
   githubToken?: string
   comment: CommentMode
   requireReviewedPlan: boolean
+  /** In drift mode: open, update and close one issue per stack (drift-issue). */
+  driftIssue: boolean
   /** What a plan may not delete or replace without an allowance (protect, allow-destroy, label). */
   guard: GuardConfig
   dryRun: boolean
@@ -122,7 +124,7 @@ export interface Config {
 export type InputReader = (name: string) => string
 type Env = Record<string, string | undefined>
 
-const MODES = ['auto', 'plan', 'apply', 'deploy', 'frontend'] as const
+const MODES = ['auto', 'plan', 'apply', 'deploy', 'frontend', 'drift'] as const
 const INVALIDATE = ['changed', 'all', 'none'] as const
 const COMMENT = ['always', 'on-change', 'never'] as const
 const MANAGED_BACKEND_KEYS = new Set(['bucket', 'key', 'region', 'dynamodb_table', 'encrypt'])
@@ -324,6 +326,7 @@ export function readConfig(input: InputReader, env: Env = process.env): Config {
     ...(githubToken !== undefined && { githubToken }),
     comment,
     requireReviewedPlan: bool(input, 'require-reviewed-plan', false),
+    driftIssue: bool(input, 'drift-issue', true),
     guard: readGuardConfig(input),
     dryRun: bool(input, 'dry-run', false)
   }
@@ -360,16 +363,17 @@ export function keepRemoved(value: string): number {
 /**
  * What `mode: auto` runs for an event: pull requests and merge queues plan; a push to the default
  * branch and a manual dispatch deploy; a push to any other branch or a tag plans (a workflow written
- * `on: [push, pull_request]` must not deploy feature branches); a schedule plans (never applies on a
- * timer); any other event needs an explicit mode.
+ * `on: [push, pull_request]` must not deploy feature branches); a schedule looks for drift (never
+ * applies on a timer); any other event needs an explicit mode.
  */
 export function autoMode(context: RunContext): Mode {
   switch (context.eventName) {
     case 'pull_request':
     case 'pull_request_target':
     case 'merge_group':
-    case 'schedule':
       return 'plan'
+    case 'schedule':
+      return 'drift'
     case 'workflow_dispatch':
       return 'deploy'
     case 'push': {
@@ -384,7 +388,7 @@ export function autoMode(context: RunContext): Mode {
       throw new InputError(
         'mode',
         'auto',
-        `auto has no mode for the ${context.eventName} event; set mode to plan, apply, deploy or frontend for this workflow`
+        `auto has no mode for the ${context.eventName} event; set mode to plan, apply, deploy, frontend or drift for this workflow`
       )
   }
 }

@@ -23,7 +23,7 @@ import type { ManifestLocation } from './frontend/site-manifest'
 import { HealthCheckError, runHealthChecks } from './health/health'
 import { fingerprintKey, type FingerprintKey } from './backend/fingerprint-key'
 import { inputsFromEnv, readConfig, type Config } from './inputs'
-import { backendSection, outputsSection, RunReport } from './report/publish'
+import { backendSection, outputsSection, publishPlanOutputs, RunReport } from './report/publish'
 import { planFingerprint, type Fingerprint } from './terraform/fingerprint'
 import { terraformEnvProblem } from './terraform/cli'
 import { locateTerraform } from './terraform/install'
@@ -33,6 +33,7 @@ import { readVersionRequirement, type VersionRequirement } from './terraform/ver
 import { planSummaryLine } from './terraform/plan'
 import { guardProtected } from './terraform/protection'
 import { checkReviewedPlan } from './terraform/reviewed-plan'
+import { checkDrift, nothingDeployed } from './drift/check'
 import {
   backendSettings,
   Terraform,
@@ -113,13 +114,23 @@ async function deploy(config: Config, report: RunReport, privateDir: PrivateDir)
   const backendClients =
     config.backendRegion === config.region ? clients : createClients(config.backendRegion)
 
+  // Drift mode changes nothing: a missing backend is reported, as in a dry run, not created.
+  const drift = config.mode === 'drift'
   const backend = await report.phase('State backend', () =>
-    stateBackend({ ...config, region: config.backendRegion }, backendClients)
+    stateBackend(
+      { ...config, region: config.backendRegion, dryRun: config.dryRun || drift },
+      backendClients
+    )
   )
   // The site bucket too must belong to the account of the credentials.
   expectBucketOwner(clients.s3, backend.account)
   if (backend.missing) {
     report.addSection('State backend', backendSection(backend))
+    if (drift)
+      return nothingDeployed(
+        report,
+        `the state backend does not exist yet (${backend.wouldCreate.join(' and ')})`
+      )
     core.notice(
       `Dry run: the state backend does not exist yet (${backend.wouldCreate.join(' and ')}); a real run creates it. Nothing to plan against.`
     )
@@ -145,9 +156,11 @@ async function deploy(config: Config, report: RunReport, privateDir: PrivateDir)
   let stateFound = false
   if (config.mode !== 'frontend' && !backend.bucketCreated) {
     stateFound = await report.phase('State-loss guard', () =>
-      stateGuard(config, backendClients, backend)
+      stateGuard(drift ? { ...config, allowFreshState: false } : config, backendClients, backend)
     )
   }
+  if (drift && !stateFound)
+    return nothingDeployed(report, `there is no state at s3://${backend.bucket}/${backend.key}`)
   // A new key: the stack's state may still live somewhere else (where planning from empty state
   // would create every resource again).
   let migrateFrom: StateElsewhere | undefined
@@ -193,6 +206,10 @@ async function deploy(config: Config, report: RunReport, privateDir: PrivateDir)
     return tf
   })
 
+  if (drift) {
+    await checkDrift(config, terraform, report)
+    return
+  }
   let outputs: TerraformOutputs | undefined
   if (config.mode === 'frontend') {
     outputs = await report.phase('Terraform outputs', () => terraform.outputs())
@@ -440,14 +457,8 @@ async function planStack(
       const fingerprint = await fingerprintOf(config, plan, report)
       if (fingerprint) report.fingerprint = fingerprint
     }
-    const s = plan.summary
-    core.setOutput('changes', String(plan.changes))
-    core.setOutput('to-add', String(s.add))
-    core.setOutput('to-change', String(s.change))
-    core.setOutput('to-destroy', String(s.destroy))
-    core.setOutput('to-replace', String(s.replace))
-    core.setOutput('plan-summary', planSummaryLine(s))
-    core.info(`Plan: ${planSummaryLine(s)}`)
+    publishPlanOutputs(plan)
+    core.info(`Plan: ${planSummaryLine(plan.summary)}`)
     return plan
   } catch (error) {
     report.planError = error instanceof TerraformError ? failureText(error) : errorMessage(error)

@@ -1,6 +1,7 @@
 /**
  * GitHub REST stand-in: the part of the API a deploy action uses on pull requests (issue
- * comments, pull requests, pulls of a commit), with GitHub's pagination (`Link` headers),
+ * comments, pull requests, pulls of a commit) and for drift reports (issues: create, list, get,
+ * update, close), with GitHub's pagination (`Link` headers),
  * the 65,536-character comment limit, and 401/403 answers for missing, unknown or read-only tokens.
  *
  * `operation` in the request log is the route as GitHub's docs and Octokit write it,
@@ -97,10 +98,38 @@ export interface GitHubPullRequest {
   updated_at: string
 }
 
+export interface GitHubIssue {
+  id: number
+  node_id: string
+  number: number
+  url: string
+  html_url: string
+  comments_url: string
+  title: string
+  body: string | null
+  state: 'open' | 'closed'
+  state_reason: 'completed' | 'not_planned' | 'reopened' | null
+  user: GitHubUser
+  labels: GitHubLabel[]
+  comments: number
+  created_at: string
+  updated_at: string
+  closed_at: string | null
+  /** Present only on the pull requests the issue list returns (GitHub lists them as issues). */
+  pull_request?: { url: string; html_url: string }
+}
+
+interface IssueEntry {
+  pull: GitHubPullRequest | undefined
+  /** The issue itself, for issues opened through the API (not pull requests). */
+  issue?: GitHubIssue
+  comments: GitHubComment[]
+}
+
 interface Repo {
   fullName: string
   id: number
-  issues: Map<number, { pull: GitHubPullRequest | undefined; comments: GitHubComment[] }>
+  issues: Map<number, IssueEntry>
   commits: Map<string, number[]>
 }
 
@@ -230,6 +259,19 @@ export class GitHubStandIn extends HttpStandIn {
     return structuredClone(this.createComment(r, issue, body, this.user(login, 'User')))
   }
 
+  /** Make `owner/repo` exist (with no issues or pull requests yet). */
+  addRepository(repo: string): void {
+    this.repo(repo, true)
+  }
+
+  /** Issues (not pull requests) of a repository, by number, as the API shows them. */
+  issues(repo: string): GitHubIssue[] {
+    const found: GitHubIssue[] = []
+    for (const [, entry] of [...(this.repos.get(repo)?.issues ?? [])].sort((a, b) => a[0] - b[0]))
+      if (entry.issue) found.push(this.issueView(entry))
+    return structuredClone(found)
+  }
+
   /** Comments of an issue or pull request, oldest first. */
   comments(repo: string, issue: number): GitHubComment[] {
     return structuredClone(this.repos.get(repo)?.issues.get(issue)?.comments ?? [])
@@ -284,6 +326,90 @@ export class GitHubStandIn extends HttpStandIn {
       if (c) return c
     }
     return undefined
+  }
+
+  /** The issue as the API shows it (its comment count is live). */
+  private issueView(entry: IssueEntry): GitHubIssue {
+    return { ...(entry.issue as GitHubIssue), comments: entry.comments.length }
+  }
+
+  /** A pull request as the issue list shows it. */
+  private pullAsIssue(entry: IssueEntry): GitHubIssue {
+    const pull = entry.pull as GitHubPullRequest
+    return {
+      id: pull.id,
+      node_id: pull.node_id,
+      number: pull.number,
+      url: pull.issue_url,
+      html_url: pull.html_url,
+      comments_url: `${pull.issue_url}/comments`,
+      title: pull.title,
+      body: pull.body,
+      state: pull.state,
+      state_reason: null,
+      user: pull.user,
+      labels: pull.labels,
+      comments: entry.comments.length,
+      created_at: pull.created_at,
+      updated_at: pull.updated_at,
+      closed_at: pull.state === 'closed' ? pull.updated_at : null,
+      pull_request: { url: pull.url, html_url: pull.html_url }
+    }
+  }
+
+  /** The fields of a create/update issue request, checked as GitHub checks them. */
+  private issueFields(
+    raw: Buffer,
+    docs: string,
+    creating: boolean
+  ): { title?: string; body?: string | null; state?: 'open' | 'closed'; reason?: string | null } {
+    let input: Record<string, unknown>
+    try {
+      input = JSON.parse(raw.toString('utf8') || '{}') as Record<string, unknown>
+    } catch {
+      throw new GitHubError(400, 'Problems parsing JSON', docs)
+    }
+    const invalid = (field: string, message: string): GitHubError =>
+      new GitHubError(422, 'Validation Failed', docs, {
+        errors: [{ resource: 'Issue', code: 'custom', field, message }]
+      })
+    const fields: ReturnType<GitHubStandIn['issueFields']> = {}
+    if (input.title !== undefined || creating) {
+      if (typeof input.title !== 'string' || input.title.trim() === '')
+        throw creating
+          ? new GitHubError(422, 'Invalid request.\n\n"title" wasn\'t supplied.', docs)
+          : invalid('title', 'title cannot be blank')
+      if ([...input.title].length > 256)
+        throw invalid('title', 'title is too long (maximum is 256 characters)')
+      fields.title = input.title
+    }
+    if (input.body !== undefined) {
+      if (input.body !== null && typeof input.body !== 'string')
+        throw new GitHubError(
+          422,
+          "Invalid request.\n\nFor 'properties/body', is not a string.",
+          docs
+        )
+      if (typeof input.body === 'string' && [...input.body].length > MAX_COMMENT_LENGTH)
+        throw invalid('body', `body is too long (maximum is ${MAX_COMMENT_LENGTH} characters)`)
+      fields.body = input.body
+    }
+    if (input.state !== undefined) {
+      if (input.state !== 'open' && input.state !== 'closed')
+        throw new GitHubError(422, 'Validation Failed', docs, {
+          errors: [{ resource: 'Issue', code: 'invalid', field: 'state' }]
+        })
+      fields.state = input.state
+    }
+    if (input.state_reason !== undefined) {
+      if (
+        input.state_reason !== null &&
+        !['completed', 'not_planned', 'reopened'].includes(String(input.state_reason))
+      )
+        throw invalid('state_reason', 'state_reason is not included in the list')
+      fields.reason = input.state_reason as string | null
+    }
+    return fields
   }
 
   // ---------------------------------------------------------------- request handling
@@ -503,6 +629,79 @@ export class GitHubStandIn extends HttpStandIn {
         }
         throw new GitHubError(404, 'Not Found', route.docs)
       }
+      case 'GET /repos/{owner}/{repo}/issues': {
+        const state = url.searchParams.get('state') ?? 'open'
+        if (!['open', 'closed', 'all'].includes(state))
+          throw new GitHubError(422, 'Validation Failed', route.docs, {
+            errors: [{ resource: 'Issue', code: 'invalid', field: 'state' }]
+          })
+        const creator = url.searchParams.get('creator')
+        const ascending = url.searchParams.get('direction') === 'asc'
+        const all = [...r.issues.values()]
+          .filter(e => e.issue !== undefined || e.pull !== undefined)
+          .map(e => (e.issue ? this.issueView(e) : this.pullAsIssue(e)))
+          .filter(i => state === 'all' || i.state === state)
+          .filter(i => creator === null || i.user.login === creator)
+          .sort((a, b) => (ascending ? a.number - b.number : b.number - a.number))
+        return this.page(res, record, url, all)
+      }
+      case 'POST /repos/{owner}/{repo}/issues': {
+        const fields = this.issueFields(raw, route.docs, true)
+        const number = Math.max(0, ...r.issues.keys()) + 1
+        const created = now()
+        const issueUrl = `${this.url}/repos/${r.fullName}/issues/${number}`
+        const issue: GitHubIssue = {
+          id: this.nextId++,
+          node_id: `I_kwDO${Buffer.from(`${r.fullName}#${number}`).toString('base64url')}`,
+          number,
+          url: issueUrl,
+          html_url: `https://github.com/${r.fullName}/issues/${number}`,
+          comments_url: `${issueUrl}/comments`,
+          title: fields.title ?? '',
+          body: fields.body ?? null,
+          state: 'open',
+          state_reason: null,
+          user: { ...this.user(token.login, token.type ?? 'Bot') },
+          labels: [],
+          comments: 0,
+          created_at: created,
+          updated_at: created,
+          closed_at: null
+        }
+        const entry: IssueEntry = { pull: undefined, issue, comments: [] }
+        r.issues.set(number, entry)
+        return this.json(res, record, 201, this.issueView(entry), { location: issueUrl })
+      }
+      case 'GET /repos/{owner}/{repo}/issues/{issue_number}': {
+        const entry = r.issues.get(Number(p.issue_number))
+        if (!entry?.issue && !entry?.pull) throw new GitHubError(404, 'Not Found', route.docs)
+        return this.json(
+          res,
+          record,
+          200,
+          entry.issue ? this.issueView(entry) : this.pullAsIssue(entry)
+        )
+      }
+      case 'PATCH /repos/{owner}/{repo}/issues/{issue_number}': {
+        const entry = r.issues.get(Number(p.issue_number))
+        if (!entry?.issue) throw new GitHubError(404, 'Not Found', route.docs)
+        const fields = this.issueFields(raw, route.docs, false)
+        const issue = entry.issue
+        if (fields.title !== undefined) issue.title = fields.title
+        if (fields.body !== undefined) issue.body = fields.body
+        if (fields.state !== undefined && fields.state !== issue.state) {
+          issue.state = fields.state
+          issue.closed_at = fields.state === 'closed' ? now() : null
+          issue.state_reason =
+            fields.state === 'closed'
+              ? ((fields.reason ?? 'completed') as GitHubIssue['state_reason'])
+              : 'reopened'
+        } else if (fields.reason !== undefined && issue.state === 'closed') {
+          issue.state_reason = fields.reason as GitHubIssue['state_reason']
+        }
+        issue.updated_at = now()
+        return this.json(res, record, 200, this.issueView(entry))
+      }
       case 'GET /repos/{owner}/{repo}/pulls/{pull_number}': {
         const pull = r.issues.get(Number(p.pull_number))?.pull
         if (!pull) throw new GitHubError(404, 'Not Found', route.docs)
@@ -553,6 +752,26 @@ interface Route {
 }
 
 const ROUTES: Array<{ method: string; pattern: string; docs: string }> = [
+  {
+    method: 'GET',
+    pattern: '/repos/{owner}/{repo}/issues',
+    docs: 'issues/issues#list-repository-issues'
+  },
+  {
+    method: 'POST',
+    pattern: '/repos/{owner}/{repo}/issues',
+    docs: 'issues/issues#create-an-issue'
+  },
+  {
+    method: 'GET',
+    pattern: '/repos/{owner}/{repo}/issues/{issue_number}',
+    docs: 'issues/issues#get-an-issue'
+  },
+  {
+    method: 'PATCH',
+    pattern: '/repos/{owner}/{repo}/issues/{issue_number}',
+    docs: 'issues/issues#update-an-issue'
+  },
   {
     method: 'GET',
     pattern: '/repos/{owner}/{repo}/issues/{issue_number}/comments',

@@ -4,7 +4,7 @@ import type { FingerprintKey } from '../backend/fingerprint-key'
 import { DeployError } from '../errors'
 import { cancellation } from '../process'
 import type { Config } from '../inputs'
-import type { PlanSummary } from '../terraform/plan'
+import { planSummaryLine, type PlanSummary } from '../terraform/plan'
 import { fingerprintLine, type Fingerprint } from '../terraform/fingerprint'
 import { protectedLine, type ProtectedChange } from '../terraform/protect'
 import { upsertComment, type CommentOutcome, type PullRequestRef } from '../github/client'
@@ -206,6 +206,17 @@ export class RunReport {
     }
     return outcome
   }
+}
+
+/** The plan's step outputs: changes, the counts and the one-line summary. */
+export function publishPlanOutputs(plan: { changes: boolean; summary: PlanSummary }): void {
+  const s = plan.summary
+  core.setOutput('changes', String(plan.changes))
+  core.setOutput('to-add', String(s.add))
+  core.setOutput('to-change', String(s.change))
+  core.setOutput('to-destroy', String(s.destroy))
+  core.setOutput('to-replace', String(s.replace))
+  core.setOutput('plan-summary', planSummaryLine(s))
 }
 
 /** The Terraform outputs after apply; sensitive ones are named, never shown. */

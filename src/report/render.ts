@@ -471,7 +471,9 @@ function title(ctx: ReportContext): string {
       ? 'Terraform apply'
       : ctx.mode === 'frontend'
         ? 'Frontend deploy'
-        : 'Terraform plan'
+        : ctx.mode === 'drift'
+          ? 'Drift check'
+          : 'Terraform plan'
   return `### ${what}: ${codeSpan(ctx.stack.workingDirectory)} (${codeSpan(ctx.stack.environment)})`
 }
 

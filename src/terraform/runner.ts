@@ -94,6 +94,16 @@ export interface ApplyResult {
   log: string
 }
 
+/** How to plan: the normal plan (the default), or a refresh-only one; with or without the lock. */
+export interface PlanOptions {
+  /** `-refresh-only`: only what changed outside Terraform, nothing Terraform would do. */
+  refreshOnly?: boolean
+  /** false: `-lock=false`, the state is read without writing a lock (default true). */
+  lock?: boolean
+  /** Where this plan is saved (default: the run's plan file). */
+  planFile?: string
+}
+
 /** A Terraform command failed; `message` is the one line to fail with. */
 export class TerraformError extends DeployError {
   constructor(
@@ -262,21 +272,24 @@ export class Terraform {
   }
 
   /** `terraform plan` to the saved plan file, then its JSON summary and its text. */
-  async plan(): Promise<PlanResult> {
+  async plan(options: PlanOptions = {}): Promise<PlanResult> {
+    const planFile = options.planFile ?? this.planFile
     const args = [
       'plan',
       '-input=false',
       '-no-color',
-      `-lock-timeout=${this.options.lockTimeout}`,
+      ...(options.refreshOnly ? ['-refresh-only'] : []),
+      ...(options.lock === false ? ['-lock=false'] : [`-lock-timeout=${this.options.lockTimeout}`]),
       '-detailed-exitcode',
-      `-out=${this.planFile}`
+      `-out=${planFile}`
     ]
     for (const { key, value } of this.options.variables ?? []) args.push('-var', `${key}=${value}`)
     for (const file of this.options.varFiles ?? []) args.push(`-var-file=${file}`)
-    const result = await this.runLocking(args, 'terraform plan', code => code === 0 || code === 2)
+    const group = `terraform plan${options.refreshOnly ? ' -refresh-only' : ''}`
+    const result = await this.runLocking(args, group, code => code === 0 || code === 2)
     if (result.exitCode !== 0 && result.exitCode !== 2) throw this.failure('plan', result)
 
-    const json = await this.cli.run(['show', '-json', this.planFile])
+    const json = await this.cli.run(['show', '-json', planFile])
     if (json.exitCode !== 0) throw this.failure('show', json, false)
     // Parsed once: a 10,000-resource plan is tens of MB of JSON.
     let doc: unknown
@@ -288,12 +301,13 @@ export class Terraform {
     const secrets = sensitiveStrings(doc)
     for (const secret of secrets) core.setSecret(secret)
     const summary = summarizePlan(doc)
-    const text = await this.cli.run(['show', '-no-color', this.planFile])
+    const text = await this.cli.run(['show', '-no-color', planFile])
     if (text.exitCode !== 0) throw this.failure('show', text)
     // Whether the plan changes anything comes from the plan itself: a wrapper around Terraform (or
-    // TF_CLI_ARGS) can change the exit code; the JSON cannot be wrong about what it holds.
+    // TF_CLI_ARGS) can change the exit code; the JSON cannot be wrong about what it holds. (A
+    // refresh-only plan exits 2 for drift, which is not a change the plan would make.)
     const byExitCode = result.exitCode === 2
-    if (byExitCode !== summary.hasChanges) {
+    if (byExitCode !== summary.hasChanges && !options.refreshOnly) {
       core.info(
         `terraform plan exited ${result.exitCode} (${byExitCode ? 'changes' : 'no changes'}), but the saved plan ${summary.hasChanges ? 'has changes' : 'has none'}; going by the saved plan`
       )
@@ -303,7 +317,7 @@ export class Terraform {
       summary,
       text: redact(text.stdout, secrets),
       json: json.stdout,
-      planFile: this.planFile,
+      planFile,
       log: redact(result.output, secrets),
       secrets
     }
