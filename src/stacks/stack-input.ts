@@ -3,7 +3,6 @@
  * the file's defaults) apply under the workflow's explicit inputs: an input the workflow left at
  * action.yml's default takes the stack's value.
  */
-import * as path from 'node:path'
 import { InputError } from '../errors'
 import type { InputReader } from '../inputs'
 import { actionInputDefaults } from './action-inputs'
@@ -59,9 +58,4 @@ function stackValue(stack: Stack, name: string): string | undefined {
   if (name === 'working-directory') return stack.directory === '.' ? '.' : stack.directory
   if (name === 'environment') return stack.environment
   return stack.inputs[name]
-}
-
-/** A stack's directory for messages. */
-export function stackLabel(stack: StackRun, directory: string): string {
-  return `stack ${stack.name} (${path.posix.normalize(directory)})`
 }
