@@ -3,6 +3,7 @@ import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
 import { errorMessage } from '../src/errors'
+import { protectedLine } from '../src/terraform/protect'
 import type { RunContext } from '../src/inputs'
 import { actionInputDefaults } from '../src/stacks/action-inputs'
 import { changedFiles, rangeOf, selectStacks, type Range } from '../src/stacks/changes'
@@ -179,6 +180,21 @@ describe('the stacks a change touches', () => {
     expect(vars.reasons.app).toBe('var file env/app.tfvars changed')
   })
 
+  it('follows module sources written in JSON syntax and skips registry and remote sources', () => {
+    const files: Record<string, string> = {
+      ...STACK_FILES,
+      'app/main.tf':
+        'terraform {\n  backend "s3" {}\n}\n\nmodule "vpc" {\n  source  = "terraform-aws-modules/vpc/aws"\n  version = "5.0.0"\n}\n',
+      'app/web.tf.json': JSON.stringify({ module: { web: { source: '../modules/web' } } })
+    }
+    const { dir, base } = makeStacksRepo(files)
+    const head = commit(dir, { 'modules/nested/main.tf': '# changed\n' }, 'nested')
+    const set = load(dir)
+    const range: Range = { base, head, mergeBase: false, what: 'base' }
+    const selection = selectStacks(dir, set, { files: changedFiles(dir, range) })
+    expect(selection.filter(s => s.included).map(s => s.stack.name)).toEqual(['app'])
+  })
+
   it('a README-only change touches none', () => {
     const result = touched({ 'README.md': '# shop infrastructure, now documented\n' })
     expect(result.names).toEqual([])
@@ -277,6 +293,35 @@ describe('overview', () => {
       undefined
     )
     expect(skipped.status).toBe('Not run: nothing it depends on changed.')
+    const guarded = overviewRow(
+      { stack: network, included: true, reason: 'x changed' },
+      {
+        id: 2,
+        body: body.replace(
+          '<!-- revive-deploy:protected=x -->',
+          protectedLine([
+            {
+              address: 'aws_dynamodb_table.orders',
+              type: 'aws_dynamodb_table',
+              action: 'replace',
+              allowed: false
+            },
+            {
+              address: 'aws_s3_bucket.site',
+              type: 'aws_s3_bucket',
+              action: 'delete',
+              allowed: false
+            }
+          ])
+        ),
+        url: 'https://github.com/acme/shop/pull/1#issuecomment-2',
+        login: 'bot'
+      }
+    )
+    expect([ran.protectedCount, guarded.protectedCount]).toEqual([0, 2])
+    expect(renderOverview([guarded], {})).toContain(
+      '**Protected resources:** 2 protected resources are deleted or replaced by these plans'
+    )
     const missing = overviewRow({ stack: network, included: true, reason: 'x changed' }, undefined)
     expect(missing.status).toMatch(/^No plan comment: the stack ran/)
   })
