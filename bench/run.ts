@@ -5,6 +5,7 @@
  *
  *   npm run bench -- [--only sync,report,backend,action,bundle] [--sizes 200,2000,10000] [--repeat 3]
  *   npm run bench -- --render bench/results/latest.json   (the tables again, from saved figures)
+ *   npm run bench -- --stacks   (stack discovery and change detection, 200 stacks / 2,000 files)
  */
 import * as fs from 'node:fs'
 import * as os from 'node:os'
@@ -21,6 +22,12 @@ import { reportBench } from './lib/report-bench'
 import { StandInsProcess } from './lib/standins-process'
 import { syncBench } from './lib/sync-bench'
 import { checkTargets, markdown, type BenchResults } from './lib/table'
+
+// `--stacks`: stack discovery and change detection alone (bench/stacks.ts), nothing else.
+if (process.argv.includes('--stacks')) {
+  await import('./stacks')
+  process.exit(process.exitCode ?? 0)
+}
 
 const SECTIONS = ['sync', 'report', 'backend', 'action', 'bundle'] as const
 type Section = (typeof SECTIONS)[number]

@@ -502,7 +502,10 @@ function checkFigures(rows: RunRow[]): string[] {
 
 let exitCode: number
 try {
-  exitCode = await main()
+  // `--stacks`: the three-stack demo (scripts/demo-stacks.ts).
+  exitCode = process.argv.includes('--stacks')
+    ? await (await import('./demo-stacks')).demoStacks()
+    : await main()
 } catch (error) {
   console.error(
     error instanceof DemoError

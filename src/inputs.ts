@@ -5,10 +5,11 @@ import { downloadUrlProblem } from './terraform/download-url'
 import { compileCacheRules, type CacheRule } from './frontend/cache-control'
 import { normalizePrefix } from './frontend/sync-plan'
 import { readGuardConfig, type GuardConfig } from './terraform/protect'
+import { withStackDefaults, type StackRun } from './stacks/stack-input'
 
 export type { CacheRule }
 
-export type Mode = 'plan' | 'apply' | 'deploy' | 'frontend' | 'drift'
+export type Mode = 'plan' | 'apply' | 'deploy' | 'frontend' | 'drift' | 'stacks' | 'overview'
 export type InvalidateMode = 'changed' | 'all' | 'none'
 export type CommentMode = 'always' | 'on-change' | 'never'
 
@@ -119,12 +120,23 @@ export interface Config {
   /** What a plan may not delete or replace without an allowance (protect, allow-destroy, label). */
   guard: GuardConfig
   dryRun: boolean
+  /** The stack of the stacks file this run is (the `stack` input), with its dependencies. */
+  stack?: StackRun
 }
 
 export type InputReader = (name: string) => string
 type Env = Record<string, string | undefined>
 
-const MODES = ['auto', 'plan', 'apply', 'deploy', 'frontend', 'drift'] as const
+const MODES = [
+  'auto',
+  'plan',
+  'apply',
+  'deploy',
+  'frontend',
+  'drift',
+  'stacks',
+  'overview'
+] as const
 const INVALIDATE = ['changed', 'all', 'none'] as const
 const COMMENT = ['always', 'on-change', 'never'] as const
 const MANAGED_BACKEND_KEYS = new Set(['bucket', 'key', 'region', 'dynamodb_table', 'encrypt'])
@@ -139,9 +151,11 @@ export function inputsFromEnv(env: Env = process.env): InputReader {
  * Build and validate the configuration. Throws an InputError (one line naming the input, the value and
  * what is accepted) on the first bad value. Makes no network call.
  */
-export function readConfig(input: InputReader, env: Env = process.env): Config {
+export function readConfig(given: InputReader, env: Env = process.env): Config {
   const context = readContext(env)
   const workspace = path.resolve(env.GITHUB_WORKSPACE || process.cwd())
+  // A matrix job's stack: its stacks-file defaults apply under the explicit inputs.
+  const { input, stack } = withStackDefaults(given, workspace)
 
   const requestedMode = oneOf(input, 'mode', MODES, 'auto')
   const mode: Mode = requestedMode === 'auto' ? autoMode(context) : requestedMode
@@ -328,7 +342,8 @@ export function readConfig(input: InputReader, env: Env = process.env): Config {
     requireReviewedPlan: bool(input, 'require-reviewed-plan', false),
     driftIssue: bool(input, 'drift-issue', true),
     guard: readGuardConfig(input),
-    dryRun: bool(input, 'dry-run', false)
+    dryRun: bool(input, 'dry-run', false),
+    ...(stack !== undefined && { stack })
   }
 }
 

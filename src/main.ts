@@ -34,6 +34,8 @@ import { planSummaryLine } from './terraform/plan'
 import { guardProtected } from './terraform/protection'
 import { checkReviewedPlan } from './terraform/reviewed-plan'
 import { checkDrift, nothingDeployed } from './drift/check'
+import { StackGate } from './stacks/outcome'
+import { runStackMode } from './stacks/run'
 import {
   backendSettings,
   Terraform,
@@ -50,6 +52,8 @@ import { renderHealthSection } from './report/health'
  * apply) → frontend (build, sync, invalidate) → health checks → report (job summary, PR comment).
  */
 export async function run(): Promise<void> {
+  const mode = inputsFromEnv()('mode').toLowerCase()
+  if (mode === 'stacks' || mode === 'overview') return runStackMode(mode)
   let config: Config
   try {
     config = readConfig(inputsFromEnv())
@@ -69,9 +73,18 @@ export async function run(): Promise<void> {
   )
   // Terraform's data directory and the saved plan live in a private directory for this run only.
   let privateDir: PrivateDir | undefined
+  // A stack of a stacks file: applied only after its dependencies, its outcome recorded for the next.
+  const gate = new StackGate(
+    config.stack,
+    (config.mode === 'apply' || config.mode === 'deploy') && !config.dryRun,
+    config.context.runId,
+    config.context.sha
+  )
+  let succeeded = false
   try {
     privateDir = createPrivateDir()
-    await deploy(config, report, privateDir)
+    await deploy(config, report, privateDir, gate)
+    succeeded = true
   } catch (error) {
     const cancelled = cancellation()
     if (cancelled) {
@@ -89,6 +102,7 @@ export async function run(): Promise<void> {
   } finally {
     // Every child has ended by now (a cancelled Terraform was waited for), so nothing writes there.
     removePrivateDir(privateDir)
+    await gate.record(succeeded, message => core.warning(message))
     await publish(report)
   }
 }
@@ -103,7 +117,12 @@ function removePrivateDir(dir: PrivateDir | undefined): void {
   }
 }
 
-async function deploy(config: Config, report: RunReport, privateDir: PrivateDir): Promise<void> {
+async function deploy(
+  config: Config,
+  report: RunReport,
+  privateDir: PrivateDir,
+  gate: StackGate
+): Promise<void> {
   // The backend block is read before anything else: an input that contradicts it, or a backend that
   // is not S3, fails here, before any AWS call or init.
   const envProblem = terraformEnvProblem()
@@ -124,6 +143,8 @@ async function deploy(config: Config, report: RunReport, privateDir: PrivateDir)
   )
   // The site bucket too must belong to the account of the credentials.
   expectBucketOwner(clients.s3, backend.account)
+  gate.attach(backendClients.s3, backend.bucket)
+  if (gate.active) await report.phase('Dependencies', () => gate.check())
   if (backend.missing) {
     report.addSection('State backend', backendSection(backend))
     if (drift)

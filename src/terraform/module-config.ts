@@ -36,6 +36,8 @@ export interface ModuleConfig {
   files: string[]
   /** `required_version` of each `terraform` block (all must hold), with file and line. */
   requiredVersions: Array<{ text: string; file: string; line: number }>
+  /** The literal `source` of every module call (`../modules/x`, a registry address, a URL). */
+  moduleSources: string[]
 }
 
 type Token =
@@ -65,13 +67,15 @@ export function readModuleConfig(dir: string): ModuleConfig {
   const config: ModuleConfig = {
     declared: new Set(),
     files: [...names].sort(),
-    requiredVersions: []
+    requiredVersions: [],
+    moduleSources: []
   }
   for (const name of ordered) {
     const text = fs.readFileSync(path.join(dir, name), 'utf8')
     const found = name.endsWith('.json') ? scanJson(text, name) : scanHcl(text, name)
     for (const d of found.declared) config.declared.add(d)
     config.requiredVersions.push(...found.requiredVersions)
+    config.moduleSources.push(...found.moduleSources)
     if (found.backend) config.backend = found.backend
   }
   return config
@@ -81,12 +85,13 @@ interface FileFindings {
   backend?: BackendBlock
   declared: string[]
   requiredVersions: Array<{ text: string; file: string; line: number }>
+  moduleSources: string[]
 }
 
 /** Scan one HCL file. Exported for tests. */
 export function scanHcl(text: string, file = 'main.tf'): FileFindings {
   const tokens = tokenize(text)
-  const findings: FileFindings = { declared: [], requiredVersions: [] }
+  const findings: FileFindings = { declared: [], requiredVersions: [], moduleSources: [] }
   let i = 0
   const skipNewlines = (): void => {
     while (tokens[i]?.kind === 'newline') i++
@@ -165,7 +170,14 @@ export function scanHcl(text: string, file = 'main.tf'): FileFindings {
         skipBlock()
       } else if (type === 'module' && labels.length >= 1) {
         findings.declared.push(`module.${labels[0]}`)
-        skipBlock()
+        body(
+          (name, value) => {
+            const literal = literalOf(value)
+            if (name === 'source' && typeof literal === 'string')
+              findings.moduleSources.push(literal)
+          },
+          () => skipBlock()
+        )
       } else if (
         (type === 'moved' || type === 'removed' || type === 'import') &&
         labels.length === 0
@@ -400,7 +412,7 @@ function tokenize(text: string): Token[] {
 
 /** Scan one `.tf.json` file (Terraform's JSON syntax). */
 function scanJson(text: string, file: string): FileFindings {
-  const findings: FileFindings = { declared: [], requiredVersions: [] }
+  const findings: FileFindings = { declared: [], requiredVersions: [], moduleSources: [] }
   let doc: unknown
   try {
     doc = JSON.parse(text)
@@ -421,8 +433,13 @@ function scanJson(text: string, file: string): FileFindings {
       }
     }
   }
-  for (const modules of objects(doc.module))
-    for (const name of Object.keys(modules)) findings.declared.push(`module.${name}`)
+  for (const modules of objects(doc.module)) {
+    for (const [name, call] of Object.entries(modules)) {
+      findings.declared.push(`module.${name}`)
+      for (const settings of objects(call))
+        if (typeof settings.source === 'string') findings.moduleSources.push(settings.source)
+    }
+  }
   for (const terraform of objects(doc.terraform)) {
     if (typeof terraform.required_version === 'string')
       findings.requiredVersions.push({ text: terraform.required_version, file, line: 1 })
