@@ -116,14 +116,15 @@ describe('IAM permissions', () => {
   const modes = ['plan', 'apply', 'deploy', 'frontend']
 
   it('docs/iam-permissions.json has one sorted, duplicate-free list per mode', () => {
-    expect(Object.keys(json)).toEqual(modes)
-    for (const mode of modes) {
+    expect(Object.keys(json)).toEqual([...modes, 'plan-read-only'])
+    for (const mode of [...modes, 'plan-read-only']) {
       const list = json[mode] ?? []
       expect(list.length).toBeGreaterThan(0)
       expect(list).toEqual([...new Set(list)].sort())
       for (const action of list) expect(action).toMatch(/^(s3|dynamodb|sts|cloudfront):[A-Za-z]+$/)
     }
     // Each mode needs at least what a narrower one does on the state backend.
+    for (const action of json['plan-read-only'] ?? []) expect(json.plan).toContain(action)
     for (const action of json.plan ?? []) expect(json.apply).toContain(action)
     for (const action of json.apply ?? []) expect(json.deploy).toContain(action)
   })
@@ -144,6 +145,14 @@ describe('IAM permissions', () => {
     }
     for (const mode of modes)
       expect([mode, [...(fromTable[mode] ?? [])].sort()]).toEqual([mode, json[mode]])
+  })
+
+  it('the README names the read-only plan list (plan-lock: false) of the JSON, and no write', () => {
+    const text = section(readme, '### IAM permissions')
+    const paragraph = /With `plan-lock: false`[\s\S]*?\n\n/.exec(text)?.[0] ?? ''
+    const named = [...paragraph.matchAll(/`([a-z0-9]+:[A-Za-z]+)`/g)].map(m => m[1] ?? '')
+    expect([...new Set(named)].sort()).toEqual(json['plan-read-only'])
+    for (const action of named) expect(action).toMatch(/:(Get|List|Describe)/)
   })
 
   it("the README's example policy grants the deploy list (GetCallerIdentity needs no grant)", () => {

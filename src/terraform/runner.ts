@@ -45,6 +45,8 @@ export interface TerraformOptions {
   env?: Record<string, string>
   /** Terraform duration, e.g. `5m`. */
   lockTimeout: string
+  /** false: `plan` reads the state without taking the lock (`-lock=false`); default true. */
+  planLock?: boolean
   variables?: KeyValue[]
   /** Absolute paths (or relative to cwd). */
   varFiles?: string[]
@@ -247,6 +249,8 @@ export class Terraform {
       bin,
       cwd: config.workingDirectory,
       lockTimeout: config.lockTimeout,
+      // Only a plan-only run may skip the lock: an apply's plan must see the state it will change.
+      planLock: config.planLock || config.mode !== 'plan',
       variables: config.variables,
       varFiles: config.varFiles,
       workingDirectoryLabel: config.workingDirectoryInput,
@@ -269,7 +273,10 @@ export class Terraform {
       'plan',
       '-input=false',
       '-no-color',
-      `-lock-timeout=${this.options.lockTimeout}`,
+      // Without the lock a plan writes nothing to the backend (plan-lock: false).
+      ...(this.options.planLock === false
+        ? ['-lock=false']
+        : [`-lock-timeout=${this.options.lockTimeout}`]),
       '-detailed-exitcode',
       `-out=${this.planFile}`
     ]

@@ -1,0 +1,107 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
+import { PutItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb'
+import * as fs from 'node:fs'
+import * as path from 'node:path'
+import { repoRoot } from '../standins/run-action'
+import { iamActions } from './helpers/iam'
+import {
+  explain,
+  GITHUB_REPO,
+  makeWorkspace,
+  pullRequestEvent,
+  startTestbed,
+  type Testbed
+} from './helpers/testbed'
+
+// Locking through the bundled action, the real Terraform and the stand-ins: plans without the lock,
+// the lock holder report, mode unlock, and the lock choice (dynamodb, s3, both).
+const bucket = 'shop-terraform-state-123456789012'
+const table = 'shop-terraform-locks'
+const documented = JSON.parse(
+  fs.readFileSync(path.join(repoRoot, 'docs', 'iam-permissions.json'), 'utf8')
+) as Record<string, string[]>
+
+/** Terraform's lock item (as its S3 backend writes it) for a run that holds `key`. */
+export function lockInfo(key: string, id: string, who = 'runner@fv-az123') {
+  return {
+    ID: id,
+    Operation: 'OperationTypeApply',
+    Info: '',
+    Who: who,
+    Version: '1.11.0',
+    Created: '2026-12-06T02:10:00.123456789Z',
+    Path: `${bucket}/${key}`
+  }
+}
+
+async function lockTableItems(bed: Testbed): Promise<Array<Record<string, string>>> {
+  const out = await bed.dynamodb().send(new ScanCommand({ TableName: table }))
+  return (out.Items ?? [])
+    .map(i => Object.fromEntries(Object.entries(i).map(([k, v]) => [k, v.S ?? ''])))
+    .sort((a, b) => (a.LockID ?? '').localeCompare(b.LockID ?? ''))
+}
+
+async function holdLock(bed: Testbed, key: string, id: string): Promise<void> {
+  await bed.dynamodb().send(
+    new PutItemCommand({
+      TableName: table,
+      Item: {
+        LockID: { S: `${bucket}/${key}` },
+        Info: { S: JSON.stringify(lockInfo(key, id)) }
+      }
+    })
+  )
+}
+
+describe('locking', () => {
+  let bed: Testbed
+  beforeAll(async () => {
+    bed = await startTestbed()
+  })
+  afterAll(async () => bed.stop())
+
+  it('plan-lock false: a pull-request plan while another run holds the lock succeeds and writes nothing to the lock table', async () => {
+    const workspace = makeWorkspace('app')
+    const key = 'unlocked-plan/terraform.tfstate'
+    const applied = await bed.run(workspace, { mode: 'apply', 'state-key': key })
+    expect([applied.exitCode, explain(applied)]).toEqual([0, explain(applied)])
+    const id = '6f1c0c1e-5b0a-4d59-9a53-2f0d3c1b7e11'
+    await holdLock(bed, key, id)
+    const before = await lockTableItems(bed)
+    bed.standins.github.addPullRequest(GITHUB_REPO, { number: 41 })
+
+    // With the lock (the default), the plan waits for it and fails.
+    const locked = await bed.run(
+      workspace,
+      { mode: 'plan', 'state-key': key, 'lock-timeout': '1s', variables: 'app_version=2' },
+      pullRequestEvent(41)
+    )
+    expect(locked.exitCode).toBe(1)
+    expect(locked.errors.at(-1)).toMatch(/The Terraform state is locked/)
+
+    for (const s of [bed.standins.s3, bed.standins.dynamodb, bed.standins.cloud]) s.clearRequests()
+    const run = await bed.run(
+      workspace,
+      { mode: 'plan', 'state-key': key, 'plan-lock': 'false', variables: 'app_version=2' },
+      pullRequestEvent(41)
+    )
+    expect([run.exitCode, explain(run)]).toEqual([0, explain(run)])
+    expect(run.outputs.changes).toBe('true')
+    expect(run.log).toMatch(/-lock=false/)
+    // Nothing written to the table by anyone (the action's SDK or Terraform): only reads.
+    const writes = bed.standins.dynamodb.requests.filter(
+      r => !/^(Get|Describe|Scan|Query|List)/.test(r.operation)
+    )
+    expect(writes.map(r => r.operation)).toEqual([])
+    // The README's read-only list covers every call (the fingerprint key's one-time write aside).
+    const used = [
+      ...bed.standins.s3.requests,
+      ...bed.standins.dynamodb.requests,
+      ...bed.standins.cloud.requests
+    ]
+      .filter(r => !(r.operation === 'PutObject' && r.path.endsWith('.revive-deploy-hmac-key')))
+      .flatMap(iamActions)
+    expect([...new Set(used)].filter(a => !documented['plan-read-only']?.includes(a))).toEqual([])
+    expect(await lockTableItems(bed)).toEqual(before)
+  }, 120_000)
+})
