@@ -5,7 +5,9 @@ import * as path from 'node:path'
 import { repoRoot } from '../standins/run-action'
 import { iamActions } from './helpers/iam'
 import {
+  runKilledMidApply,
   explain,
+  instanceCount,
   GITHUB_REPO,
   makeWorkspace,
   pullRequestEvent,
@@ -78,6 +80,13 @@ describe('locking', () => {
     )
     expect(locked.exitCode).toBe(1)
     expect(locked.errors.at(-1)).toMatch(/The Terraform state is locked/)
+    expect(locked.errors.at(-1)).toContain(`mode: unlock and lock-id: ${id}`)
+    expect(JSON.parse(locked.outputs['lock-holder'] ?? '{}')).toEqual({
+      id,
+      who: 'runner@fv-az123',
+      created: '2026-12-06T02:10:00.123Z',
+      operation: 'apply'
+    })
 
     for (const s of [bed.standins.s3, bed.standins.dynamodb, bed.standins.cloud]) s.clearRequests()
     const run = await bed.run(
@@ -104,4 +113,81 @@ describe('locking', () => {
     expect([...new Set(used)].filter(a => !documented['plan-read-only']?.includes(a))).toEqual([])
     expect(await lockTableItems(bed)).toEqual(before)
   }, 120_000)
+
+  it('mode unlock: a lock left by a killed apply is shown, kept for a wrong id, released for its id; then a deploy succeeds', async () => {
+    const workspace = makeWorkspace('slow')
+    const key = 'killed/terraform.tfstate'
+    const inputs = { mode: 'apply', 'state-key': key, 'lock-timeout': '2s' }
+    const dispatch = { event: { name: 'workflow_dispatch', payload: {} } }
+    const killed = await runKilledMidApply(bed, workspace, inputs)
+    expect(killed.signal).toBe('SIGKILL')
+
+    const blocked = await bed.run(workspace, inputs)
+    expect(blocked.exitCode).toBe(1)
+    const holder = JSON.parse(blocked.outputs['lock-holder'] ?? '{}') as Record<string, string>
+    expect(holder.operation).toBe('apply')
+    expect(holder.id).toMatch(/^[0-9a-f-]{36}$/)
+    expect(holder.who).toMatch(/@/)
+    expect(Date.now() - Date.parse(holder.created ?? '')).toBeLessThan(120_000)
+    const lockItem = async () =>
+      (await lockTableItems(bed)).find(i => i.LockID === `${bucket}/${key}`)
+    const held = await lockItem()
+    expect(held).toBeDefined()
+
+    // A wrong id changes nothing and says what holds the lock.
+    const wrong = await bed.run(
+      workspace,
+      { mode: 'unlock', 'state-key': key, 'lock-id': '00000000-0000-4000-8000-000000000000' },
+      dispatch
+    )
+    expect(wrong.exitCode).toBe(1)
+    expect(wrong.errors).toHaveLength(1)
+    expect(wrong.errors[0]).toMatch(/is not the lock that holds the state .*nothing was changed/)
+    expect(wrong.errors[0]).toContain(`lock-id: ${holder.id}`)
+    expect(wrong.errors[0]).toContain('for a terraform apply')
+    expect(wrong.log).not.toMatch(/force-unlock/)
+    expect(await lockItem()).toEqual(held)
+
+    // The right id releases it, with Terraform's force-unlock.
+    const released = await bed.run(
+      workspace,
+      { mode: 'unlock', 'state-key': key, 'lock-id': holder.id ?? '' },
+      dispatch
+    )
+    expect([released.exitCode, explain(released)]).toEqual([0, explain(released)])
+    expect(released.log).toMatch(/\[command\]terraform force-unlock -force/)
+    expect(released.log).toMatch(/Released the state lock/)
+    expect(JSON.parse(released.outputs['lock-holder'] ?? '{}')).toEqual(holder)
+    expect(await lockItem()).toBeUndefined()
+
+    // No lock: says so, changes nothing.
+    bed.standins.dynamodb.clearRequests()
+    const none = await bed.run(
+      workspace,
+      { mode: 'unlock', 'state-key': key, 'lock-id': holder.id ?? '' },
+      dispatch
+    )
+    expect([none.exitCode, explain(none)]).toEqual([0, explain(none)])
+    expect(none.log).toMatch(/No lock holds the state/)
+    expect(none.outputs['lock-holder']).toBeUndefined()
+    expect(bed.standins.dynamodb.requests.map(r => r.operation)).toEqual(['GetItem'])
+
+    const converged = await bed.run(workspace, { ...inputs, 'lock-timeout': '30s' })
+    expect([converged.exitCode, explain(converged)]).toEqual([0, explain(converged)])
+    expect(instanceCount(await bed.state(bucket, key))).toBe(3)
+  }, 240_000)
+
+  it('mode unlock without lock-id: one error naming the input, no AWS call', async () => {
+    const workspace = makeWorkspace('app')
+    for (const s of [bed.standins.s3, bed.standins.dynamodb, bed.standins.cloud]) s.clearRequests()
+    const run = await bed.run(workspace, { mode: 'unlock' })
+    expect(run.exitCode).toBe(1)
+    expect(run.errors).toEqual([
+      "Input 'lock-id': mode unlock needs the ID of the lock to release: take it from the locked run's message or its lock-holder output"
+    ])
+    const calls = [bed.standins.s3, bed.standins.dynamodb, bed.standins.cloud].flatMap(
+      s => s.requests
+    )
+    expect(calls).toEqual([])
+  })
 })

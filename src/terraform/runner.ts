@@ -333,6 +333,15 @@ export class Terraform {
     return { outputs, log: result.output }
   }
 
+  /** `terraform force-unlock -force <id>` (after init): Terraform releases the lock only if it is `id`. */
+  async forceUnlock(id: string): Promise<CommandResult> {
+    const result = await this.cli.run(['force-unlock', '-force', id], {
+      group: 'terraform force-unlock'
+    })
+    if (result.exitCode !== 0) throw this.failure('force-unlock', result)
+    return result
+  }
+
   /**
    * `terraform output -json` from the current state (after init; no apply needed). Sensitive values
    * are masked before this returns; stdout is never streamed.
