@@ -1,5 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
-import { PutItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb'
+import {
+  CreateTableCommand,
+  ListTablesCommand,
+  PutItemCommand,
+  ScanCommand
+} from '@aws-sdk/client-dynamodb'
+import { DeleteObjectCommand, ListBucketsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { repoRoot } from '../standins/run-action'
@@ -189,5 +195,119 @@ describe('locking', () => {
       s => s.requests
     )
     expect(calls).toEqual([])
+  })
+})
+
+describe('lock: s3 (Terraform use_lockfile) and lock: both', () => {
+  let bed: Testbed
+  beforeAll(async () => {
+    bed = await startTestbed()
+  })
+  afterAll(async () => bed.stop())
+  const s3Lock = { lock: 's3' }
+
+  const tflocks = async (): Promise<string[]> =>
+    ((await bed.s3().send(new ListObjectsV2Command({ Bucket: bucket }))).Contents ?? [])
+      .map(o => o.Key ?? '')
+      .filter(k => k.endsWith('.tflock'))
+
+  it('on an empty account: bucket only, no table; three applies at once take the S3 lock in turn and converge', async () => {
+    const workspaces = Array.from({ length: 3 }, () => makeWorkspace('app'))
+    const runs = await Promise.all(
+      workspaces.map(ws => bed.run(ws, { mode: 'apply', 'lock-timeout': '3m', ...s3Lock }))
+    )
+    for (const run of runs) expect([run.exitCode, explain(run)]).toEqual([0, explain(run)])
+    expect((await bed.s3().send(new ListBucketsCommand({}))).Buckets?.map(b => b.Name)).toEqual([
+      bucket
+    ])
+    expect(bed.standins.dynamodb.requests).toEqual([])
+    expect((await bed.dynamodb().send(new ListTablesCommand({}))).TableNames).toEqual([])
+    expect(runs.map(r => r.outputs['lock-table'])).toEqual(['', '', ''])
+    expect(instanceCount(await bed.state(bucket))).toBe(6)
+    expect(runs.map(r => Number(r.outputs['to-add'])).reduce((a, b) => a + b, 0)).toBe(6)
+    // Terraform's lock file was written with If-None-Match and removed: none is left behind.
+    const lockWrites = bed.standins.s3.requests.filter(
+      r => r.operation === 'PutObject' && r.path.endsWith('.tflock')
+    )
+    expect(lockWrites.length).toBeGreaterThanOrEqual(3)
+    expect(await tflocks()).toEqual([])
+    expect(runs[0]?.summary).toMatch(/S3 lock file/)
+  }, 240_000)
+
+  it('the state-loss guard: with no digest, the versions of the state object are the evidence', async () => {
+    const key = 'production/terraform.tfstate'
+    const workspace = makeWorkspace('app')
+    await bed.s3().send(new DeleteObjectCommand({ Bucket: bucket, Key: key }))
+    const run = await bed.run(workspace, { mode: 'apply', ...s3Lock })
+    expect(run.exitCode).toBe(1)
+    expect(run.errors).toHaveLength(1)
+    expect(run.errors[0]).toMatch(
+      /State-loss guard: .* is missing, but the bucket holds \d+ earlier version/
+    )
+    expect(run.errors[0]).not.toMatch(/digest/)
+    expect(run.errors[0]).toContain('set allow-fresh-state: true')
+    expect(run.log).not.toContain('terraform plan')
+    const fresh = await bed.run(workspace, { mode: 'plan', 'allow-fresh-state': 'true', ...s3Lock })
+    expect([fresh.exitCode, explain(fresh)]).toEqual([0, explain(fresh)])
+    expect(fresh.outputs['to-add']).toBe('6')
+  })
+
+  it('a killed apply leaves the S3 lock file: the next run reports its holder, mode unlock releases it', async () => {
+    const workspace = makeWorkspace('slow')
+    const key = 'slow-s3/terraform.tfstate'
+    const inputs = { mode: 'apply', 'state-key': key, 'lock-timeout': '2s', ...s3Lock }
+    const killed = await runKilledMidApply(bed, workspace, inputs)
+    expect(killed.signal).toBe('SIGKILL')
+    expect(await tflocks()).toEqual([`${key}.tflock`])
+    const blocked = await bed.run(workspace, inputs)
+    expect(blocked.exitCode).toBe(1)
+    const holder = JSON.parse(blocked.outputs['lock-holder'] ?? '{}') as Record<string, string>
+    expect(holder.operation).toBe('apply')
+    const released = await bed.run(
+      workspace,
+      { mode: 'unlock', 'state-key': key, 'lock-id': holder.id ?? '', ...s3Lock },
+      { event: { name: 'workflow_dispatch', payload: {} } }
+    )
+    expect([released.exitCode, explain(released)]).toEqual([0, explain(released)])
+    expect(released.log).toContain(`s3://${bucket}/${key}.tflock`)
+    expect(await tflocks()).toEqual([])
+    const converged = await bed.run(workspace, { ...inputs, 'lock-timeout': '30s' })
+    expect([converged.exitCode, explain(converged)]).toEqual([0, explain(converged)])
+    expect(instanceCount(await bed.state(bucket, key))).toBe(3)
+  }, 240_000)
+
+  it('lock: both with an existing table takes both locks (the migration path)', async () => {
+    await bed.dynamodb().send(
+      new CreateTableCommand({
+        TableName: table,
+        AttributeDefinitions: [{ AttributeName: 'LockID', AttributeType: 'S' }],
+        KeySchema: [{ AttributeName: 'LockID', KeyType: 'HASH' }],
+        BillingMode: 'PAY_PER_REQUEST'
+      })
+    )
+    bed.standins.s3.clearRequests()
+    bed.standins.dynamodb.clearRequests()
+    const workspace = makeWorkspace('app')
+    const run = await bed.run(workspace, {
+      mode: 'apply',
+      lock: 'both',
+      'state-key': 'both/terraform.tfstate'
+    })
+    expect([run.exitCode, explain(run)]).toEqual([0, explain(run)])
+    expect(run.outputs['lock-table']).toBe(table)
+    expect(run.outputs['backend-created']).toBe('false')
+    const tableLocks = bed.standins.dynamodb.requests.filter(
+      r => r.operation === 'PutItem' && !/aws-sdk-js/i.test(r.userAgent)
+    )
+    const fileLocks = bed.standins.s3.requests.filter(
+      r => r.operation === 'PutObject' && r.path.endsWith('.tflock')
+    )
+    expect(tableLocks.length).toBeGreaterThan(0)
+    expect(fileLocks.length).toBeGreaterThan(0)
+    expect(await tflocks()).toEqual([])
+    // Only Terraform's digest stays in the table, as with lock: dynamodb.
+    expect((await lockTableItems(bed)).map(i => i.LockID)).toEqual([
+      `${bucket}/both/terraform.tfstate-md5`
+    ])
   })
 })

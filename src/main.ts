@@ -3,7 +3,7 @@ import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { checkStateLoss } from './backend/guard'
 import { ensureBackend, type BackendReport } from './backend/backend'
-import { lockHolder, releaseLock } from './backend/unlock'
+import { checkLockSupport, lockHolder, releaseLock } from './backend/unlock'
 import {
   checkStateIdentity,
   describeElsewhere,
@@ -270,6 +270,7 @@ async function terraformFor(
   privateDir: PrivateDir
 ): Promise<Terraform> {
   const installation = await locateTerraform(config, versionRequirement(config, module))
+  checkLockSupport(config.lock, installation.version)
   if (process.env.TF_DATA_DIR) {
     core.info(
       'TF_DATA_DIR is set: it is read to find earlier state, but Terraform runs with a private data directory of its own (removed after the run)'
@@ -453,7 +454,12 @@ async function stateGuard(
   backend: BackendReport
 ): Promise<boolean> {
   const result = await checkStateLoss(
-    { bucket: backend.bucket, key: backend.key, table: backend.table, region: backend.region },
+    {
+      bucket: backend.bucket,
+      key: backend.key,
+      table: backend.table || undefined,
+      region: backend.region
+    },
     clients,
     config.allowFreshState
   )

@@ -7,11 +7,26 @@ import * as core from '@actions/core'
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3'
 import { GetItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import { awsErrorName, awsStatus } from '../aws/clients'
-import { DeployError } from '../errors'
+import { DeployError, InputError } from '../errors'
 import type { Config, LockKind } from '../inputs'
+import { compareVersions } from '../terraform/install'
 import { lockOperation, parseLockCreated, type LockInfo } from '../terraform/diagnostics'
 import type { BackendSettings, Terraform } from '../terraform/runner'
 import { resolveBucketName, type BackendClients } from './backend'
+
+/** The first Terraform whose S3 backend has use_lockfile (1.10.0; generally available in 1.11). */
+export const MIN_LOCKFILE_TERRAFORM = '1.10.0'
+
+/** lock s3/both needs a Terraform that writes the S3 lock file: older ones fail with one error. */
+export function checkLockSupport(lock: LockKind, terraformVersion: string): void {
+  if (lock === 'dynamodb') return
+  if (compareVersions(terraformVersion, MIN_LOCKFILE_TERRAFORM) >= 0) return
+  throw new InputError(
+    'lock',
+    lock,
+    `Terraform ${terraformVersion} has no S3 lock file (use_lockfile, Terraform ${MIN_LOCKFILE_TERRAFORM} or later); set terraform-version to 1.10.0 or later (1.11 or later recommended), or use lock: dynamodb. Nothing was run.`
+  )
+}
 
 /** Where Terraform keeps the lock of one state. */
 export interface LockLocation {

@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto'
 import * as os from 'node:os'
 import * as path from 'node:path'
 import { DeployError } from '../errors'
-import type { Config, KeyValue } from '../inputs'
+import type { Config, KeyValue, LockKind } from '../inputs'
 import { TerraformCli, type CommandResult, type LogSink } from './cli'
 import {
   alreadyExistsExplanation,
@@ -29,8 +29,10 @@ export interface BackendSettings {
   bucket: string
   key: string
   region: string
-  /** The DynamoDB lock table. */
+  /** The DynamoDB lock table (not passed with lock s3). */
   table: string
+  /** How Terraform locks: the table, the S3 lock file (use_lockfile), or both; default dynamodb. */
+  lock?: LockKind
   kmsKeyId?: string
   /** The `backend-config` lines (and anything else to pass as -backend-config). */
   extra?: KeyValue[]
@@ -113,7 +115,7 @@ export class TerraformError extends DeployError {
 
 /** The backend settings from the configuration and the bucket/table the backend step settled on. */
 export function backendSettings(
-  config: Pick<Config, 'stateKmsKeyId' | 'backendConfig'>,
+  config: Pick<Config, 'stateKmsKeyId' | 'backendConfig'> & Partial<Pick<Config, 'lock'>>,
   backend: { bucket: string; table: string; key: string; region: string }
 ): BackendSettings {
   return {
@@ -121,6 +123,7 @@ export function backendSettings(
     key: backend.key,
     region: backend.region,
     table: backend.table,
+    ...(config.lock !== undefined && { lock: config.lock }),
     ...(config.stateKmsKeyId !== undefined && { kmsKeyId: config.stateKmsKeyId }),
     extra: config.backendConfig
   }
@@ -132,11 +135,14 @@ export function backendSettings(
  * one its data directory records) into this one, without a prompt.
  */
 export function initArgs(backend: BackendSettings, migrate = false): string[] {
+  const lock = backend.lock ?? 'dynamodb'
   const settings: [string, string][] = [
     ['bucket', backend.bucket],
     ['key', backend.key],
     ['region', backend.region],
-    ['dynamodb_table', backend.table],
+    ...(lock !== 's3' ? [['dynamodb_table', backend.table] as [string, string]] : []),
+    // Terraform's S3-native lock: a <key>.tflock object written with If-None-Match.
+    ...(lock !== 'dynamodb' ? [['use_lockfile', 'true'] as [string, string]] : []),
     ['encrypt', 'true']
   ]
   if (backend.kmsKeyId) settings.push(['kms_key_id', backend.kmsKeyId])
