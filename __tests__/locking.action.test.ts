@@ -310,4 +310,28 @@ describe('lock: s3 (Terraform use_lockfile) and lock: both', () => {
       `${bucket}/both/terraform.tfstate-md5`
     ])
   })
+
+  it('use_lockfile = true in the backend block: lock dynamodb (the default) works as both; lock s3 drops the table', async () => {
+    const workspace = makeWorkspace('app', {
+      'terraform/backend_override.tf':
+        'terraform {\n  backend "s3" {\n    use_lockfile = true\n  }\n}\n'
+    })
+    const inputs = { mode: 'apply', 'state-key': 'block/terraform.tfstate' }
+    const run = await bed.run(workspace, inputs)
+    expect([run.exitCode, explain(run)]).toEqual([0, explain(run)])
+    expect(run.log).toMatch(
+      /lock both: the backend block in terraform\/backend_override.tf line \d+ sets use_lockfile = true/
+    )
+    expect(run.outputs['lock-table']).toBe(table)
+    bed.standins.dynamodb.clearRequests()
+    bed.standins.s3.clearRequests()
+    const s3Only = await bed.run(workspace, { ...inputs, lock: 's3', variables: 'app_version=3' })
+    expect([s3Only.exitCode, explain(s3Only)]).toEqual([0, explain(s3Only)])
+    expect(bed.standins.dynamodb.requests).toEqual([])
+    expect(
+      bed.standins.s3.requests.some(
+        r => r.operation === 'PutObject' && r.path.endsWith('block/terraform.tfstate.tflock')
+      )
+    ).toBe(true)
+  })
 })
