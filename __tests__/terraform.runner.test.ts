@@ -385,9 +385,8 @@ describe('state lock contention (runner-lock, state key lock/terraform.tfstate)'
     )
     expect(message).toContain('for a terraform apply')
     expect(message).toContain(`terraform force-unlock ${holder.info.ID}`)
-    expect(message).toContain(
-      `release it from ${ours} after terraform init with the same backend settings`
-    )
+    expect(message).toContain(`mode: unlock and lock-id: ${holder.info.ID}`)
+    expect(message).toContain(`or from ${ours} after terraform init with the same backend settings`)
     expect(waited).toBeGreaterThanOrEqual(2000)
     // the diagnostic went to the log; the one error line is the thrown message
     expect(logText()).toMatch(/terraform plan: Error: Error acquiring the state lock/)

@@ -9,7 +9,10 @@ import { withStackDefaults, type StackRun } from './stacks/stack-input'
 
 export type { CacheRule }
 
-export type Mode = 'plan' | 'apply' | 'deploy' | 'frontend' | 'drift' | 'stacks' | 'overview'
+export type Mode =
+  'plan' | 'apply' | 'deploy' | 'frontend' | 'drift' | 'stacks' | 'overview' | 'unlock'
+/** How Terraform locks the state: the DynamoDB table, the S3 lock file (use_lockfile), or both. */
+export type LockKind = 'dynamodb' | 's3' | 'both'
 export type InvalidateMode = 'changed' | 'all' | 'none'
 export type CommentMode = 'always' | 'on-change' | 'never'
 
@@ -80,6 +83,12 @@ export interface Config {
   allowFreshState: boolean
   backendConfig: KeyValue[]
   lockTimeout: string
+  /** How Terraform locks the state (`lock`). */
+  lock: LockKind
+  /** `plan-lock`: false runs plan-only modes with `-lock=false`. */
+  planLock: boolean
+  /** `lock-id`: the lock `mode: unlock` releases (required in that mode). */
+  lockId?: string
   terraformVersion?: string
   /** Base URL of the Terraform release mirror (for installs): https, or http to a loopback host. */
   terraformDownloadUrl: string
@@ -135,11 +144,20 @@ const MODES = [
   'frontend',
   'drift',
   'stacks',
-  'overview'
+  'overview',
+  'unlock'
 ] as const
+const LOCKS = ['dynamodb', 's3', 'both'] as const
 const INVALIDATE = ['changed', 'all', 'none'] as const
 const COMMENT = ['always', 'on-change', 'never'] as const
-const MANAGED_BACKEND_KEYS = new Set(['bucket', 'key', 'region', 'dynamodb_table', 'encrypt'])
+const MANAGED_BACKEND_KEYS = new Set([
+  'bucket',
+  'key',
+  'region',
+  'dynamodb_table',
+  'encrypt',
+  'use_lockfile'
+])
 const DEFAULT_TERRAFORM_DOWNLOAD_URL = 'https://releases.hashicorp.com/terraform'
 
 /** Read the action's inputs the way the runner passes them (INPUT_<NAME> environment variables). */
@@ -204,7 +222,7 @@ export function readConfig(given: InputReader, env: Env = process.env): Config {
         'backend-config',
         line,
         key,
-        'this setting is set by the action; use the state-bucket, state-key, lock-table, aws-region or state-kms-key-id input instead'
+        'this setting is set by the action; use the state-bucket, state-key, lock-table, lock, aws-region or state-kms-key-id input instead'
       )
     }
   }
@@ -215,6 +233,23 @@ export function readConfig(given: InputReader, env: Env = process.env): Config {
       'lock-timeout',
       lockTimeout,
       'use a Terraform duration such as 30s, 5m or 1h'
+    )
+  }
+
+  const lock = oneOf(input, 'lock', LOCKS, 'dynamodb')
+  const lockId = optional(input('lock-id'))
+  if (lockId !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/.test(lockId)) {
+    throw new InputError(
+      'lock-id',
+      lockId,
+      "use the lock's ID as Terraform prints it (Lock Info: ID), e.g. 2b6a2f3e-8c1d-4e0f-9a7b-5c4d3e2f1a0b"
+    )
+  }
+  if (mode === 'unlock' && lockId === undefined) {
+    throw new InputError(
+      'lock-id',
+      undefined,
+      "mode unlock needs the ID of the lock to release: take it from the locked run's message or its lock-holder output"
     )
   }
 
@@ -318,6 +353,9 @@ export function readConfig(given: InputReader, env: Env = process.env): Config {
     allowFreshState: bool(input, 'allow-fresh-state', false),
     backendConfig,
     lockTimeout,
+    lock,
+    planLock: bool(input, 'plan-lock', true),
+    ...(lockId !== undefined && { lockId }),
     ...(terraformVersion !== undefined && { terraformVersion }),
     terraformDownloadUrl,
     ...(terraformSigningKey !== undefined && { terraformSigningKey }),

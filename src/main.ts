@@ -3,6 +3,7 @@ import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { checkStateLoss } from './backend/guard'
 import { ensureBackend, type BackendReport } from './backend/backend'
+import { checkLockSupport, lockHolder, releaseLock } from './backend/unlock'
 import {
   checkStateIdentity,
   describeElsewhere,
@@ -94,6 +95,8 @@ export async function run(): Promise<void> {
         `The run was cancelled (${cancelled.signal}) during ${during}; ${/^Terraform/.test(during) ? 'Terraform was stopped with one SIGINT, so it wrote what it had done to the state and released the lock. ' : ''}Re-run to finish the deploy.`
       )
     } else {
+      if (error instanceof TerraformError && error.lock)
+        core.setOutput('lock-holder', lockHolder(error.lock))
       core.setFailed(errorMessage(error))
       report.recordFailure(
         error instanceof TerraformError ? failureText(error) : errorMessage(error)
@@ -132,6 +135,24 @@ async function deploy(
   const clients = createClients(config.region)
   const backendClients =
     config.backendRegion === config.region ? clients : createClients(config.backendRegion)
+  if (config.mode === 'unlock') {
+    // Reads the lock and releases it only when it is lock-id; creates nothing.
+    await report.phase('Unlock', () =>
+      releaseLock(config, backendClients, async ({ bucket }) => {
+        const tf = await terraformFor(config, module, privateDir)
+        await tf.init(
+          backendSettings(config, {
+            bucket,
+            table: config.lockTable,
+            key: config.stateKey,
+            region: config.backendRegion
+          })
+        )
+        return tf
+      })
+    )
+    return
+  }
 
   // Drift mode changes nothing: a missing backend is reported, as in a dry run, not created.
   const drift = config.mode === 'drift'
@@ -198,16 +219,7 @@ async function deploy(
   }
 
   const terraform = await report.phase('Terraform init', async () => {
-    const installation = await locateTerraform(config, versionRequirement(config, module))
-    if (process.env.TF_DATA_DIR) {
-      core.info(
-        'TF_DATA_DIR is set: it is read to find earlier state, but Terraform runs with a private data directory of its own (removed after the run)'
-      )
-    }
-    const tf = Terraform.fromConfig(config, installation.bin, {
-      env: { TF_DATA_DIR: privateDir.dataDir },
-      planFile: privateDir.planFile
-    })
+    const tf = await terraformFor(config, module, privateDir)
     const settings = backendSettings(config, {
       bucket: backend.bucket,
       table: backend.table,
@@ -275,6 +287,25 @@ async function deploy(
   if (outputs && !config.dryRun && config.healthChecks.length > 0) {
     await report.phase('Health checks', () => healthChecks(config, outputs.nonSensitive, report))
   }
+}
+
+/** The Terraform the module accepts, with this run's private data directory. */
+async function terraformFor(
+  config: Config,
+  module: ModuleConfig,
+  privateDir: PrivateDir
+): Promise<Terraform> {
+  const installation = await locateTerraform(config, versionRequirement(config, module))
+  checkLockSupport(config.lock, installation.version)
+  if (process.env.TF_DATA_DIR) {
+    core.info(
+      'TF_DATA_DIR is set: it is read to find earlier state, but Terraform runs with a private data directory of its own (removed after the run)'
+    )
+  }
+  return Terraform.fromConfig(config, installation.bin, {
+    env: { TF_DATA_DIR: privateDir.dataDir },
+    planFile: privateDir.planFile
+  })
 }
 
 async function frontend(
@@ -449,7 +480,12 @@ async function stateGuard(
   backend: BackendReport
 ): Promise<boolean> {
   const result = await checkStateLoss(
-    { bucket: backend.bucket, key: backend.key, table: backend.table, region: backend.region },
+    {
+      bucket: backend.bucket,
+      key: backend.key,
+      table: backend.table || undefined,
+      region: backend.region
+    },
     clients,
     config.allowFreshState
   )

@@ -1,3 +1,4 @@
+import type { ChildProcess } from 'node:child_process'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
@@ -124,6 +125,29 @@ export function byAction(requests: RecordedRequest[]): RecordedRequest[] {
 
 export const WRITE_OPERATION =
   /^(Put|Create|Delete|Update|Tag|Untag|Copy|Upload|Complete|Abort|Restore)/
+
+/**
+ * Run the action and kill it (and the Terraform it runs) with SIGKILL once Terraform is creating
+ * resources, as a runner that dies would: the state lock stays behind.
+ */
+export function runKilledMidApply(
+  bed: Testbed,
+  workspace: string,
+  inputs: Record<string, string>
+): Promise<ActionRun> {
+  let child: ChildProcess | undefined
+  let killing = false
+  return bed.run(workspace, inputs, {
+    onSpawn: c => (child = c),
+    onOutput: chunk => {
+      if (!killing && /Creating\.\.\./.test(chunk) && child?.pid) {
+        killing = true
+        const pid = child.pid
+        setTimeout(() => process.kill(-pid, 'SIGKILL'), 1000)
+      }
+    }
+  })
+}
 
 /** Output of a failed run, for assertions' messages. */
 export function explain(run: ActionRun): string {

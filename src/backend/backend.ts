@@ -67,7 +67,8 @@ type BackendConfig = Pick<
   | 'createBackend'
   | 'stateKmsKeyId'
   | 'dryRun'
->
+> &
+  Partial<Pick<Config, 'lock'>>
 
 const TABLE_ACTIVE_TIMEOUT_MS = 5 * 60_000
 
@@ -121,10 +122,12 @@ export async function ensureBackend(
   // From here on, every call to a bucket names this account as its owner.
   expectBucketOwner(clients.s3, account)
   const bucket = await resolveBucketName(config, clients.sts)
+  // lock s3: Terraform locks with a file in the state bucket; no table is read, created or required.
+  const useTable = config.lock !== 's3'
   const report: BackendReport = {
     account,
     bucket,
-    table: config.lockTable,
+    table: useTable ? config.lockTable : '',
     key: config.stateKey,
     region: config.region,
     bucketCreated: false,
@@ -138,13 +141,13 @@ export async function ensureBackend(
 
   const [bucketState, tableState] = await Promise.all([
     bucketExists(clients.s3, bucket, config.region),
-    describeTable(clients.dynamodb, config.lockTable)
+    useTable ? describeTable(clients.dynamodb, config.lockTable) : undefined
   ])
   if (tableState) checkTable(tableState, config.lockTable)
 
   const missing = [
     ...(bucketState ? [] : [`S3 bucket ${bucket}`]),
-    ...(tableState ? [] : [`DynamoDB table ${config.lockTable}`])
+    ...(tableState || !useTable ? [] : [`DynamoDB table ${config.lockTable}`])
   ]
   if (missing.length > 0 && !config.createBackend) {
     throw new DeployError(
@@ -165,9 +168,11 @@ export async function ensureBackend(
   if (tableState) {
     const active = await waitActive(clients.dynamodb, config.lockTable, tableState)
     await checkTableProtection(config, clients.dynamodb, active, report, log)
-  } else await createTable(config, clients.dynamodb, report, log)
-  if (bucketState && tableState)
-    log(`State backend present: s3://${bucket} and table ${config.lockTable}`)
+  } else if (useTable) await createTable(config, clients.dynamodb, report, log)
+  if (bucketState && (tableState || !useTable))
+    log(
+      `State backend present: s3://${bucket}${useTable ? ` and table ${config.lockTable}` : ' (lock: s3, no table)'}`
+    )
   report.seconds = (Date.now() - started) / 1000
   return report
 }

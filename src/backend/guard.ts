@@ -15,7 +15,8 @@ export interface GuardResult {
 export interface StateLocation {
   bucket: string
   key: string
-  table: string
+  /** The lock table holding Terraform's digest; undefined with lock s3 (no table, no digest). */
+  table?: string | undefined
   region: string
 }
 
@@ -49,22 +50,8 @@ export async function checkStateLoss(
 
   const evidence: string[] = []
   const digestId = `${bucket}/${key}-md5`
-  let digest: string | undefined
-  try {
-    const item = await clients.dynamodb.send(
-      new GetItemCommand({
-        TableName: table,
-        Key: { LockID: { S: digestId } },
-        ConsistentRead: true
-      })
-    )
-    digest = item.Item?.Digest?.S
-  } catch (error) {
-    throw new DeployError(
-      `Could not read the lock table ${table} to check for lost state: ${awsErrorName(error) || errorMessage(error)}`,
-      { cause: error }
-    )
-  }
+  // With lock s3 there is no table and no digest: the versions of the state object are the evidence.
+  const digest = table ? await readDigest(clients.dynamodb, table, digestId) : undefined
   if (digest)
     evidence.push(`the lock table ${table} still holds the state digest (${digestId} = ${digest})`)
 
@@ -79,7 +66,7 @@ export async function checkStateLoss(
   if (allowFreshState) {
     // A deliberate fresh start: Terraform refuses to read a state whose digest does not match, so the
     // stale digest goes (the digest is a checksum, not state; the earlier versions stay in the bucket).
-    if (digest) {
+    if (digest && table) {
       await clients.dynamodb.send(
         new DeleteItemCommand({ TableName: table, Key: { LockID: { S: digestId } } })
       )
@@ -91,9 +78,34 @@ export async function checkStateLoss(
   const restore = restorable
     ? `Restore it: aws s3api copy-object --bucket ${bucket} --key ${key} --copy-source "${bucket}/${key}?versionId=${restorable.versionId}"`
     : `Restore it from a backup of s3://${bucket}/${key}`
+  const fresh = digest
+    ? `delete the digest (aws dynamodb delete-item --table-name ${table} --key '{"LockID":{"S":"${digestId}"}}') or set allow-fresh-state: true`
+    : 'set allow-fresh-state: true'
   throw new DeployError(
-    `State-loss guard: the Terraform state s3://${bucket}/${key} ${what}, but ${evidence.join(' and ')}. Planning now would create every resource again as duplicates, so nothing was planned. ${restore} and re-run. If starting from empty state is really intended, delete the digest (aws dynamodb delete-item --table-name ${table} --key '{"LockID":{"S":"${digestId}"}}') or set allow-fresh-state: true.`
+    `State-loss guard: the Terraform state s3://${bucket}/${key} ${what}, but ${evidence.join(' and ')}. Planning now would create every resource again as duplicates, so nothing was planned. ${restore} and re-run. If starting from empty state is really intended, ${fresh}.`
   )
+}
+
+async function readDigest(
+  dynamodb: DynamoDBClient,
+  table: string,
+  digestId: string
+): Promise<string | undefined> {
+  try {
+    const item = await dynamodb.send(
+      new GetItemCommand({
+        TableName: table,
+        Key: { LockID: { S: digestId } },
+        ConsistentRead: true
+      })
+    )
+    return item.Item?.Digest?.S
+  } catch (error) {
+    throw new DeployError(
+      `Could not read the lock table ${table} to check for lost state: ${awsErrorName(error) || String(error)}`,
+      { cause: error }
+    )
+  }
 }
 
 interface Version {

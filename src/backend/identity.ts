@@ -93,7 +93,24 @@ export function settleBackendBlock(config: Config, module: ModuleConfig): BlockS
     } else if (attribute === 'dynamodb_table') config.lockTable = value
     else config.backendRegion = value
   }
+  settleLockFile(config, block, at, notes)
   return { notes }
+}
+
+/**
+ * `use_lockfile = true` in the block: Terraform takes the S3 lock file whatever the action passes
+ * (the block's settings stay under -backend-config), so `lock: dynamodb` (the default) is in fact
+ * `both`: the run says so and works with both locks.
+ */
+function settleLockFile(config: Config, block: BackendBlock, at: string, notes: string[]): void {
+  const useLockfile = block.attributes.use_lockfile
+  if (useLockfile !== true && useLockfile !== 'true') return
+  if (config.lock === 'dynamodb') {
+    config.lock = 'both'
+    notes.push(
+      `lock both: the backend block in ${at} sets use_lockfile = true, so Terraform takes the S3 lock file besides the table (set lock: s3 to drop the table)`
+    )
+  }
 }
 
 export interface IdentityCheck {

@@ -246,11 +246,13 @@ export function backendSection(report: BackendReport): string {
       codeSpan(report.bucket, { table: true }),
       status(report.bucketCreated)
     ]),
-    tableRow([
-      'DynamoDB lock table',
-      codeSpan(report.table, { table: true }),
-      status(report.tableCreated)
-    ]),
+    report.table
+      ? tableRow([
+          'DynamoDB lock table',
+          codeSpan(report.table, { table: true }),
+          status(report.tableCreated)
+        ])
+      : tableRow(['S3 lock file', codeSpan(`${report.key}.tflock`, { table: true }), 'lock: s3']),
     tableRow(['State key', codeSpan(report.key, { table: true }), escapeText(report.region)])
   ]
   if (report.hardened.length > 0)

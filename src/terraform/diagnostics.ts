@@ -267,8 +267,9 @@ export function lockMessage(
     `The Terraform state is locked: Terraform waited lock-timeout ${context.lockTimeout} for the lock ` +
     `${lock.id}${lock.path ? ` on ${lock.path}` : ''}, ${holder}. ` +
     `If that run is still going, let it finish or raise lock-timeout. If it is stale (its run was ` +
-    `cancelled or crashed), release it from ${context.workingDirectory} after terraform init with the ` +
-    `same backend settings: terraform force-unlock ${lock.id}`
+    `cancelled or crashed), release it with this action's mode: unlock and lock-id: ${lock.id} (a ` +
+    `workflow_dispatch run; docs/locking.md), or from ${context.workingDirectory} after terraform ` +
+    `init with the same backend settings: terraform force-unlock ${lock.id}`
   )
 }
 

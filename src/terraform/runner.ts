@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto'
 import * as os from 'node:os'
 import * as path from 'node:path'
 import { DeployError, errorMessage } from '../errors'
-import type { Config, KeyValue } from '../inputs'
+import type { Config, KeyValue, LockKind } from '../inputs'
 import { TerraformCli, type CommandResult, type LogSink } from './cli'
 import {
   alreadyExistsExplanation,
@@ -29,8 +29,10 @@ export interface BackendSettings {
   bucket: string
   key: string
   region: string
-  /** The DynamoDB lock table. */
+  /** The DynamoDB lock table (not passed with lock s3). */
   table: string
+  /** How Terraform locks: the table, the S3 lock file (use_lockfile), or both; default dynamodb. */
+  lock?: LockKind
   kmsKeyId?: string
   /** The `backend-config` lines (and anything else to pass as -backend-config). */
   extra?: KeyValue[]
@@ -45,6 +47,8 @@ export interface TerraformOptions {
   env?: Record<string, string>
   /** Terraform duration, e.g. `5m`. */
   lockTimeout: string
+  /** false: `plan` reads the state without taking the lock (`-lock=false`); default true. */
+  planLock?: boolean
   variables?: KeyValue[]
   /** Absolute paths (or relative to cwd). */
   varFiles?: string[]
@@ -121,7 +125,7 @@ export class TerraformError extends DeployError {
 
 /** The backend settings from the configuration and the bucket/table the backend step settled on. */
 export function backendSettings(
-  config: Pick<Config, 'stateKmsKeyId' | 'backendConfig'>,
+  config: Pick<Config, 'stateKmsKeyId' | 'backendConfig'> & Partial<Pick<Config, 'lock'>>,
   backend: { bucket: string; table: string; key: string; region: string }
 ): BackendSettings {
   return {
@@ -129,6 +133,7 @@ export function backendSettings(
     key: backend.key,
     region: backend.region,
     table: backend.table,
+    ...(config.lock !== undefined && { lock: config.lock }),
     ...(config.stateKmsKeyId !== undefined && { kmsKeyId: config.stateKmsKeyId }),
     extra: config.backendConfig
   }
@@ -140,11 +145,14 @@ export function backendSettings(
  * one its data directory records) into this one, without a prompt.
  */
 export function initArgs(backend: BackendSettings, migrate = false): string[] {
+  const lock = backend.lock ?? 'dynamodb'
   const settings: [string, string][] = [
     ['bucket', backend.bucket],
     ['key', backend.key],
     ['region', backend.region],
-    ['dynamodb_table', backend.table],
+    ...(lock !== 's3' ? [['dynamodb_table', backend.table] as [string, string]] : []),
+    // Terraform's S3-native lock: a <key>.tflock object written with If-None-Match.
+    ...(lock !== 'dynamodb' ? [['use_lockfile', 'true'] as [string, string]] : []),
     ['encrypt', 'true']
   ]
   if (backend.kmsKeyId) settings.push(['kms_key_id', backend.kmsKeyId])
@@ -255,6 +263,8 @@ export class Terraform {
       bin,
       cwd: config.workingDirectory,
       lockTimeout: config.lockTimeout,
+      // Only a plan-only run may skip the lock: an apply's plan must see the state it will change.
+      planLock: config.planLock || config.mode !== 'plan',
       variables: config.variables,
       varFiles: config.varFiles,
       workingDirectoryLabel: config.workingDirectoryInput,
@@ -279,7 +289,10 @@ export class Terraform {
       '-input=false',
       '-no-color',
       ...(options.refreshOnly ? ['-refresh-only'] : []),
-      ...(options.lock === false ? ['-lock=false'] : [`-lock-timeout=${this.options.lockTimeout}`]),
+      // Without the lock a plan writes nothing to the backend (drift, plan-lock: false).
+      ...(options.lock === false || this.options.planLock === false
+        ? ['-lock=false']
+        : [`-lock-timeout=${this.options.lockTimeout}`]),
       '-detailed-exitcode',
       `-out=${planFile}`
     ]
@@ -336,6 +349,15 @@ export class Terraform {
     if (result.exitCode !== 0) throw this.failure('apply', result)
     const outputs = await this.outputs()
     return { outputs, log: result.output }
+  }
+
+  /** `terraform force-unlock -force <id>` (after init): Terraform releases the lock only if it is `id`. */
+  async forceUnlock(id: string): Promise<CommandResult> {
+    const result = await this.cli.run(['force-unlock', '-force', id], {
+      group: 'terraform force-unlock'
+    })
+    if (result.exitCode !== 0) throw this.failure('force-unlock', result)
+    return result
   }
 
   /**
