@@ -119,14 +119,19 @@ describe('report content', () => {
       'move'
     ])
     expect(rows[2]).toContain('`terraform_data.requested`')
-    expect(rows[2]).toContain('destroys the old object before creating the new one (downtime risk)')
-    expect(rows[2]).toContain('replacement requested (-replace)')
-    expect(rows[3]).toContain('tainted')
+    // the explanations two rows share are said once under the table, with their addresses
+    expect(md).toContain(
+      '- Destroys the old object before creating the new one (downtime risk): `terraform_data.requested`, `terraform_data.tainted`.'
+    )
+    expect(md).toContain('- Replacement requested (-replace): `terraform_data.requested`.')
+    expect(md).toContain('- Tainted: `terraform_data.tainted`.')
     expect(md).toContain('moved from `terraform_data.old_name`')
-    expect(md).toContain('| update | `terraform_data.imported` | imported |')
+    expect(md).toContain(
+      '| update | `terraform_data.imported` | changes `input`, `output`; imported |'
+    )
     // the plan text, collapsed, whole
     expect(md).toContain('<details><summary>Plan text (62 lines)</summary>')
-    expect(codeBlocks(md)[0]).toBe(planText('lifecycle').trim())
+    expect(codeBlocks(md).at(-1)).toBe(planText('lifecycle').trim())
     // provenance
     expect(md).toContain(
       'commit [`0123456`](https://github.com/acme/shop/commit/0123456789abcdef0123456789abcdef01234567)'
@@ -141,8 +146,9 @@ describe('report content', () => {
 
   it('calls out create-before-destroy replacements without the downtime warning', () => {
     const md = renderReport(plan('replace-create-first'), context())
+    expect(md).toContain('| replace | `terraform_data.web` | forced by `triggers_replace` |')
     expect(md).toContain(
-      '| replace | `terraform_data.web` | creates the new object before destroying the old one; cannot be updated in place; forced by `triggers_replace` |'
+      '- Creates the new object before destroying the old one: `terraform_data.web`.\n- Cannot be updated in place: `terraform_data.web`.'
     )
     expect(md).not.toContain('Downtime risk')
   })
@@ -150,19 +156,20 @@ describe('report content', () => {
   it('warns about destruction and lists the reason', () => {
     const md = renderReport(plan('delete'), context())
     expect(md).toContain('**2 resources will be destroyed.**')
+    expect(md).toContain('| **destroy** | `terraform_data.old[0]` |  |')
     expect(md).toContain(
-      '| **destroy** | `terraform_data.old[0]` | no longer in the configuration |'
+      '- No longer in the configuration: `terraform_data.old[0]`, `terraform_data.old[1]`.'
     )
   })
 
   it('shows drift in its own table', () => {
     const md = renderReport(plan('drift'), context())
     const rows = tableAfter(md, '#### Changed outside Terraform')
+    // only the drift relevant to the plan (see plan.test.ts), with the attributes that drifted
     expect(rows).toEqual([
-      '| Change | Resource |',
-      '| --- | --- |',
-      '| deleted | `terraform_data.gone` |',
-      '| changed | `terraform_data.same` |'
+      '| Change | Resource | Attributes |',
+      '| --- | --- | --- |',
+      '| changed | `terraform_data.same` | `input` |'
     ])
   })
 
@@ -226,7 +233,7 @@ describe('report content', () => {
       '**Planning failed.** Terraform hit an error while planning, so this plan cannot be applied (the error is in the log). Before the error it planned the changes below: 0 to add, 1 to change, 0 to destroy, 0 to replace.'
     )
     expect(head).not.toMatch(/\*\*Plan:|No changes/)
-    expect(md).toContain('| update | `terraform_data.api` |  |')
+    expect(md).toContain('| update | `terraform_data.api` | changes `input`, `output` |')
 
     // errored with nothing planned before the error: no "No changes" headline above the failure
     const doc = JSON.parse(readFixture('errored.json')) as Record<string, unknown>
@@ -289,7 +296,7 @@ describe('report content', () => {
       context({ mode: 'deploy', apply: { status: 'failed', error: failure, seconds: 9 } })
     )
     expect(failed).toContain('**Apply: failed** in 9.0 s.')
-    expect(codeBlocks(failed)).toEqual([failure])
+    expect(codeBlocks(failed)[0]).toBe(failure)
 
     const notRun = renderReport(plan('update'), context({ apply: { status: 'not-run' } }))
     expect(notRun).toContain('**Apply: not run.**')
@@ -533,9 +540,9 @@ describe('size', () => {
       { includeMarker: true }
     )
     expect(md.length).toBeLessThanOrEqual(65_536)
-    expect(md).toContain('| update | `terraform_data.api` |  |')
+    expect(md).toContain('| update | `terraform_data.api` | changes `input`, `output` |')
     const lines = text.split('\n')
-    const [block] = codeBlocks(md)
+    const block = codeBlocks(md).at(-1) // after the per-resource diff
     const kept = (block ?? '').split('\n')
     const cutLine = kept.findIndex(l => /^\[… [\d,]+ lines cut here …\]$/.test(l))
     expect(cutLine).toBeGreaterThan(100)

@@ -129,7 +129,7 @@ async function deploy(config: Config, report: RunReport, privateDir: PrivateDir)
   // The site bucket too must belong to the account of the credentials.
   expectBucketOwner(clients.s3, backend.account)
   if (backend.missing) {
-    report.addSection('State backend', backendSection(backend))
+    report.addSection('State backend', backendSection(backend), { fold: true })
     core.notice(
       `Dry run: the state backend does not exist yet (${backend.wouldCreate.join(' and ')}); a real run creates it. Nothing to plan against.`
     )
@@ -148,7 +148,7 @@ async function deploy(config: Config, report: RunReport, privateDir: PrivateDir)
   const identity = await report.phase('State identity', () =>
     stateIdentity(config, backendClients, backend, module)
   )
-  report.addSection('State backend', backendSection(backend))
+  report.addSection('State backend', backendSection(backend), { fold: true })
 
   // Before init: Terraform's own init already fails on a state whose digest does not match, with a
   // message that does not say what happened; the guard does, and says how to restore.

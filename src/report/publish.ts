@@ -15,6 +15,7 @@ import {
   renderReport,
   type ApplyOutcome,
   type ReportContext,
+  type ReportSection,
   type StackIdentity
 } from './render'
 
@@ -56,7 +57,7 @@ export class RunReport {
   /** The phase a cancellation (SIGINT/SIGTERM from the runner) stopped. */
   cancelledDuring?: string
   readonly phases: PhaseTiming[] = []
-  private readonly sections: Array<{ title: string; markdown: string }> = []
+  private readonly sections: ReportSection[] = []
 
   constructor(private readonly config: Config) {}
 
@@ -68,8 +69,9 @@ export class RunReport {
     }
   }
 
-  addSection(title: string, markdown: string): void {
-    this.sections.push({ title, markdown })
+  /** `fold`: background detail, collapsed in the PR comment (the job summary shows it open). */
+  addSection(title: string, markdown: string, opts: { fold?: boolean } = {}): void {
+    this.sections.push({ title, markdown, ...(opts.fold && { fold: true }) })
   }
 
   /**
@@ -122,7 +124,9 @@ export class RunReport {
       secrets: this.secrets,
       sections: [
         ...this.sections,
-        ...(this.phases.length > 0 ? [{ title: 'Timings', markdown: this.timings() }] : [])
+        ...(this.phases.length > 0
+          ? [{ title: 'Timings', markdown: this.timings(), fold: true }]
+          : [])
       ],
       fullPlanLocation: context.runUrl
         ? `the job summary and log of [this run](${context.runUrl})`
@@ -185,6 +189,7 @@ export class RunReport {
         : '')
     const rendered = renderReport(this.summary, this.context(), {
       includeMarker: true,
+      foldSections: true,
       maxLength: GITHUB_COMMENT_LIMIT - hidden.length
     })
     const at = rendered.indexOf('\n')
