@@ -321,6 +321,178 @@ describe('report content', () => {
   })
 })
 
+describe('what a reviewer needs (issue 15)', () => {
+  const updateDoc = (): Record<string, unknown> =>
+    JSON.parse(readFixture('update.json')) as Record<string, unknown>
+  const withChanges = (changes: unknown[], extra: Record<string, unknown> = {}): PlanSummary =>
+    summarizePlan({ ...updateDoc(), resource_changes: changes, ...extra })
+  const template = (): Record<string, unknown> =>
+    (updateDoc().resource_changes as Array<Record<string, unknown>>)[0] as Record<string, unknown>
+
+  it("shows each changed resource's attributes, before and after, in a collapsed diff", () => {
+    const md = renderReport(plan('replace-destroy-first'), context())
+    expect(md).toContain('#### Changes by resource')
+    expect(md).toContain(
+      '<details><summary><code>terraform_data.db</code> (replace, 2 attributes)</summary>\n\n```diff\n' +
+        '- id = "7204af09-6e27-de42-d8b5-1a908c6331f7"\n+ id = (known after apply)\n' +
+        '- triggers_replace[0] = "one"\n+ triggers_replace[0] = "two"  # forces replacement\n```\n\n</details>'
+    )
+    // nested attributes by path; unchanged ones left out
+    const nested = withChanges([
+      {
+        ...template(),
+        change: {
+          actions: ['update'],
+          before: { tags: { Name: 'a', Team: 'x' }, rules: [{ port: 80 }], same: 1 },
+          after: { tags: { Name: 'b', Team: 'x' }, rules: [{ port: 8080 }], same: 1 },
+          after_unknown: {},
+          before_sensitive: {},
+          after_sensitive: {}
+        }
+      }
+    ])
+    const diff = codeBlocks(renderReport(nested, context()))[0]
+    expect(diff).toBe(
+      '- rules[0].port = 80\n+ rules[0].port = 8080\n- tags.Name = "a"\n+ tags.Name = "b"'
+    )
+  })
+
+  it('shows sensitive attributes as (sensitive), never their values', () => {
+    const raw = readFixture('outputs-secret-change.json')
+    const md = renderReport(
+      plan('outputs-secret-change'),
+      context({ secrets: sensitiveStrings(raw) })
+    )
+    expect(codeBlocks(md)[0]).toBe(
+      '- input = (sensitive)\n+ input = (sensitive)\n- output = (sensitive)\n+ output = (known after apply)'
+    )
+    expect(md).not.toMatch(/hunter2|correcthorse/)
+    // an attribute not marked sensitive whose value holds a sensitive string is masked too
+    const leaked = withChanges(
+      [
+        {
+          ...template(),
+          change: {
+            actions: ['update'],
+            before: { input: 'plain' },
+            after: { input: 'prefix-top-secret-value' },
+            after_unknown: {},
+            before_sensitive: {},
+            after_sensitive: {}
+          }
+        }
+      ],
+      {
+        variables: { pw: { value: 'top-secret-value' } },
+        configuration: { root_module: { variables: { pw: { sensitive: true } } } }
+      }
+    )
+    const text = renderReport(leaked, context())
+    expect(codeBlocks(text)[0]).toBe('- input = "plain"\n+ input = (sensitive)')
+    expect(text).not.toContain('top-secret')
+  })
+
+  it('cuts the per-resource diffs first, saying how many, and keeps every table row', () => {
+    const many = Array.from({ length: 60 }, (_, i) => ({
+      ...template(),
+      address: `terraform_data.r[${i}]`,
+      change: {
+        actions: ['update'],
+        before: { input: 'x'.repeat(150) },
+        after: { input: 'y'.repeat(150) },
+        after_unknown: {},
+        before_sensitive: {},
+        after_sensitive: {}
+      }
+    }))
+    const md = renderReport(withChanges(many), context(), { maxLength: 12_000 })
+    expect(md.length).toBeLessThanOrEqual(12_000)
+    expect(tableAfter(md, '#### Resource changes')).toHaveLength(62)
+    const shown = md.split('<details><summary><code>').length - 1
+    expect(shown).toBeGreaterThan(0)
+    expect(shown).toBeLessThan(60)
+    expect(md).toContain(`… and ${60 - shown} more resources with changed attributes`)
+  })
+
+  it('shows only relevant drift, and all drift in a refresh-only plan, saying which it is', () => {
+    const doc = JSON.parse(readFixture('drift.json')) as Record<string, unknown>
+    const refresh = summarizePlan({ ...doc, resource_changes: [] })
+    const md = renderReport(refresh, context())
+    expect(md).toContain('Refresh-only plan: 2 objects changed outside Terraform (below)')
+    expect(md).toContain('This is a refresh-only plan')
+    expect(tableAfter(md, '#### Changed outside Terraform').slice(2)).toEqual([
+      '| deleted | `terraform_data.gone` |  |',
+      // every drifted attribute in a refresh-only plan (a plan shows the relevant ones only)
+      '| changed | `terraform_data.same` | `input`, `output` |'
+    ])
+    expect(md).not.toContain('No changes')
+  })
+
+  it("shows Terraform's own Plan: line beside the breakdown", () => {
+    const md = renderReport(plan('lifecycle'), context())
+    const line = /^Plan: .*$/m.exec(planText('lifecycle'))?.[0]
+    expect(line).toBe('Plan: 1 to import, 3 to add, 1 to change, 2 to destroy.')
+    expect(md).toContain(
+      `**Plan: 1 to add, 1 to change, 0 to destroy, 2 to replace, 1 to read, 1 to import, 1 to move, 1 to forget.** As Terraform counts it (a replacement is one to add and one to destroy): \`${line}\``
+    )
+    expect(renderReport(plan('no-changes'), context())).not.toContain('As Terraform counts it')
+  })
+
+  it('orders addresses as people read them and prints unknown output parts unquoted', () => {
+    const rows = tableAfter(
+      renderReport(
+        withChanges([10, 2, 1].map(i => ({ ...template(), address: `terraform_data.r[${i}]` }))),
+        context()
+      ),
+      '#### Resource changes'
+    )
+    expect(rows.slice(2).map(r => cells(r)[1]?.trim())).toEqual([
+      '`terraform_data.r[1]`',
+      '`terraform_data.r[2]`',
+      '`terraform_data.r[10]`'
+    ])
+    const outputs = withChanges([], {
+      output_changes: {
+        endpoint: {
+          actions: ['create'],
+          before: null,
+          after: { host: 'a.example' },
+          after_unknown: { port: true },
+          before_sensitive: false,
+          after_sensitive: false
+        }
+      }
+    })
+    expect(renderReport(outputs, context())).toContain(
+      '| `endpoint` | create |  | `{"host":"a.example","port":(known after apply)}` |'
+    )
+  })
+
+  it('folds the backend and timings into one collapsed block in the PR comment only', () => {
+    const sections = [
+      {
+        title: 'State backend',
+        markdown: '| Resource | Name |\n| --- | --- |\n| S3 | b |',
+        fold: true
+      },
+      { title: 'Health checks', markdown: 'All 2 URLs answered 200.' },
+      { title: 'Timings', markdown: '| Phase | Time |\n| --- | ---: |\n| plan | 3 s |', fold: true }
+    ]
+    const comment = renderReport(plan('update'), context({ sections }), { foldSections: true })
+    expect(comment).toContain(
+      '<details><summary>State backend and Timings</summary>\n\n#### State backend\n\n| Resource | Name |'
+    )
+    expect(comment).toContain(
+      '#### Timings\n\n| Phase | Time |\n| --- | ---: |\n| plan | 3 s |\n\n</details>'
+    )
+    expect(comment).toContain('#### Health checks\n\nAll 2 URLs answered 200.')
+    expect(comment.split('<details>').length).toBe(comment.split('</details>').length)
+    const jobSummary = renderReport(plan('update'), context({ sections }))
+    expect(jobSummary).not.toContain('<summary>State backend')
+    expect(jobSummary).toContain('#### State backend\n\n| Resource | Name |')
+  })
+})
+
 describe('stack marker', () => {
   it('is a hidden comment first in the PR comment, and absent from the job summary', () => {
     const comment = renderReport(plan('update'), context(), { includeMarker: true })
