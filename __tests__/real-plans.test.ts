@@ -250,14 +250,6 @@ function checkMarkdown(markdown: string, secrets: string[], limit: number): void
 
 // --------------------------------------------------------------------------------------------------
 
-const ENTITY: Record<string, string> = {
-  '&lt;': '<',
-  '&gt;': '>',
-  '&quot;': '"',
-  '&#39;': "'",
-  '&amp;': '&'
-}
-
 /** The plans whose plan text was kept, as checked against the comment's Terraform line. */
 const linesChecked: string[] = []
 
@@ -397,7 +389,7 @@ describe('the corpus of real plans', () => {
     // the per-resource diffs: changed addresses only, each once, the rest counted
     for (const markdown of [body, jobSummary]) {
       const diffs = [...markdown.matchAll(/^<details><summary><code>([^<]*)<\/code> \(/gm)].map(m =>
-        (m[1] ?? '').replace(/&(lt|gt|quot|#39|amp);/g, e => ENTITY[e] ?? e)
+        (m[1] ?? '').replace(/&#(\d+);/g, (_, n: string) => String.fromCharCode(Number(n)))
       )
       const withAttributes = summary.resources.filter(r => (r.attributes?.length ?? 0) > 0)
       const moreDiffs = Number(

@@ -28,6 +28,7 @@ import {
   escapeText,
   fencedBlock,
   formatCount,
+  htmlCode,
   formatDuration,
   formatTimestamp,
   link,
@@ -338,7 +339,7 @@ function resourceDiff(r: ResourceChange, secrets: readonly string[]): string {
   if (total > kept) lines.push(`# … and ${plural(total - kept, 'more changed attribute')}`)
   const body = secrets.length > 0 ? redact(lines.join('\n'), secrets) : lines.join('\n')
   const label = `${actionWord(r)}, ${plural(total, 'attribute')}`
-  const address = `<code>${escapeHtml(cleanText(truncate(r.address, 300)).replace(/\n/g, ' '))}</code>`
+  const address = htmlCode(truncate(r.address, 300))
   return `<details><summary>${address} (${label})</summary>\n\n${fencedBlock(body, 'diff')}\n\n</details>`
 }
 
