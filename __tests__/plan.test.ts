@@ -75,10 +75,7 @@ describe('summarizePlan on real Terraform 1.11 plans', () => {
         type: 'terraform_data',
         name: 'api',
         action: 'update',
-        attributes: [
-          { path: 'input', before: '"v1"', after: '"v2"' },
-          { path: 'output', before: '"v1"', after: '(known after apply)' }
-        ],
+        diff: '- input = "v1"\n+ input = "v2"\n- output = "v1"\n+ output = (known after apply)',
         attributesTotal: 2,
         changedAttributes: ['input', 'output']
       }
@@ -98,16 +95,10 @@ describe('summarizePlan on real Terraform 1.11 plans', () => {
         replaceOrder: 'destroy-before-create',
         actionReason: 'replace_because_cannot_update',
         replacePaths: ['triggers_replace'],
-        attributes: [
-          {
-            path: 'id',
-            before: '"7204af09-6e27-de42-d8b5-1a908c6331f7"',
-            after: '(known after apply)'
-          },
-          { path: 'triggers_replace[0]', before: '"one"', after: '"two"', forcesReplacement: true }
-        ],
-        attributesTotal: 2,
-        changedAttributes: ['id', 'triggers_replace']
+        diff:
+          '- id = "7204af09-6e27-de42-d8b5-1a908c6331f7"\n+ id = (known after apply)\n' +
+          '- triggers_replace[0] = "one"\n+ triggers_replace[0] = "two"  # forces replacement',
+        attributesTotal: 2
       }
     ])
     expect(planSummaryLine(s)).toBe('0 to add, 0 to change, 0 to destroy, 1 to replace')
@@ -254,10 +245,7 @@ describe('outputs and sensitive values', () => {
         type: 'terraform_data',
         name: 'db',
         action: 'update',
-        attributes: [
-          { path: 'input', before: '(sensitive)', after: '(sensitive)' },
-          { path: 'output', before: '(sensitive)', after: '(known after apply)' }
-        ],
+        diff: '- input = (sensitive)\n+ input = (sensitive)\n- output = (sensitive)\n+ output = (known after apply)',
         attributesTotal: 2,
         changedAttributes: ['input', 'output']
       }
@@ -420,7 +408,7 @@ describe('drift', () => {
         type: 'terraform_data',
         name: 'same',
         action: 'update',
-        attributes: [{ path: 'input', before: '"unchanged"', after: '"edited outside terraform"' }],
+        diff: '- input = "unchanged"\n+ input = "edited outside terraform"',
         attributesTotal: 1,
         changedAttributes: ['input']
       }

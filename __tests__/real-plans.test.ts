@@ -391,7 +391,7 @@ describe('the corpus of real plans', () => {
       const diffs = [...markdown.matchAll(/^<details><summary><code>([^<]*)<\/code> \(/gm)].map(m =>
         (m[1] ?? '').replace(/&#(\d+);/g, (_, n: string) => String.fromCharCode(Number(n)))
       )
-      const withAttributes = summary.resources.filter(r => (r.attributes?.length ?? 0) > 0)
+      const withAttributes = summary.resources.filter(r => r.diff !== undefined)
       const moreDiffs = Number(
         /… and ([\d,]+) more resources? with changed attributes/
           .exec(markdown)?.[1]

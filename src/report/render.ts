@@ -14,6 +14,7 @@
 import { createHash } from 'node:crypto'
 import { posix } from 'node:path'
 import {
+  MAX_ATTRIBUTES,
   redact,
   terraformPlanLine,
   type OutputChange,
@@ -327,16 +328,10 @@ function driftRow(r: ResourceChange): string {
  * value after, by attribute path; the attributes that force a replacement say so.
  */
 function resourceDiff(r: ResourceChange, secrets: readonly string[]): string {
-  const lines: string[] = []
-  for (const a of r.attributes ?? []) {
-    const forces = a.forcesReplacement && r.action === 'replace' ? '  # forces replacement' : ''
-    if (a.before !== undefined) lines.push(`- ${a.path} = ${a.before}`)
-    if (a.after !== undefined) lines.push(`+ ${a.path} = ${a.after}${forces}`)
-    else if (forces) lines.push(`+ ${a.path} = null${forces}`)
-  }
+  const lines = [r.diff ?? '']
   const total = r.attributesTotal ?? 0
-  const kept = r.attributes?.length ?? 0
-  if (total > kept) lines.push(`# … and ${plural(total - kept, 'more changed attribute')}`)
+  if (total > MAX_ATTRIBUTES)
+    lines.push(`# … and ${plural(total - MAX_ATTRIBUTES, 'more changed attribute')}`)
   const body = secrets.length > 0 ? redact(lines.join('\n'), secrets) : lines.join('\n')
   const label = `${actionWord(r)}, ${plural(total, 'attribute')}`
   const address = htmlCode(truncate(r.address, 300))
@@ -508,7 +503,7 @@ export function renderReport(
       explained = ordered
       if (explanationsFull !== '') table.footer = explanationsFull
       lists.push(table)
-      withDiff = ordered.filter(r => (r.attributes?.length ?? 0) > 0)
+      withDiff = ordered.filter(r => r.diff !== undefined)
     }
     if (summary.drift.length > 0) {
       const intro = summary.refreshOnly

@@ -44,29 +44,19 @@ export interface ResourceChange {
   /** a data source (`mode` "data") */
   dataSource?: boolean
   /**
-   * The changed attributes, leaf by leaf, for creations, updates and replacements (and drift), at
-   * most {@link MAX_ATTRIBUTES}; values already masked for display (see {@link AttributeChange}).
+   * The changed attributes of a creation, update or replacement (or drift), leaf by leaf by path
+   * (`tags.Name`, `ingress[0].from_port`), as diff lines: `- path = before` when it had a value,
+   * `+ path = after` when it has one, `  # forces replacement` after an attribute in Terraform's
+   * `replace_paths`. At most {@link MAX_ATTRIBUTES} attributes; one string, not objects, so a
+   * summary of many changes stays small. Values are JSON cut to {@link ATTRIBUTE_VALUE_MAX}
+   * characters, `(known after apply)`, or `(sensitive)`: a leaf under a sensitivity mask, or one
+   * that contains a string the plan marks sensitive anywhere, is never copied.
    */
-  attributes?: AttributeChange[]
-  /** how many changed attributes there are in all (`attributes` keeps the first ones) */
+  diff?: string
+  /** how many attributes change in all (`diff` shows the first ones) */
   attributesTotal?: number
-  /** the top-level attributes that change, e.g. `tags`, `versioning` */
+  /** updates and drift: the top-level attributes that change, e.g. `tags`, `versioning` */
   changedAttributes?: string[]
-}
-
-/**
- * One changed attribute, by path (`tags.Name`, `ingress[0].from_port`). Values are display text:
- * JSON of the value (cut to {@link ATTRIBUTE_VALUE_MAX} characters), `(sensitive)`, or
- * `(known after apply)`; absent when the attribute is null or absent on that side. Sensitive values
- * are never copied: a leaf under a sensitivity mask, or one that contains a string the plan marks
- * sensitive elsewhere, is `(sensitive)`.
- */
-export interface AttributeChange {
-  path: string
-  before?: string
-  after?: string
-  /** the path is one of Terraform's `replace_paths` (or lies under one) */
-  forcesReplacement?: boolean
 }
 
 /** At most this many changed attributes are kept per resource. */
@@ -405,21 +395,22 @@ function readResourceChanges(
       rc.action === 'replace' ||
       (key === 'resource_drift' && rc.action !== 'delete')
     ) {
-      attributeChanges(rc, change, findSecrets, keep)
+      attributeChanges(rc, change, findSecrets, keep, key === 'resource_drift')
     }
     result.push(rc)
   }
   return result
 }
 
-/** Fills `attributes`, `attributesTotal` and `changedAttributes` from the change's values and masks. */
+/** Fills `diff`, `attributesTotal` and (updates, drift) `changedAttributes` from the change. */
 function attributeChanges(
   rc: ResourceChange,
   change: JsonObject,
   findSecrets: () => string[],
-  keep: PathFilter | undefined
+  keep: PathFilter | undefined,
+  drift: boolean
 ): void {
-  const kept: AttributeChange[] = []
+  const lines: string[] = []
   const names = new Set<string>()
   let total = 0
   const replacePaths = rawPaths(change['replace_paths'])
@@ -435,13 +426,14 @@ function attributeChanges(
     if (keep && !keep(path)) return
     total++
     if (typeof path[0] === 'string') names.add(path[0])
-    if (kept.length >= MAX_ATTRIBUTES) return
-    const entry: AttributeChange = { path: formatPath(path) }
-    if (before !== undefined) entry.before = before
-    if (after !== undefined) entry.after = after
-    if (replacePaths.some(p => isPrefix(p, path) || isPrefix(path, p)))
-      entry.forcesReplacement = true
-    kept.push(entry)
+    if (total > MAX_ATTRIBUTES) return
+    const name = formatPath(path)
+    const forces =
+      rc.action === 'replace' && replacePaths.some(p => isPrefix(p, path) || isPrefix(path, p))
+        ? '  # forces replacement'
+        : ''
+    if (before !== undefined) lines.push(`- ${name} = ${before}`)
+    if (after !== undefined || forces) lines.push(`+ ${name} = ${after ?? 'null'}${forces}`)
   }
   const path: Step[] = [] // one stack for the whole walk: copied only for a changed leaf
   const walk = (b: unknown, a: unknown, bs: unknown, as: unknown, au: unknown): void => {
@@ -492,9 +484,9 @@ function attributeChanges(
     change['after_sensitive'],
     change['after_unknown']
   )
-  rc.attributes = kept
+  if (lines.length > 0) rc.diff = lines.join('\n')
   rc.attributesTotal = total
-  rc.changedAttributes = [...names]
+  if (rc.action === 'update' || drift) rc.changedAttributes = [...names]
 }
 
 function maskAt(mask: unknown, step: Step): unknown {
