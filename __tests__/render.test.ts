@@ -13,7 +13,7 @@ import {
   safeUrl,
   truncate
 } from '../src/report/markdown'
-import { codeBlocks, prContext, reportStack } from './helpers/markdown'
+import { codeBlocks, expectInert, prContext, reportStack } from './helpers/markdown'
 
 const FIXTURES = join(process.cwd(), '__tests__', 'fixtures', 'plans')
 const readFixture = (file: string): string => readFileSync(join(FIXTURES, file), 'utf8')
@@ -465,6 +465,36 @@ describe('what a reviewer needs (issue 15)', () => {
     })
     expect(renderReport(outputs, context())).toContain(
       '| `endpoint` | create |  | `{"host":"a.example","port":(known after apply)}` |'
+    )
+  })
+
+  it('keeps hostile addresses and values inert in the diff blocks', () => {
+    const address =
+      'terraform_data.x["</code></summary></details><!-- @octocat #1 `t` [a](https://evil.example)"]'
+    const md = renderReport(
+      withChanges([
+        {
+          ...template(),
+          address,
+          change: {
+            actions: ['update'],
+            before: { input: 'a' },
+            after: { input: '```\n</details>\n<!-- x -->\n<script>alert(1)</script>' },
+            after_unknown: {},
+            before_sensitive: {},
+            after_sensitive: {}
+          }
+        }
+      ]),
+      context()
+    )
+    expectInert(md, ['https://github.com/acme/shop/'])
+    const summaryLine = md.split('\n').find(l => l.startsWith('<details><summary><code>')) ?? ''
+    expect(summaryLine).toBe(
+      '<details><summary><code>terraform_data.x&#91;&#34;&#60;/code&#62;&#60;/summary&#62;&#60;/details&#62;&#60;!-- &#64;octocat &#35;1 &#96;t&#96; &#91;a&#93;(https://evil.example)&#34;&#93;</code> (update, 1 attribute)</summary>'
+    )
+    expect(codeBlocks(md)[0]).toBe(
+      '- input = "a"\n+ input = "```\\n</details>\\n<!-- x -->\\n<script>alert(1)</script>"'
     )
   })
 
