@@ -386,6 +386,17 @@ describe('the corpus of real plans', () => {
     for (const address of shown) expect(expected).toContain(address)
     expect(shownAddresses(jobSummary).shown.sort()).toEqual([...expected].sort())
 
+    // every attribute counted has a line before or after (at most 25 shown)
+    for (const r of summary.resources) {
+      const paths = new Set(
+        (r.diff ?? '')
+          .split('\n')
+          .filter(Boolean)
+          .map(l => l.slice(2).split(' = ')[0])
+      )
+      expect([r.address, paths.size]).toEqual([r.address, Math.min(r.attributesTotal ?? 0, 25)])
+    }
+
     // the per-resource diffs: changed addresses only, each once, the rest counted
     for (const markdown of [body, jobSummary]) {
       const diffs = [...markdown.matchAll(/^<details><summary><code>([^<]*)<\/code> \(/gm)].map(m =>

@@ -444,6 +444,7 @@ function attributeChanges(
     if (bs === true || as === true) {
       const beforeText = display(b, bs === true)
       const afterText = display(a, as === true)
+      if (beforeText === undefined && afterText === undefined) return // null on both sides
       if (beforeText === afterText && JSON.stringify(b) === JSON.stringify(a)) return
       leaf([...path], beforeText, afterText)
       return
