@@ -290,48 +290,34 @@ function checkFormatVersion(version: string): void {
 
 /** Sorts in place by address in reading order ({@link compareAddresses}), then deposed key. */
 function sortByAddress(list: ResourceChange[]): void {
-  const keys = new Map<string, string[]>()
-  const key = (address: string): string[] => {
-    let parts = keys.get(address)
-    if (!parts) keys.set(address, (parts = addressParts(address)))
-    return parts
-  }
-  list.sort((a, b) => {
-    const order = a.address === b.address ? 0 : compareParts(key(a.address), key(b.address))
-    if (order !== 0) return order
-    const da = a.deposed ?? ''
-    const db = b.deposed ?? ''
+  const keyed = list.map(r => ({ r, key: addressKey(r.address) }))
+  keyed.sort((x, y) => {
+    if (x.key !== y.key) return x.key < y.key ? -1 : 1
+    if (x.r.address !== y.r.address) return x.r.address < y.r.address ? -1 : 1
+    const da = x.r.deposed ?? ''
+    const db = y.r.deposed ?? ''
     return da < db ? -1 : da > db ? 1 : 0
   })
+  keyed.forEach((k, i) => (list[i] = k.r))
 }
 
 /**
- * Addresses in reading order: numeric indexes by value (`[2]` before `[10]`), everything else
- * (names, string keys) by code unit.
+ * Addresses in reading order: numeric indexes by value (`[2]` before `[10]`, and before string
+ * keys), everything else (names, string keys) by code unit.
  */
 export function compareAddresses(a: string, b: string): number {
-  return a === b ? 0 : compareParts(addressParts(a), addressParts(b))
+  const ka = addressKey(a)
+  const kb = addressKey(b)
+  if (ka !== kb) return ka < kb ? -1 : 1
+  return a < b ? -1 : a > b ? 1 : 0
 }
 
-/** `a.b[2].c["x"]` -> ['a.b', '2', '.c["x"]']: odd places hold numeric indexes */
-function addressParts(address: string): string[] {
-  return address.split(/\[(\d+)\]/)
-}
-
-function compareParts(pa: readonly string[], pb: readonly string[]): number {
-  const n = Math.min(pa.length, pb.length)
-  for (let i = 0; i < n; i++) {
-    const x = pa[i] as string
-    const y = pb[i] as string
-    if (x === y) continue
-    if (i % 2 === 1) {
-      const d = Number(x) - Number(y)
-      if (d !== 0) return d < 0 ? -1 : 1
-      return x.length < y.length ? -1 : 1 // "02" and "2": shorter first
-    }
-    return x < y ? -1 : 1
-  }
-  return pa.length < pb.length ? -1 : pa.length > pb.length ? 1 : 0
+/** The address with each numeric index zero-padded behind \u0001 (so it sorts before `["`): a key
+ * whose code-unit order is the reading order. */
+function addressKey(address: string): string {
+  return address.includes('[')
+    ? address.replace(/\[(\d+)\]/g, (_, n: string) => `[\u0001${n.padStart(16, '0')}]`)
+    : address
 }
 
 function describe(value: unknown): string {
