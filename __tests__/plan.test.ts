@@ -7,6 +7,8 @@ import {
   planEffectDigest,
   planSummaryLine,
   PlanFormatError,
+  compareAddresses,
+  terraformPlanLine,
   redact,
   sensitiveStrings,
   summarizePlan,
@@ -68,7 +70,15 @@ describe('summarizePlan on real Terraform 1.11 plans', () => {
     const s = load('update')
     expect(counts(s)).toEqual({ ...zero, change: 1 })
     expect(s.resources).toEqual([
-      { address: 'terraform_data.api', type: 'terraform_data', name: 'api', action: 'update' }
+      {
+        address: 'terraform_data.api',
+        type: 'terraform_data',
+        name: 'api',
+        action: 'update',
+        diff: '- input = "v1"\n+ input = "v2"\n- output = "v1"\n+ output = (known after apply)',
+        attributesTotal: 2,
+        changedAttributes: ['input', 'output']
+      }
     ])
     expect(planSummaryLine(s)).toBe('0 to add, 1 to change, 0 to destroy, 0 to replace')
   })
@@ -84,7 +94,11 @@ describe('summarizePlan on real Terraform 1.11 plans', () => {
         action: 'replace',
         replaceOrder: 'destroy-before-create',
         actionReason: 'replace_because_cannot_update',
-        replacePaths: ['triggers_replace']
+        replacePaths: ['triggers_replace'],
+        diff:
+          '- id = "7204af09-6e27-de42-d8b5-1a908c6331f7"\n+ id = (known after apply)\n' +
+          '- triggers_replace[0] = "one"\n+ triggers_replace[0] = "two"  # forces replacement',
+        attributesTotal: 2
       }
     ])
     expect(planSummaryLine(s)).toBe('0 to add, 0 to change, 0 to destroy, 1 to replace')
@@ -224,8 +238,17 @@ describe('outputs and sensitive values', () => {
       { name: 'derived', action: 'update', sensitive: true, afterUnknown: true },
       { name: 'password', action: 'update', sensitive: true }
     ])
+    // the resource's attributes under the sensitivity masks read (sensitive), never their values
     expect(s.resources).toEqual([
-      { address: 'terraform_data.db', type: 'terraform_data', name: 'db', action: 'update' }
+      {
+        address: 'terraform_data.db',
+        type: 'terraform_data',
+        name: 'db',
+        action: 'update',
+        diff: '- input = (sensitive)\n+ input = (sensitive)\n- output = (sensitive)\n+ output = (known after apply)',
+        attributesTotal: 2,
+        changedAttributes: ['input', 'output']
+      }
     ])
     const serialized = JSON.stringify(s)
     expect(serialized).not.toContain('hunter2')
@@ -278,7 +301,8 @@ describe('outputs and sensitive values', () => {
         action: 'create',
         sensitive: false,
         afterUnknown: true,
-        after: '{"ids":["a","(known after apply)"],"name":"n"}'
+        // unknown parts unquoted, as Terraform prints them
+        after: '{"ids":["a",(known after apply)],"name":"n"}'
       }
     ])
     expect(JSON.stringify(s)).not.toContain('tok-')
@@ -376,9 +400,18 @@ describe('sensitiveStrings and redact', () => {
 describe('drift', () => {
   it('reads resource_drift (hand-made from a real plan, see the fixture README)', () => {
     const s = load('drift')
+    // As Terraform shows drift since 1.2: only what touches relevant_attributes (here `same`'s
+    // input); `gone`, deleted outside Terraform, is no attribute the plan depends on.
     expect(s.drift).toEqual([
-      { address: 'terraform_data.gone', type: 'terraform_data', name: 'gone', action: 'delete' },
-      { address: 'terraform_data.same', type: 'terraform_data', name: 'same', action: 'update' }
+      {
+        address: 'terraform_data.same',
+        type: 'terraform_data',
+        name: 'same',
+        action: 'update',
+        diff: '- input = "unchanged"\n+ input = "edited outside terraform"',
+        attributesTotal: 1,
+        changedAttributes: ['input']
+      }
     ])
     expect(counts(s)).toEqual({ ...zero, add: 1, change: 2 })
   })
@@ -409,8 +442,104 @@ describe('drift', () => {
   it('drift alone is not a change (Terraform does not apply drift outside refresh-only mode)', () => {
     const doc = fixture('drift') as Record<string, unknown>
     const s = summarizePlan({ ...doc, resource_changes: [] })
+    // no resource planned at all, only drift: a refresh-only plan, whose drift is all shown
+    expect(s.refreshOnly).toBe(true)
     expect(s.drift).toHaveLength(2)
     expect(s.hasChanges).toBe(false)
+  })
+
+  it('a plan that changes nothing shows no drift; one that does shows only the relevant drift', () => {
+    const doc = fixture('drift') as Record<string, unknown>
+    const changes = doc.resource_changes as Array<{ change: Record<string, unknown> }>
+    const noop = changes.map(rc => ({ ...rc, change: { ...rc.change, actions: ['no-op'] } }))
+    const quiet = summarizePlan({ ...doc, resource_changes: noop })
+    expect([quiet.refreshOnly, quiet.hasChanges, quiet.drift]).toEqual([false, false, []])
+    // nothing relevant: nothing shown
+    const none = summarizePlan({ ...doc, relevant_attributes: [] })
+    expect(none.drift).toEqual([])
+    // a relevant attribute that did not drift: the entry is not shown either
+    const other = summarizePlan({
+      ...doc,
+      relevant_attributes: [{ resource: 'terraform_data.same', attribute: ['triggers_replace'] }]
+    })
+    expect(other.drift).toEqual([])
+    // a nested path under a drifted attribute, and an entry for any resource, count
+    const nested = summarizePlan({
+      ...doc,
+      relevant_attributes: [
+        { resource: 'terraform_data.same', attribute: ['input', 'x'] },
+        { resource: 'terraform_data.gone', attribute: ['id'] }
+      ]
+    })
+    expect(nested.drift.map(d => `${d.address} ${d.action}`)).toEqual([
+      'terraform_data.gone delete',
+      'terraform_data.same update'
+    ])
+  })
+})
+
+describe("reading order and Terraform's own line", () => {
+  it('sorts numeric indexes by value and string keys alphabetically', () => {
+    const addresses = [
+      'aws_instance.web[10]',
+      'aws_instance.web[2]',
+      'module.a[1].x.y["b"]',
+      'aws_instance.web["10"]',
+      'aws_instance.web["2"]',
+      'module.a[10].x.y',
+      'module.a[1].x.y["a"]',
+      'aws_instance.web'
+    ]
+    expect([...addresses].sort(compareAddresses)).toEqual([
+      'aws_instance.web',
+      'aws_instance.web[2]',
+      'aws_instance.web[10]',
+      'aws_instance.web["10"]',
+      'aws_instance.web["2"]',
+      'module.a[1].x.y["a"]',
+      'module.a[1].x.y["b"]',
+      'module.a[10].x.y'
+    ])
+    const doc = fixture('update') as { resource_changes: Array<Record<string, unknown>> }
+    const template = doc.resource_changes[0] as Record<string, unknown>
+    const s = summarizePlan({
+      ...doc,
+      resource_changes: [10, 2, 1].map(i => ({ ...template, address: `terraform_data.r[${i}]` }))
+    })
+    expect(s.resources.map(r => r.address)).toEqual([
+      'terraform_data.r[1]',
+      'terraform_data.r[2]',
+      'terraform_data.r[10]'
+    ])
+  })
+
+  it('counts as Terraform does: a replacement is one add and one destroy; imports named', () => {
+    expect(terraformPlanLine(load('replace-destroy-first'))).toBe(
+      'Plan: 1 to add, 0 to change, 1 to destroy.'
+    )
+    expect(terraformPlanLine(load('update'))).toBe('Plan: 0 to add, 1 to change, 0 to destroy.')
+    expect(terraformPlanLine(load('no-changes'))).toBeUndefined()
+    const doc = fixture('update') as { resource_changes: Array<Record<string, unknown>> }
+    const template = doc.resource_changes[0] as { change: Record<string, unknown> }
+    const imported = summarizePlan({
+      ...doc,
+      resource_changes: [
+        {
+          ...template,
+          change: { ...template.change, actions: ['no-op'], importing: { id: 'i-1' } }
+        },
+        {
+          ...template,
+          address: 'data.x.y',
+          mode: 'data',
+          change: { ...template.change, actions: ['delete'] }
+        }
+      ]
+    })
+    // a removed data source is not counted by Terraform
+    expect(terraformPlanLine(imported)).toBe(
+      'Plan: 1 to import, 0 to add, 0 to change, 0 to destroy.'
+    )
   })
 })
 
@@ -532,8 +661,15 @@ describe('large plans', () => {
     const ms = performance.now() - started
     expect(counts(s)).toEqual({ ...zero, add: 2000, change: 2000, destroy: 2000, replace: 4000 })
     expect(s.resources).toHaveLength(10_000)
+    // in reading order: module.m0.terraform_data.r[0], r[7], r[14], ... (indexes by value)
+    const index = (a: string): number[] => [
+      Number(/m(\d+)/.exec(a)?.[1]),
+      Number(/\[(\d+)\]/.exec(a)?.[1])
+    ]
     for (let i = 1; i < s.resources.length; i++) {
-      expect(s.resources[i - 1]!.address < s.resources[i]!.address).toBe(true)
+      const [m1, i1] = index(s.resources[i - 1]!.address)
+      const [m2, i2] = index(s.resources[i]!.address)
+      expect(m1! < m2! || (m1 === m2 && i1! < i2!)).toBe(true)
     }
     // Speed is measured by the benchmark (npm run bench), not asserted here.
     console.log(`summarizePlan: 10,000 changes in ${ms.toFixed(0)} ms`)

@@ -4,7 +4,7 @@
  * read where it is at test time and never copied in. Everything the report is checked against is
  * computed here from the plan JSON itself, not with the code under test.
  */
-import { describe, expect, it } from '@jest/globals'
+import { afterAll, describe, expect, it } from '@jest/globals'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -250,7 +250,14 @@ function checkMarkdown(markdown: string, secrets: string[], limit: number): void
 
 // --------------------------------------------------------------------------------------------------
 
+/** The plans whose plan text was kept, as checked against the comment's Terraform line. */
+const linesChecked: string[] = []
+
 describe('the corpus of real plans', () => {
+  afterAll(() => {
+    console.log(`Terraform's Plan: line checked against ${linesChecked.length} plan texts`)
+  })
+
   it(`is there: ${CORPUS}`, () => {
     if (files.length === 0) {
       throw new Error(
@@ -329,6 +336,9 @@ describe('the corpus of real plans', () => {
     const expected = changed(doc).map(rc => String(rc.address))
     expect(summary.resources.map(r => r.address).sort()).toEqual([...expected].sort())
 
+    const secrets = sensitiveValues(doc)
+    const body = comment(summary, doc, planText)
+    const shownLine = /`(Plan: [^`]*)`/.exec(body)?.[1]
     if (planText !== undefined) {
       const line = terraformPlanLine(planText)
       if (line) {
@@ -338,14 +348,22 @@ describe('the corpus of real plans', () => {
           change: counts.change,
           destroy: counts.destroy + counts.replace
         })
+        // the comment shows the very line the job log has
+        expect(shownLine).toBe(/^Plan: .*$/m.exec(planText)?.[0])
       } else {
-        // no "Plan:" line: Terraform had nothing to do to resources
+        // no "Plan:" line: Terraform had nothing to do to resources, and the comment shows none
         expect(counts.add + counts.change + counts.destroy + counts.replace).toBe(0)
+        expect(shownLine).toBeUndefined()
       }
+      linesChecked.push(file)
+      // drift as Terraform showed it: the objects under "Objects have changed outside of Terraform"
+      const note =
+        planText.split('Objects have changed outside of Terraform')[1]?.split('─')[0] ?? ''
+      const drifted = [...note.matchAll(/^ {2}# (\S+) has (?:changed|been deleted)$/gm)].map(
+        m => m[1]
+      )
+      expect(summary.drift.map(d => d.address)).toEqual(drifted)
     }
-
-    const secrets = sensitiveValues(doc)
-    const body = comment(summary, doc, planText)
     checkMarkdown(body, secrets, GITHUB_COMMENT_LIMIT)
     const jobSummary = renderReport(summary, context(doc, planText), { maxLength: 512 * 1024 })
     checkMarkdown(jobSummary, secrets, 512 * 1024)
@@ -367,6 +385,33 @@ describe('the corpus of real plans', () => {
     expect(shown.length + more).toBe(expected.length)
     for (const address of shown) expect(expected).toContain(address)
     expect(shownAddresses(jobSummary).shown.sort()).toEqual([...expected].sort())
+
+    // every attribute counted has a line before or after (at most 25 shown)
+    for (const r of summary.resources) {
+      const paths = new Set(
+        (r.diff ?? '')
+          .split('\n')
+          .filter(Boolean)
+          .map(l => l.slice(2).split(' = ')[0])
+      )
+      expect([r.address, paths.size]).toEqual([r.address, Math.min(r.attributesTotal ?? 0, 25)])
+    }
+
+    // the per-resource diffs: changed addresses only, each once, the rest counted
+    for (const markdown of [body, jobSummary]) {
+      const diffs = [...markdown.matchAll(/^<details><summary><code>([^<]*)<\/code> \(/gm)].map(m =>
+        (m[1] ?? '').replace(/&#(\d+);/g, (_, n: string) => String.fromCharCode(Number(n)))
+      )
+      const withAttributes = summary.resources.filter(r => r.diff !== undefined)
+      const moreDiffs = Number(
+        /… and ([\d,]+) more resources? with changed attributes/
+          .exec(markdown)?.[1]
+          ?.replace(/,/g, '') ?? 0
+      )
+      expect(new Set(diffs).size).toBe(diffs.length)
+      for (const address of diffs) expect(expected).toContain(address)
+      expect(diffs.length + moreDiffs).toBe(withAttributes.length)
+    }
 
     // the fingerprint: the same for the same plan, however it is given or ordered
     const fp = planFingerprint(doc, STACK, KEY).digest

@@ -7,7 +7,7 @@ import { sensitiveStrings, summarizePlan, type PlanSummary } from '../src/terraf
 import { findsMarker, stackMarker } from '../src/github/marker'
 import { renderReport } from '../src/report/render'
 import { codeSpan, escapeText, fencedBlock, safeUrl, truncate } from '../src/report/markdown'
-import { codeBlocks, prContext, reportStack } from './helpers/markdown'
+import { codeBlocks, expectInert, prContext, reportStack } from './helpers/markdown'
 import { formatDuration } from '../src/format'
 
 const FIXTURES = join(process.cwd(), '__tests__', 'fixtures', 'plans')
@@ -114,14 +114,19 @@ describe('report content', () => {
       'move'
     ])
     expect(rows[2]).toContain('`terraform_data.requested`')
-    expect(rows[2]).toContain('destroys the old object before creating the new one (downtime risk)')
-    expect(rows[2]).toContain('replacement requested (-replace)')
-    expect(rows[3]).toContain('tainted')
+    // the explanations two rows share are said once under the table, with their addresses
+    expect(md).toContain(
+      '- Destroys the old object before creating the new one (downtime risk): `terraform_data.requested`, `terraform_data.tainted`.'
+    )
+    expect(md).toContain('- Replacement requested (-replace): `terraform_data.requested`.')
+    expect(md).toContain('- Tainted: `terraform_data.tainted`.')
     expect(md).toContain('moved from `terraform_data.old_name`')
-    expect(md).toContain('| update | `terraform_data.imported` | imported |')
+    expect(md).toContain(
+      '| update | `terraform_data.imported` | changes `input`, `output`; imported |'
+    )
     // the plan text, collapsed, whole
     expect(md).toContain('<details><summary>Plan text (62 lines)</summary>')
-    expect(codeBlocks(md)[0]).toBe(planText('lifecycle').trim())
+    expect(codeBlocks(md).at(-1)).toBe(planText('lifecycle').trim())
     // provenance
     expect(md).toContain(
       'commit [`0123456`](https://github.com/acme/shop/commit/0123456789abcdef0123456789abcdef01234567)'
@@ -136,8 +141,9 @@ describe('report content', () => {
 
   it('calls out create-before-destroy replacements without the downtime warning', () => {
     const md = renderReport(plan('replace-create-first'), context())
+    expect(md).toContain('| replace | `terraform_data.web` | forced by `triggers_replace` |')
     expect(md).toContain(
-      '| replace | `terraform_data.web` | creates the new object before destroying the old one; cannot be updated in place; forced by `triggers_replace` |'
+      '- Creates the new object before destroying the old one: `terraform_data.web`.\n- Cannot be updated in place: `terraform_data.web`.'
     )
     expect(md).not.toContain('Downtime risk')
   })
@@ -145,19 +151,20 @@ describe('report content', () => {
   it('warns about destruction and lists the reason', () => {
     const md = renderReport(plan('delete'), context())
     expect(md).toContain('**2 resources will be destroyed.**')
+    expect(md).toContain('| **destroy** | `terraform_data.old[0]` |  |')
     expect(md).toContain(
-      '| **destroy** | `terraform_data.old[0]` | no longer in the configuration |'
+      '- No longer in the configuration: `terraform_data.old[0]`, `terraform_data.old[1]`.'
     )
   })
 
   it('shows drift in its own table', () => {
     const md = renderReport(plan('drift'), context())
     const rows = tableAfter(md, '#### Changed outside Terraform')
+    // only the drift relevant to the plan (see plan.test.ts), with the attributes that drifted
     expect(rows).toEqual([
-      '| Change | Resource |',
-      '| --- | --- |',
-      '| deleted | `terraform_data.gone` |',
-      '| changed | `terraform_data.same` |'
+      '| Change | Resource | Attributes |',
+      '| --- | --- | --- |',
+      '| changed | `terraform_data.same` | `input` |'
     ])
   })
 
@@ -221,7 +228,7 @@ describe('report content', () => {
       '**Planning failed.** Terraform hit an error while planning, so this plan cannot be applied (the error is in the log). Before the error it planned the changes below: 0 to add, 1 to change, 0 to destroy, 0 to replace.'
     )
     expect(head).not.toMatch(/\*\*Plan:|No changes/)
-    expect(md).toContain('| update | `terraform_data.api` |  |')
+    expect(md).toContain('| update | `terraform_data.api` | changes `input`, `output` |')
 
     // errored with nothing planned before the error: no "No changes" headline above the failure
     const doc = JSON.parse(readFixture('errored.json')) as Record<string, unknown>
@@ -284,7 +291,7 @@ describe('report content', () => {
       context({ mode: 'deploy', apply: { status: 'failed', error: failure, seconds: 9 } })
     )
     expect(failed).toContain('**Apply: failed** in 9.0 s.')
-    expect(codeBlocks(failed)).toEqual([failure])
+    expect(codeBlocks(failed)[0]).toBe(failure)
 
     const notRun = renderReport(plan('update'), context({ apply: { status: 'not-run' } }))
     expect(notRun).toContain('**Apply: not run.**')
@@ -306,6 +313,208 @@ describe('report content', () => {
     expect(a).toBeGreaterThan(0)
     expect(b).toBeGreaterThan(a)
     expect(b).toBeLessThan(md.indexOf('<sub>'))
+  })
+})
+
+describe('what a reviewer needs (issue 15)', () => {
+  const updateDoc = (): Record<string, unknown> =>
+    JSON.parse(readFixture('update.json')) as Record<string, unknown>
+  const withChanges = (changes: unknown[], extra: Record<string, unknown> = {}): PlanSummary =>
+    summarizePlan({ ...updateDoc(), resource_changes: changes, ...extra })
+  const template = (): Record<string, unknown> =>
+    (updateDoc().resource_changes as Array<Record<string, unknown>>)[0] as Record<string, unknown>
+
+  it("shows each changed resource's attributes, before and after, in a collapsed diff", () => {
+    const md = renderReport(plan('replace-destroy-first'), context())
+    expect(md).toContain('#### Changes by resource')
+    expect(md).toContain(
+      '<details><summary><code>terraform_data.db</code> (replace, 2 attributes)</summary>\n\n```diff\n' +
+        '- id = "7204af09-6e27-de42-d8b5-1a908c6331f7"\n+ id = (known after apply)\n' +
+        '- triggers_replace[0] = "one"\n+ triggers_replace[0] = "two"  # forces replacement\n```\n\n</details>'
+    )
+    // nested attributes by path; unchanged ones left out
+    const nested = withChanges([
+      {
+        ...template(),
+        change: {
+          actions: ['update'],
+          before: { tags: { Name: 'a', Team: 'x' }, rules: [{ port: 80 }], same: 1 },
+          after: { tags: { Name: 'b', Team: 'x' }, rules: [{ port: 8080 }], same: 1 },
+          after_unknown: {},
+          before_sensitive: {},
+          after_sensitive: {}
+        }
+      }
+    ])
+    const diff = codeBlocks(renderReport(nested, context()))[0]
+    expect(diff).toBe(
+      '- rules[0].port = 80\n+ rules[0].port = 8080\n- tags.Name = "a"\n+ tags.Name = "b"'
+    )
+  })
+
+  it('shows sensitive attributes as (sensitive), never their values', () => {
+    const raw = readFixture('outputs-secret-change.json')
+    const md = renderReport(
+      plan('outputs-secret-change'),
+      context({ secrets: sensitiveStrings(raw) })
+    )
+    expect(codeBlocks(md)[0]).toBe(
+      '- input = (sensitive)\n+ input = (sensitive)\n- output = (sensitive)\n+ output = (known after apply)'
+    )
+    expect(md).not.toMatch(/hunter2|correcthorse/)
+    // an attribute not marked sensitive whose value holds a sensitive string is masked too
+    const leaked = withChanges(
+      [
+        {
+          ...template(),
+          change: {
+            actions: ['update'],
+            before: { input: 'plain' },
+            after: { input: 'prefix-top-secret-value' },
+            after_unknown: {},
+            before_sensitive: {},
+            after_sensitive: {}
+          }
+        }
+      ],
+      {
+        variables: { pw: { value: 'top-secret-value' } },
+        configuration: { root_module: { variables: { pw: { sensitive: true } } } }
+      }
+    )
+    const text = renderReport(leaked, context())
+    expect(codeBlocks(text)[0]).toBe('- input = "plain"\n+ input = (sensitive)')
+    expect(text).not.toContain('top-secret')
+  })
+
+  it('cuts the per-resource diffs first, saying how many, and keeps every table row', () => {
+    const many = Array.from({ length: 60 }, (_, i) => ({
+      ...template(),
+      address: `terraform_data.r[${i}]`,
+      change: {
+        actions: ['update'],
+        before: { input: 'x'.repeat(150) },
+        after: { input: 'y'.repeat(150) },
+        after_unknown: {},
+        before_sensitive: {},
+        after_sensitive: {}
+      }
+    }))
+    const md = renderReport(withChanges(many), context(), { maxLength: 12_000 })
+    expect(md.length).toBeLessThanOrEqual(12_000)
+    expect(tableAfter(md, '#### Resource changes')).toHaveLength(62)
+    const shown = md.split('<details><summary><code>').length - 1
+    expect(shown).toBeGreaterThan(0)
+    expect(shown).toBeLessThan(60)
+    expect(md).toContain(`… and ${60 - shown} more resources with changed attributes`)
+  })
+
+  it('shows only relevant drift, and all drift in a refresh-only plan, saying which it is', () => {
+    const doc = JSON.parse(readFixture('drift.json')) as Record<string, unknown>
+    const refresh = summarizePlan({ ...doc, resource_changes: [] })
+    const md = renderReport(refresh, context())
+    expect(md).toContain('Refresh-only plan: 2 objects changed outside Terraform (below)')
+    expect(md).toContain('This is a refresh-only plan')
+    expect(tableAfter(md, '#### Changed outside Terraform').slice(2)).toEqual([
+      '| deleted | `terraform_data.gone` |  |',
+      // every drifted attribute in a refresh-only plan (a plan shows the relevant ones only)
+      '| changed | `terraform_data.same` | `input`, `output` |'
+    ])
+    expect(md).not.toContain('No changes')
+  })
+
+  it("shows Terraform's own Plan: line beside the breakdown", () => {
+    const md = renderReport(plan('lifecycle'), context())
+    const line = /^Plan: .*$/m.exec(planText('lifecycle'))?.[0]
+    expect(line).toBe('Plan: 1 to import, 3 to add, 1 to change, 2 to destroy.')
+    expect(md).toContain(
+      `**Plan: 1 to add, 1 to change, 0 to destroy, 2 to replace, 1 to read, 1 to import, 1 to move, 1 to forget.** As Terraform counts it (a replacement is one to add and one to destroy): \`${line}\``
+    )
+    expect(renderReport(plan('no-changes'), context())).not.toContain('As Terraform counts it')
+  })
+
+  it('orders addresses as people read them and prints unknown output parts unquoted', () => {
+    const rows = tableAfter(
+      renderReport(
+        withChanges([10, 2, 1].map(i => ({ ...template(), address: `terraform_data.r[${i}]` }))),
+        context()
+      ),
+      '#### Resource changes'
+    )
+    expect(rows.slice(2).map(r => cells(r)[1]?.trim())).toEqual([
+      '`terraform_data.r[1]`',
+      '`terraform_data.r[2]`',
+      '`terraform_data.r[10]`'
+    ])
+    const outputs = withChanges([], {
+      output_changes: {
+        endpoint: {
+          actions: ['create'],
+          before: null,
+          after: { host: 'a.example' },
+          after_unknown: { port: true },
+          before_sensitive: false,
+          after_sensitive: false
+        }
+      }
+    })
+    expect(renderReport(outputs, context())).toContain(
+      '| `endpoint` | create |  | `{"host":"a.example","port":(known after apply)}` |'
+    )
+  })
+
+  it('keeps hostile addresses and values inert in the diff blocks', () => {
+    const address =
+      'terraform_data.x["</code></summary></details><!-- @octocat #1 `t` [a](https://evil.example)"]'
+    const md = renderReport(
+      withChanges([
+        {
+          ...template(),
+          address,
+          change: {
+            actions: ['update'],
+            before: { input: 'a' },
+            after: { input: '```\n</details>\n<!-- x -->\n<script>alert(1)</script>' },
+            after_unknown: {},
+            before_sensitive: {},
+            after_sensitive: {}
+          }
+        }
+      ]),
+      context()
+    )
+    expectInert(md, ['https://github.com/acme/shop/'])
+    const summaryLine = md.split('\n').find(l => l.startsWith('<details><summary><code>')) ?? ''
+    expect(summaryLine).toBe(
+      '<details><summary><code>terraform_data.x&#91;&#34;&#60;/code&#62;&#60;/summary&#62;&#60;/details&#62;&#60;!-- &#64;octocat &#35;1 &#96;t&#96; &#91;a&#93;(https://evil.example)&#34;&#93;</code> (update, 1 attribute)</summary>'
+    )
+    expect(codeBlocks(md)[0]).toBe(
+      '- input = "a"\n+ input = "```\\n</details>\\n<!-- x -->\\n<script>alert(1)</script>"'
+    )
+  })
+
+  it('folds the backend and timings into one collapsed block in the PR comment only', () => {
+    const sections = [
+      {
+        title: 'State backend',
+        markdown: '| Resource | Name |\n| --- | --- |\n| S3 | b |',
+        fold: true
+      },
+      { title: 'Health checks', markdown: 'All 2 URLs answered 200.' },
+      { title: 'Timings', markdown: '| Phase | Time |\n| --- | ---: |\n| plan | 3 s |', fold: true }
+    ]
+    const comment = renderReport(plan('update'), context({ sections }), { foldSections: true })
+    expect(comment).toContain(
+      '<details><summary>State backend and Timings</summary>\n\n#### State backend\n\n| Resource | Name |'
+    )
+    expect(comment).toContain(
+      '#### Timings\n\n| Phase | Time |\n| --- | ---: |\n| plan | 3 s |\n\n</details>'
+    )
+    expect(comment).toContain('#### Health checks\n\nAll 2 URLs answered 200.')
+    expect(comment.split('<details>').length).toBe(comment.split('</details>').length)
+    const jobSummary = renderReport(plan('update'), context({ sections }))
+    expect(jobSummary).not.toContain('<summary>State backend')
+    expect(jobSummary).toContain('#### State backend\n\n| Resource | Name |')
   })
 })
 
@@ -528,9 +737,9 @@ describe('size', () => {
       { includeMarker: true }
     )
     expect(md.length).toBeLessThanOrEqual(65_536)
-    expect(md).toContain('| update | `terraform_data.api` |  |')
+    expect(md).toContain('| update | `terraform_data.api` | changes `input`, `output` |')
     const lines = text.split('\n')
-    const [block] = codeBlocks(md)
+    const block = codeBlocks(md).at(-1) // after the per-resource diff
     const kept = (block ?? '').split('\n')
     const cutLine = kept.findIndex(l => /^\[… [\d,]+ lines cut here …\]$/.test(l))
     expect(cutLine).toBeGreaterThan(100)

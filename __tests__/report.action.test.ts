@@ -41,6 +41,15 @@ describe('pull-request comment and job summary', () => {
     const comment = ours(pr)[0]
     expect(first.outputs['comment-url']).toBe(comment?.html_url)
     expect(comment?.body).toMatch(/6 to add/)
+    // as the job log has it, the resources' changed attributes, and the background folded away
+    expect(comment?.body).toContain('`Plan: 6 to add, 0 to change, 0 to destroy.`')
+    expect(comment?.body).toMatch(/^#### Changes by resource$/m)
+    expect(comment?.body).toMatch(
+      /^<details><summary><code>[^<]+<\/code> \(create, \d+ attributes?\)<\/summary>$/m
+    )
+    expect(comment?.body).toContain('<details><summary>State backend and Timings</summary>')
+    expect(first.summary).toMatch(/^#### State backend$/m)
+    expect(first.summary).not.toContain('<summary>State backend')
 
     bed.standins.github.clearRequests()
     const second = await bed.run(workspace, { variables: 'app_version=2.0.0' }, prEvent(pr))

@@ -12,7 +12,8 @@
 //
 // Then a table of what each run did, checked against what must hold; the exit code is 0 only when
 // every run succeeded and every figure is as expected. Everything it started or created is removed
-// at the end, also on failure or Ctrl-C. `--verbose` streams the action's full log.
+// at the end, also on failure or Ctrl-C. `--verbose` streams the action's full log;
+// `--save-comment <file>` writes the pull request's comment, as posted, to a file.
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
@@ -30,6 +31,10 @@ const SITE_BUCKET = 'revive-demo-site' // terraform/demo's frontend_bucket outpu
 const DISTRIBUTION = 'EDEMO1234567' // terraform/demo's cloudfront_distribution_id output
 const CHANGED_FILE = 'public/robots.txt' // run 4's one-file change, relative to the frontend
 const VERBOSE = process.argv.includes('--verbose')
+/** `--save-comment <file>`: also write run 1's PR comment, as posted, to this file (docs/report.md shows one). */
+const SAVE_COMMENT = ((i: number) => (i >= 0 ? process.argv[i + 1] : undefined))(
+  process.argv.indexOf('--save-comment')
+)
 const color = process.stdout.isTTY && !process.env.NO_COLOR
 const bold = (s: string): string => (color ? `\x1b[1m${s}\x1b[0m` : s)
 const dim = (s: string): string => (color ? `\x1b[2m${s}\x1b[0m` : s)
@@ -268,6 +273,9 @@ async function main(): Promise<number> {
         break
       }
       if (n === 1) printComment(si)
+      if (n === 1 && SAVE_COMMENT) {
+        fs.writeFileSync(SAVE_COMMENT, si.github.comments(REPOSITORY, PR_NUMBER).at(-1)?.body ?? '')
+      }
       if (n === 2) printCommentNote(si)
     }
 

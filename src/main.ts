@@ -167,7 +167,7 @@ async function deploy(
   gate.attach(backendClients.s3, backend.bucket)
   if (gate.active) await report.phase('Dependencies', () => gate.check())
   if (backend.missing) {
-    report.addSection('State backend', backendSection(backend))
+    report.addSection('State backend', backendSection(backend), { fold: true })
     if (drift)
       return nothingDeployed(
         report,
@@ -191,7 +191,7 @@ async function deploy(
   const identity = await report.phase('State identity', () =>
     stateIdentity(config, backendClients, backend, module)
   )
-  report.addSection('State backend', backendSection(backend))
+  report.addSection('State backend', backendSection(backend), { fold: true })
 
   // Before init: Terraform's own init already fails on a state whose digest does not match, with a
   // message that does not say what happened; the guard does, and says how to restore.

@@ -49,6 +49,16 @@ export function codeSpan(text: string, opts: { table?: boolean } = {}): string {
 /** ASCII punctuation (markdown syntax, HTML, autolink and mention triggers). */
 const PUNCTUATION = /[!-/:-@[-`{-~]/g
 
+/**
+ * Inline code as an HTML `<code>` element, for places where markdown is not read (a `<summary>`):
+ * one line; HTML specials, backticks, `@`, `#`, `|`, `\\`, `[` and `]` as numeric character
+ * references, so nothing in it is markup, a comment, a code span delimiter, a mention or a link.
+ */
+export function htmlCode(text: string): string {
+  const content = cleanText(text).replace(/\n/g, ' ')
+  return `<code>${content.replace(/[&<>"'`@#|\\[\]]/g, c => `&#${c.charCodeAt(0)};`)}</code>`
+}
+
 function span(content: string): string {
   const fence = '`'.repeat(longestRun(content, '`') + 1)
   const pad = content.startsWith('`') || content.endsWith('`') || /^ .* $/.test(content) ? ' ' : ''

@@ -10,7 +10,13 @@ import { protectedLine, type ProtectedChange } from '../terraform/protect'
 import { upsertComment, type CommentOutcome, type PullRequestRef } from '../github/client'
 import { findsMarker, type StackIdentity } from '../github/marker'
 import { codeSpan, escapeText, tableHeader, tableRow, truncate } from './markdown'
-import { GITHUB_COMMENT_LIMIT, renderReport, type ApplyOutcome, type ReportContext } from './render'
+import {
+  GITHUB_COMMENT_LIMIT,
+  renderReport,
+  type ApplyOutcome,
+  type ReportContext,
+  type ReportSection
+} from './render'
 import { formatDuration } from '../format'
 
 /** GitHub's limit for one step's job summary is 1 MiB; stay well inside it. */
@@ -51,7 +57,7 @@ export class RunReport {
   /** The phase a cancellation (SIGINT/SIGTERM from the runner) stopped. */
   cancelledDuring?: string
   readonly phases: PhaseTiming[] = []
-  private readonly sections: Array<{ title: string; markdown: string }> = []
+  private readonly sections: ReportSection[] = []
 
   constructor(private readonly config: Config) {}
 
@@ -63,8 +69,9 @@ export class RunReport {
     }
   }
 
-  addSection(title: string, markdown: string): void {
-    this.sections.push({ title, markdown })
+  /** `fold`: background detail, collapsed in the PR comment (the job summary shows it open). */
+  addSection(title: string, markdown: string, opts: { fold?: boolean } = {}): void {
+    this.sections.push({ title, markdown, ...(opts.fold && { fold: true }) })
   }
 
   /**
@@ -117,7 +124,9 @@ export class RunReport {
       secrets: this.secrets,
       sections: [
         ...this.sections,
-        ...(this.phases.length > 0 ? [{ title: 'Timings', markdown: this.timings() }] : [])
+        ...(this.phases.length > 0
+          ? [{ title: 'Timings', markdown: this.timings(), fold: true }]
+          : [])
       ],
       fullPlanLocation: context.runUrl
         ? `the job summary and log of [this run](${context.runUrl})`
@@ -180,6 +189,7 @@ export class RunReport {
         : '')
     const rendered = renderReport(this.summary, this.context(), {
       includeMarker: true,
+      foldSections: true,
       maxLength: GITHUB_COMMENT_LIMIT - hidden.length
     })
     const at = rendered.indexOf('\n')

@@ -12,13 +12,22 @@
  * HTML, close the `<details>` or the code block, or start an HTML comment that would hide the rest.
  */
 import { stackMarker, type StackIdentity } from '../github/marker'
-import { redact, type OutputChange, type PlanSummary, type ResourceChange } from '../terraform/plan'
+import {
+  MAX_ATTRIBUTES,
+  redact,
+  terraformPlanLine,
+  type OutputChange,
+  type PlanSummary,
+  type ResourceChange
+} from '../terraform/plan'
 import type { ProtectedChange } from '../terraform/protect'
 import {
   cleanText,
   codeSpan,
+  escapeHtml,
   escapeText,
   fencedBlock,
+  htmlCode,
   formatTimestamp,
   link,
   longestRun,
@@ -60,9 +69,11 @@ export interface ReportContext {
   /**
    * Already-rendered extra sections (backend, frontend sync, invalidation, health checks, phase
    * timings). Their markdown is trusted: escape anything external in it with ./markdown helpers.
-   * HTML comments are not allowed in them (`<!--` is shown literally).
+   * HTML comments are not allowed in them (`<!--` is shown literally). Sections with `fold` (the
+   * state backend, the timings) go together into one collapsed block when the report is rendered
+   * with `foldSections` (the PR comment).
    */
-  sections?: Array<{ title: string; markdown: string }>
+  sections?: ReportSection[]
   /** where the full plan text can be found when it is shortened here (markdown, e.g. a link) */
   fullPlanLocation?: string
   /**
@@ -80,11 +91,20 @@ export interface ReportContext {
   secrets?: readonly string[]
 }
 
+export interface ReportSection {
+  title: string
+  markdown: string
+  /** background detail: collapsed with the other folded sections under `foldSections` */
+  fold?: boolean
+}
+
 export interface RenderOptions {
   /** default 65536, GitHub's limit for a comment body */
   maxLength?: number
   /** start with the hidden stack marker (for PR comments) */
   includeMarker?: boolean
+  /** put the sections marked `fold` into one collapsed `<details>` block (for PR comments) */
+  foldSections?: boolean
 }
 
 export const GITHUB_COMMENT_LIMIT = 65536
@@ -151,25 +171,45 @@ function actionLabel(r: ResourceChange): string {
   }
 }
 
-function details(r: ResourceChange): string {
+/**
+ * The explanations many rows can share (the replacement order, why Terraform plans the action):
+ * said once under the table with the addresses they apply to, not repeated in every row.
+ */
+function explanations(r: ResourceChange): string[] {
   const parts: string[] = []
   if (r.action === 'replace') {
     parts.push(
       r.replaceOrder === 'destroy-before-create'
-        ? 'destroys the old object before creating the new one (downtime risk)'
-        : 'creates the new object before destroying the old one'
+        ? 'Destroys the old object before creating the new one (downtime risk)'
+        : 'Creates the new object before destroying the old one'
     )
   }
-  if (r.action === 'forget') parts.push('removed from state, not destroyed')
-  if (r.forgetsPrevious) parts.push('the old object is removed from state, not destroyed')
+  if (r.action === 'forget') parts.push('Removed from state, not destroyed')
+  if (r.forgetsPrevious) parts.push('The old object is removed from state, not destroyed')
   if (r.actionReason) {
     const known = REASONS[r.actionReason]
-    parts.push(known ?? codeSpan(r.actionReason, { table: true }))
+    parts.push(
+      known
+        ? `${known.charAt(0).toUpperCase()}${known.slice(1)}`
+        : `Reason ${codeSpan(truncate(r.actionReason, 100))}`
+    )
   }
+  return parts
+}
+
+/** What is particular to this row: the attributes that change or force it, a move, an import. */
+function details(r: ResourceChange): string {
+  const parts: string[] = []
   if (r.replacePaths && r.replacePaths.length > 0) {
     const shown = r.replacePaths.slice(0, 5).map(p => codeSpan(truncate(p, 100), { table: true }))
     const more = r.replacePaths.length > 5 ? ` and ${r.replacePaths.length - 5} more` : ''
     parts.push(`forced by ${shown.join(', ')}${more}`)
+  }
+  if (r.action === 'update' && r.changedAttributes && r.changedAttributes.length > 0) {
+    const names = r.changedAttributes
+    const shown = names.slice(0, NAMES_SHOWN).map(n => codeSpan(truncate(n, 100), { table: true }))
+    const more = names.length > NAMES_SHOWN ? ` and ${names.length - NAMES_SHOWN} more` : ''
+    parts.push(`changes ${shown.join(', ')}${more}`)
   }
   if (r.previousAddress !== undefined) {
     parts.push(`moved from ${codeSpan(truncate(r.previousAddress, 300), { table: true })}`)
@@ -177,6 +217,44 @@ function details(r: ResourceChange): string {
   if (r.importing) parts.push('imported')
   if (r.deposed) parts.push(`deposed object ${codeSpan(truncate(r.deposed, 40), { table: true })}`)
   return parts.join('; ')
+}
+
+/** Attribute names listed in a row before "and N more". */
+const NAMES_SHOWN = 6
+/** Addresses listed after a shared explanation before "and N more". */
+const GROUP_ADDRESSES = 5
+/** Shared explanations listed at most (unknown action reasons could make many). */
+const GROUPS_SHOWN = 12
+
+/**
+ * The shared explanations, each once with the addresses it applies to (riskiest rows first), e.g.
+ * "- Destroys the old object before creating the new one (downtime risk): `a`, `b` and 5 more."
+ * `compact` leaves the addresses out (counts only), for a report short of room.
+ */
+function groupedExplanations(ordered: readonly ResourceChange[], compact: boolean): string {
+  const groups = new Map<string, ResourceChange[]>()
+  for (const r of ordered) {
+    for (const text of explanations(r)) {
+      const list = groups.get(text)
+      if (list) list.push(r)
+      else if (groups.size < GROUPS_SHOWN) groups.set(text, [r])
+    }
+  }
+  const lines: string[] = []
+  for (const [text, list] of groups) {
+    if (compact) {
+      lines.push(`- ${text}: ${plural(list.length, 'resource')}.`)
+      continue
+    }
+    const shown = list
+      .slice(0, GROUP_ADDRESSES)
+      .map(r => codeSpan(truncate(r.address, 120)))
+      .join(', ')
+    const more =
+      list.length > GROUP_ADDRESSES ? ` and ${formatCount(list.length - GROUP_ADDRESSES)} more` : ''
+    lines.push(`- ${text}: ${shown}${more}.`)
+  }
+  return lines.join('\n')
 }
 
 function resourceRow(r: ResourceChange): string {
@@ -193,8 +271,44 @@ function driftRow(r: ResourceChange): string {
           ? 'replaced'
           : r.action === 'create'
             ? 'created'
-            : escapeText(r.action)
-  return tableRow([what, codeSpan(truncate(r.address, 500), { table: true })])
+            : r.action === 'no-op' && r.previousAddress !== undefined
+              ? 'moved'
+              : escapeText(r.action)
+  const names = r.changedAttributes ?? []
+  const attributes = names
+    .slice(0, NAMES_SHOWN)
+    .map(n => codeSpan(truncate(n, 100), { table: true }))
+    .join(', ')
+  const more = names.length > NAMES_SHOWN ? ` and ${names.length - NAMES_SHOWN} more` : ''
+  return tableRow([what, codeSpan(truncate(r.address, 500), { table: true }), attributes + more])
+}
+
+/**
+ * One resource's changed attributes in a collapsed block, as a diff: `-` the value before, `+` the
+ * value after, by attribute path; the attributes that force a replacement say so.
+ */
+function resourceDiff(r: ResourceChange, secrets: readonly string[]): string {
+  const lines = [r.diff ?? '']
+  const total = r.attributesTotal ?? 0
+  if (total > MAX_ATTRIBUTES)
+    lines.push(`# … and ${plural(total - MAX_ATTRIBUTES, 'more changed attribute')}`)
+  const body = secrets.length > 0 ? redact(lines.join('\n'), secrets) : lines.join('\n')
+  const label = `${actionWord(r)}, ${plural(total, 'attribute')}`
+  const address = htmlCode(truncate(r.address, 300))
+  return `<details><summary>${address} (${label})</summary>\n\n${fencedBlock(body, 'diff')}\n\n</details>`
+}
+
+function actionWord(r: ResourceChange): string {
+  switch (r.action) {
+    case 'replace':
+      return 'replace'
+    case 'create':
+      return r.importing ? 'import' : 'create'
+    case 'update':
+      return r.importing ? 'import and update' : 'update'
+    default:
+      return r.action
+  }
 }
 
 function outputValue(o: OutputChange, which: 'before' | 'after'): string {
@@ -244,11 +358,6 @@ function shortenLines(text: string, max: number): string {
   return [...head, `[… ${plural(cut, 'line')} cut …]`, ...tail].join('\n')
 }
 
-interface Block {
-  /** markdown without a trailing newline */
-  text: string
-}
-
 interface RowList {
   header: string
   rows: string[]
@@ -258,6 +367,8 @@ interface RowList {
   take: number
   /** where the cut rows can be seen */
   elsewhere: string
+  /** shown after the rows (and after the "and N more" note) */
+  footer?: string
 }
 
 function rowList(header: string, rows: string[], noun: string, elsewhere: string): RowList {
@@ -292,6 +403,7 @@ function renderList(list: RowList): string {
   let text = list.rows.length > 0 ? `${list.header}\n${shown.join('\n')}` : list.header
   const cut = list.rows.length - list.take
   if (cut > 0) text += cutNote(list, cut)
+  if (list.footer) text += `\n\n${list.footer}`
   return text
 }
 
@@ -332,24 +444,34 @@ export function renderReport(
 
   // --- tables ----------------------------------------------------------------------------------
   const lists: RowList[] = []
+  let withDiff: ResourceChange[] = []
+  let explanationsFull = ''
+  let explained: ResourceChange[] = []
   if (summary && ctx.planError === undefined) {
     if (summary.resources.length > 0) {
       const ordered = summary.resources
         .map((r, i) => ({ r, i, k: rank(r) }))
         .sort((a, b) => a.k - b.k || a.i - b.i)
-      lists.push(
-        rowList(
-          `#### Resource changes\n\n${tableHeader(['Action', 'Resource', 'Details'])}`,
-          ordered.map(o => resourceRow(o.r)),
-          'resource changes',
-          `all of them are in the plan text; the full plan is in ${fullPlanAt}`
-        )
+        .map(o => o.r)
+      const table = rowList(
+        `#### Resource changes\n\n${tableHeader(['Action', 'Resource', 'Details'])}`,
+        ordered.map(resourceRow),
+        'resource changes',
+        `all of them are in the plan text; the full plan is in ${fullPlanAt}`
       )
+      explanationsFull = groupedExplanations(ordered, false)
+      explained = ordered
+      if (explanationsFull !== '') table.footer = explanationsFull
+      lists.push(table)
+      withDiff = ordered.filter(r => r.diff !== undefined)
     }
     if (summary.drift.length > 0) {
+      const intro = summary.refreshOnly
+        ? 'Terraform found these changes made outside Terraform since the last apply. This is a refresh-only plan: applying it records them in the state and changes no real infrastructure.'
+        : 'Terraform found these changes made outside Terraform since the last apply that may have affected this plan; the plan above may undo or respond to them.'
       lists.push(
         rowList(
-          `#### Changed outside Terraform\n\nTerraform found these changes made since the last apply; the plan above may undo or respond to them.\n\n${tableHeader(['Change', 'Resource'])}`,
+          `#### Changed outside Terraform\n\n${intro}\n\n${tableHeader(['Change', 'Resource', 'Attributes'])}`,
           summary.drift.map(driftRow),
           'drifted resources',
           `see the plan in ${fullPlanAt}`
@@ -368,9 +490,7 @@ export function renderReport(
     }
   }
 
-  const sections: Block[] = (ctx.sections ?? []).map(s => ({
-    text: `#### ${escapeText(s.title)}\n\n${neutraliseComments(cleanText(s.markdown)).replace(/\n+$/, '')}`
-  }))
+  const sections = sectionBlocks(ctx.sections ?? [], opts.foldSections === true)
 
   // --- budget ----------------------------------------------------------------------------------
   const SEP = 2 // "\n\n" between blocks
@@ -378,14 +498,24 @@ export function renderReport(
     ctx.planText !== undefined && ctx.planText.trim() !== '' && ctx.planError === undefined
   const planOmitted = `The plan text is not shown here (too long for this report); the full plan is in ${fullPlanAt}.`
   const planReserve = withPlan ? planOmitted.length + SEP : 0
-  const fixed =
-    headText.length +
-    SEP +
-    footer.length +
-    1 +
-    lists.reduce((n, l) => n + l.header.length + SEP + cutNote(l, l.rows.length).length, 0) +
-    planReserve
-  let available = maxLength - fixed
+  const listFixed = (): number =>
+    lists.reduce(
+      (n, l) =>
+        n +
+        l.header.length +
+        SEP +
+        cutNote(l, l.rows.length).length +
+        (l.footer ? l.footer.length + SEP : 0),
+      0
+    )
+  const fixedOf = (): number =>
+    headText.length + SEP + footer.length + 1 + listFixed() + planReserve
+  let available = maxLength - fixedOf()
+  if (available < 0 && explanationsFull !== '' && lists[0]) {
+    // short of room: the shared explanations without their addresses
+    lists[0].footer = groupedExplanations(explained, true)
+    available = maxLength - fixedOf()
+  }
   if (available < 0) return emergency(headText, footer, maxLength)
 
   const listsTotal = lists.reduce((n, l) => n + listTotal(l), 0)
@@ -393,12 +523,8 @@ export function renderReport(
   if (listsTotal + sectionsTotal > available) {
     // sections keep up to a quarter of the room; an oversized one is replaced by a note
     let sectionRoom = Math.floor(available / 4)
-    for (let i = 0; i < sections.length; i++) {
-      const s = sections[i] as Block
-      if (s.text.length + SEP > sectionRoom) {
-        const title = ctx.sections?.[i]?.title ?? ''
-        s.text = `#### ${escapeText(title)}\n\n(Not shown: too long for this report. See the job log.)`
-      }
+    for (const s of sections) {
+      if (s.text.length + SEP > sectionRoom) s.text = s.tooLong
       const size = s.text.length + SEP
       sectionRoom = Math.max(0, sectionRoom - size)
       available -= size
@@ -418,10 +544,37 @@ export function renderReport(
     available -= listsTotal + sectionsTotal
   }
 
+  // --- the per-resource diffs get what the tables leave: the first to be cut ---------------------
+  // Rendered one by one while they fit (a 10,000-change plan renders the few that fit, not all).
+  let diffBlock: string | undefined
+  if (withDiff.length > 0) {
+    const header =
+      '#### Changes by resource\n\nThe attributes that change: `-` before, `+` after.\n'
+    const more = (n: number): string =>
+      `\n\n… and ${plural(n, 'more resource')} with changed attributes (see the plan text; the full plan is in ${fullPlanAt}).`
+    let room = available - SEP - header.length - more(withDiff.length).length
+    const shown: string[] = []
+    for (const r of withDiff) {
+      const block = resourceDiff(r, secrets)
+      if (block.length + 1 > room) break
+      shown.push(block)
+      room -= block.length + 1
+    }
+    if (shown.length > 0) {
+      const cut = withDiff.length - shown.length
+      diffBlock = `${header}\n${shown.join('\n')}${cut > 0 ? more(cut) : ''}`
+      available -= diffBlock.length + SEP
+    }
+  }
+
   // --- plan text gets what is left --------------------------------------------------------------
   const assemble = (planBlock: string | undefined): string => {
     const blocks: string[] = [headText]
-    for (const list of lists) blocks.push(renderList(list))
+    lists.forEach((list, i) => {
+      blocks.push(renderList(list))
+      if (i === 0 && diffBlock !== undefined && summary && summary.resources.length > 0)
+        blocks.push(diffBlock)
+    })
     for (const s of sections) blocks.push(s.text)
     if (planBlock !== undefined) blocks.push(planBlock)
     blocks.push(footer)
@@ -435,6 +588,39 @@ export function renderReport(
   return report.length <= maxLength ? report : emergency(headText, footer, maxLength)
 }
 
+interface SectionBlock {
+  text: string
+  /** what replaces it when it is too long for the report */
+  tooLong: string
+}
+
+/**
+ * The extra sections as blocks; with `fold`, those marked `fold` go together into one collapsed
+ * block where the first of them was.
+ */
+function sectionBlocks(sections: readonly ReportSection[], fold: boolean): SectionBlock[] {
+  const blocks: SectionBlock[] = []
+  const body = (s: ReportSection): string =>
+    `#### ${escapeText(s.title)}\n\n${neutraliseComments(cleanText(s.markdown)).replace(/\n+$/, '')}`
+  const note = (title: string): string =>
+    `#### ${escapeText(title)}\n\n(Not shown: too long for this report. See the job log.)`
+  const folded = fold ? sections.filter(s => s.fold) : []
+  for (const s of sections) {
+    if (folded.length > 0 && s.fold) {
+      if (s !== folded[0]) continue
+      const titles = folded.map(f => escapeHtml(cleanText(f.title).replace(/\n/g, ' ')))
+      const summaryLine = `<details><summary>${titles.join(' and ')}</summary>`
+      blocks.push({
+        text: `${summaryLine}\n\n${folded.map(body).join('\n\n')}\n\n</details>`,
+        tooLong: `${summaryLine}\n\n${folded.map(f => note(f.title)).join('\n\n')}\n\n</details>`
+      })
+      continue
+    }
+    blocks.push({ text: body(s), tooLong: note(s.title) })
+  }
+  return blocks
+}
+
 function withSecretsRedacted(ctx: ReportContext, secrets: readonly string[]): ReportContext {
   const out: ReportContext = { ...ctx }
   if (ctx.planText !== undefined) out.planText = redact(ctx.planText, secrets)
@@ -445,6 +631,7 @@ function withSecretsRedacted(ctx: ReportContext, secrets: readonly string[]): Re
   if (ctx.failure) out.failure = { ...ctx.failure, text: redact(ctx.failure.text, secrets) }
   if (ctx.sections) {
     out.sections = ctx.sections.map(s => ({
+      ...s,
       title: redact(s.title, secrets),
       markdown: redact(s.markdown, secrets)
     }))
@@ -495,7 +682,13 @@ function headline(summary: PlanSummary | undefined, ctx: ReportContext): string 
       : failed
   }
   let line = `**Plan: ${counts}.**`
-  if (!summary.hasChanges) line += ' No changes: the infrastructure matches the configuration.'
+  const terraformLine = terraformPlanLine(summary)
+  if (terraformLine)
+    line += ` As Terraform counts it (a replacement is one to add and one to destroy): ${codeSpan(terraformLine)}`
+  if (summary.refreshOnly) {
+    line += ` Refresh-only plan: ${plural(summary.drift.length, 'object')} changed outside Terraform (below); applying it only records ${summary.drift.length === 1 ? 'that' : 'them'} in the state.`
+  } else if (!summary.hasChanges)
+    line += ' No changes: the infrastructure matches the configuration.'
   else if (summary.resources.length === 0 && summary.outputs.length > 0) {
     line += ` Only ${plural(summary.outputs.length, 'output')} change.`
   }

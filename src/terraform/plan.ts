@@ -7,9 +7,10 @@
  * lack `address`; unknown properties are ignored as the format asks). Format 0.1 (Terraform 0.12 to
  * 0.14) marks no sensitive values, so it is refused.
  *
- * Sensitive values are never copied: resource attribute values are not read at all, and an output
- * whose `before_sensitive`/`after_sensitive` marks any part as sensitive, or whose value contains a
- * string marked sensitive anywhere in the plan, keeps only its name and action.
+ * Sensitive values are never copied: a changed resource attribute under a sensitivity mask, or whose
+ * value contains a string marked sensitive anywhere in the plan, reads `(sensitive)`, and an output
+ * whose `before_sensitive`/`after_sensitive` marks any part as sensitive, or whose value contains
+ * such a string, keeps only its name and action.
  * {@link sensitiveStrings} lists those strings so text from Terraform can be redacted with
  * {@link redact}.
  */
@@ -41,7 +42,30 @@ export interface ResourceChange {
   deposed?: string
   /** `["create","forget"]`: a new object is created and the old one is dropped from state, not destroyed */
   forgetsPrevious?: boolean
+  /** a data source (`mode` "data") */
+  dataSource?: boolean
+  /**
+   * The changed attributes of a creation, update or replacement (or drift), leaf by leaf by path
+   * (`tags.Name`, `ingress[0].from_port`), as diff lines: `- path = before` when it had a value,
+   * `+ path = after` when it has one, `  # forces replacement` after an attribute in Terraform's
+   * `replace_paths`. At most {@link MAX_ATTRIBUTES} attributes; one string, not objects, so a
+   * summary of many changes stays small. Values are JSON cut to {@link ATTRIBUTE_VALUE_MAX}
+   * characters, `(known after apply)`, or `(sensitive)`: a leaf under a sensitivity mask, or one
+   * that contains a string the plan marks sensitive anywhere, is never copied.
+   */
+  diff?: string
+  /** how many attributes change in all (`diff` shows the first ones) */
+  attributesTotal?: number
+  /** updates and drift: the top-level attributes that change, e.g. `tags`, `versioning` */
+  changedAttributes?: string[]
 }
+
+/** At most this many changed attributes are kept per resource. */
+export const MAX_ATTRIBUTES = 25
+/** Attribute values are cut to this many characters. */
+export const ATTRIBUTE_VALUE_MAX = 200
+export const SENSITIVE_VALUE = '(sensitive)'
+export const UNKNOWN_VALUE = '(known after apply)'
 
 export interface OutputChange {
   name: string
@@ -49,7 +73,7 @@ export interface OutputChange {
   sensitive: boolean
   /** the value as JSON; absent when sensitive, when the output did not exist, or when unknown */
   before?: string
-  /** the value as JSON (unknown parts shown as "(known after apply)"); absent when sensitive or wholly unknown */
+  /** the value as JSON, unknown parts written (known after apply) unquoted; absent when sensitive or wholly unknown */
   after?: string
   /** true when all or part of the new value is only known after apply */
   afterUnknown?: boolean
@@ -76,8 +100,14 @@ export interface PlanSummary {
   hasChanges: boolean
   /** every change that does something (not no-op, or moved, or imported), sorted by address */
   resources: ResourceChange[]
-  /** changes made outside Terraform since the last apply (resource_drift), sorted by address */
+  /**
+   * Changes made outside Terraform since the last apply that Terraform shows: for plans from
+   * Terraform 1.2 on (format 1.1+), only those touching `relevant_attributes` of a plan that
+   * changes something; every one for a refresh-only plan and for older formats. Sorted by address.
+   */
   drift: ResourceChange[]
+  /** a refresh-only plan (`-refresh-only`): drift and no resource changes at all */
+  refreshOnly: boolean
   /** root module output changes that are not no-op, sorted by name */
   outputs: OutputChange[]
   terraformVersion?: string
@@ -107,8 +137,15 @@ function fail(message: string): never {
   throw new PlanFormatError(`Not a Terraform plan: ${message}; ${EXPECTED}.`)
 }
 
-/** Reads `terraform show -json` output (parsed, or the raw JSON text) into a summary. */
-export function summarizePlan(showJson: unknown): PlanSummary {
+/**
+ * Reads `terraform show -json` output (parsed, or the raw JSON text) into a summary. `refreshOnly`:
+ * the caller made the plan with `-refresh-only` (drift mode), so every drift entry is shown; without
+ * it, a plan is taken as refresh-only when it plans no resource and has drift.
+ */
+export function summarizePlan(
+  showJson: unknown,
+  options: { refreshOnly?: boolean } = {}
+): PlanSummary {
   let doc = showJson
   if (typeof doc === 'string') {
     try {
@@ -141,13 +178,16 @@ export function summarizePlan(showJson: unknown): PlanSummary {
     hasChanges: false,
     resources: [],
     drift: [],
+    refreshOnly: false,
     outputs: [],
     errored: doc['errored'] === true
   }
+  let secrets: string[] | undefined
+  const findSecrets = (): string[] => (secrets ??= sensitiveStrings(doc))
   const tfVersion = doc['terraform_version']
   if (typeof tfVersion === 'string' && tfVersion !== '') summary.terraformVersion = tfVersion
 
-  for (const rc of readResourceChanges(doc, 'resource_changes')) {
+  for (const rc of readResourceChanges(doc, 'resource_changes', findSecrets)) {
     const interesting = rc.action !== 'no-op' || rc.importing === true || rc.previousAddress
     if (!interesting) continue
     summary.resources.push(rc)
@@ -177,13 +217,69 @@ export function summarizePlan(showJson: unknown): PlanSummary {
     if (rc.importing) summary.import++
     if (rc.previousAddress !== undefined) summary.move++
   }
-  summary.drift = readResourceChanges(doc, 'resource_drift').filter(rc => rc.action !== 'no-op')
-  summary.outputs = readOutputChanges(doc['output_changes'], () => sensitiveStrings(doc))
-
-  summary.resources.sort(byAddress)
-  summary.drift.sort(byAddress)
+  summary.outputs = readOutputChanges(doc['output_changes'], findSecrets)
   summary.hasChanges = summary.resources.length > 0 || summary.outputs.length > 0
+  const changes = doc['resource_changes']
+  const drift = doc['resource_drift']
+  // No flag says "refresh-only" in every format version: such a plan plans no resource at all (a
+  // normal plan has an entry, if only a no-op, for every resource it refreshed), only drift.
+  summary.refreshOnly =
+    options.refreshOnly ??
+    ((!Array.isArray(changes) || changes.length === 0) && Array.isArray(drift) && drift.length > 0)
+  summary.drift = shownDrift(doc, summary, findSecrets)
+
+  sortByAddress(summary.resources)
+  sortByAddress(summary.drift)
   return summary
+}
+
+/**
+ * The drift Terraform shows (see {@link PlanSummary.drift}): with `relevant_attributes` (format
+ * 1.1+), an entry is shown when an attribute that contributes to the plan changed, and only those
+ * attributes; nothing when the plan changes nothing.
+ */
+function shownDrift(
+  doc: JsonObject,
+  summary: PlanSummary,
+  findSecrets: () => string[]
+): ResourceChange[] {
+  if (summary.refreshOnly) {
+    return readResourceChanges(doc, 'resource_drift', findSecrets).filter(
+      rc => rc.action !== 'no-op' || rc.previousAddress !== undefined
+    )
+  }
+  const [major, minor] = String(doc['format_version']).split('.').map(Number)
+  const filtered = (major ?? 0) > 1 || (major === 1 && (minor ?? 0) >= 1)
+  if (!filtered) {
+    return readResourceChanges(doc, 'resource_drift', findSecrets).filter(
+      rc => rc.action !== 'no-op'
+    )
+  }
+  if (!summary.hasChanges) return []
+  const relevant = new Map<string, Step[][]>()
+  const list = doc['relevant_attributes']
+  for (const entry of Array.isArray(list) ? list : []) {
+    if (!isObject(entry) || !Array.isArray(entry['attribute'])) continue
+    const resource = typeof entry['resource'] === 'string' ? entry['resource'] : ''
+    const path = (entry['attribute'] as unknown[]).filter(
+      (s): s is Step => typeof s === 'string' || typeof s === 'number'
+    )
+    relevant.set(resource, [...(relevant.get(resource) ?? []), path])
+  }
+  const anyResource = relevant.get('') ?? []
+  return readResourceChanges(doc, 'resource_drift', findSecrets, rc => {
+    const paths = [...anyResource, ...(relevant.get(rc.address) ?? [])]
+    if (paths.length === 0) return undefined
+    return path => paths.some(p => isPrefix(p, path) || isPrefix(path, p))
+  }).filter(rc => rc.action !== 'no-op' && (rc.action !== 'update' || rc.attributesTotal !== 0))
+}
+
+type Step = string | number
+
+function isPrefix(prefix: readonly Step[], path: readonly Step[]): boolean {
+  if (prefix.length > path.length) return false
+  for (let i = 0; i < prefix.length; i++) if (prefix[i] !== path[i]) return false
+  return true
 }
 
 /** Formats 0.2 (Terraform 0.15 to 1.0) and 1.x (Terraform 1.1 and later) are read. */
@@ -201,11 +297,36 @@ function checkFormatVersion(version: string): void {
   )
 }
 
-function byAddress(a: ResourceChange, b: ResourceChange): number {
-  if (a.address !== b.address) return a.address < b.address ? -1 : 1
-  const da = a.deposed ?? ''
-  const db = b.deposed ?? ''
-  return da < db ? -1 : da > db ? 1 : 0
+/** Sorts in place by address in reading order ({@link compareAddresses}), then deposed key. */
+function sortByAddress(list: ResourceChange[]): void {
+  const keyed = list.map(r => ({ r, key: addressKey(r.address) }))
+  keyed.sort((x, y) => {
+    if (x.key !== y.key) return x.key < y.key ? -1 : 1
+    if (x.r.address !== y.r.address) return x.r.address < y.r.address ? -1 : 1
+    const da = x.r.deposed ?? ''
+    const db = y.r.deposed ?? ''
+    return da < db ? -1 : da > db ? 1 : 0
+  })
+  keyed.forEach((k, i) => (list[i] = k.r))
+}
+
+/**
+ * Addresses in reading order: numeric indexes by value (`[2]` before `[10]`, and before string
+ * keys), everything else (names, string keys) by code unit.
+ */
+export function compareAddresses(a: string, b: string): number {
+  const ka = addressKey(a)
+  const kb = addressKey(b)
+  if (ka !== kb) return ka < kb ? -1 : 1
+  return a < b ? -1 : a > b ? 1 : 0
+}
+
+/** The address with each numeric index zero-padded behind \u0001 (so it sorts before `["`): a key
+ * whose code-unit order is the reading order. */
+function addressKey(address: string): string {
+  return address.includes('[')
+    ? address.replace(/\[(\d+)\]/g, (_, n: string) => `[\u0001${n.padStart(16, '0')}]`)
+    : address
 }
 
 function describe(value: unknown): string {
@@ -214,7 +335,15 @@ function describe(value: unknown): string {
   return typeof value === 'object' ? 'an object' : `a ${typeof value}`
 }
 
-function readResourceChanges(doc: JsonObject, key: string): ResourceChange[] {
+/** A predicate on attribute paths (drift: the relevant ones), or undefined for "skip the entry". */
+type PathFilter = (path: readonly Step[]) => boolean
+
+function readResourceChanges(
+  doc: JsonObject,
+  key: string,
+  findSecrets: () => string[],
+  relevance?: (rc: ResourceChange) => PathFilter | undefined
+): ResourceChange[] {
   const list = doc[key]
   if (list === undefined || list === null) return []
   if (!Array.isArray(list)) fail(`${key} is ${describe(list)}, not an array`)
@@ -249,9 +378,132 @@ function readResourceChanges(doc: JsonObject, key: string): ResourceChange[] {
     if (isObject(change['importing'])) rc.importing = true
     const deposed = item['deposed']
     if (typeof deposed === 'string' && deposed !== '') rc.deposed = deposed
+    if (item['mode'] === 'data') rc.dataSource = true
+    let keep: PathFilter | undefined
+    if (relevance) {
+      keep = relevance(rc)
+      if (keep === undefined) continue
+    }
+    if (
+      rc.action === 'create' ||
+      rc.action === 'update' ||
+      rc.action === 'replace' ||
+      (key === 'resource_drift' && rc.action !== 'delete')
+    ) {
+      attributeChanges(rc, change, findSecrets, keep, key === 'resource_drift')
+    }
     result.push(rc)
   }
   return result
+}
+
+/** Fills `diff`, `attributesTotal` and (updates, drift) `changedAttributes` from the change. */
+function attributeChanges(
+  rc: ResourceChange,
+  change: JsonObject,
+  findSecrets: () => string[],
+  keep: PathFilter | undefined,
+  drift: boolean
+): void {
+  const lines: string[] = []
+  const names = new Set<string>()
+  let total = 0
+  const replacePaths = rawPaths(change['replace_paths'])
+  const display = (value: unknown, sensitive: boolean): string | undefined => {
+    if (value === null || value === undefined) return undefined
+    if (sensitive) return SENSITIVE_VALUE
+    const text = JSON.stringify(value)
+    const secrets = findSecrets()
+    if (secrets.length > 0 && secrets.some(secret => text.includes(secret))) return SENSITIVE_VALUE
+    return truncateValue(text)
+  }
+  const leaf = (path: Step[], before?: string, after?: string): void => {
+    if (keep && !keep(path)) return
+    total++
+    if (typeof path[0] === 'string') names.add(path[0])
+    if (total > MAX_ATTRIBUTES) return
+    const name = formatPath(path)
+    const forces =
+      rc.action === 'replace' && replacePaths.some(p => isPrefix(p, path) || isPrefix(path, p))
+        ? '  # forces replacement'
+        : ''
+    if (before !== undefined) lines.push(`- ${name} = ${before}`)
+    if (after !== undefined || forces) lines.push(`+ ${name} = ${after ?? 'null'}${forces}`)
+  }
+  const path: Step[] = [] // one stack for the whole walk: copied only for a changed leaf
+  const walk = (b: unknown, a: unknown, bs: unknown, as: unknown, au: unknown): void => {
+    if (au === true) {
+      leaf([...path], display(b, bs === true), UNKNOWN_VALUE)
+      return
+    }
+    if (bs === true || as === true) {
+      const beforeText = display(b, bs === true)
+      const afterText = display(a, as === true)
+      if (beforeText === undefined && afterText === undefined) return // null on both sides
+      if (beforeText === afterText && JSON.stringify(b) === JSON.stringify(a)) return
+      leaf([...path], beforeText, afterText)
+      return
+    }
+    if (Array.isArray(b) || Array.isArray(a) || Array.isArray(au)) {
+      const bl = Array.isArray(b) ? b : []
+      const al = Array.isArray(a) ? a : []
+      const ul = Array.isArray(au) ? au : []
+      const length = Math.max(bl.length, al.length, ul.length)
+      for (let i = 0; i < length; i++) {
+        path.push(i)
+        walk(bl[i], al[i], maskAt(bs, i), maskAt(as, i), ul[i])
+        path.pop()
+      }
+      return
+    }
+    if (isObject(b) || isObject(a) || isObject(au)) {
+      const bo = isObject(b) ? b : {}
+      const ao = isObject(a) ? a : {}
+      const uo = isObject(au) ? au : {}
+      const keys = new Set(Object.keys(bo))
+      for (const k in ao) keys.add(k)
+      for (const k in uo) keys.add(k)
+      for (const k of [...keys].sort()) {
+        path.push(k)
+        walk(bo[k], ao[k], maskAt(bs, k), maskAt(as, k), uo[k])
+        path.pop()
+      }
+      return
+    }
+    if (b === a || ((b === null || b === undefined) && (a === null || a === undefined))) return
+    leaf([...path], display(b, false), display(a, false))
+  }
+  walk(
+    rc.action === 'create' ? null : change['before'],
+    change['after'],
+    change['before_sensitive'],
+    change['after_sensitive'],
+    change['after_unknown']
+  )
+  if (lines.length > 0) rc.diff = lines.join('\n')
+  rc.attributesTotal = total
+  if (rc.action === 'update' || drift) rc.changedAttributes = [...names]
+}
+
+function maskAt(mask: unknown, step: Step): unknown {
+  if (mask === true) return true
+  if (typeof step === 'number') return Array.isArray(mask) ? mask[step] : undefined
+  return isObject(mask) ? mask[step] : undefined
+}
+
+function truncateValue(text: string): string {
+  if (text.length <= ATTRIBUTE_VALUE_MAX) return text
+  let end = ATTRIBUTE_VALUE_MAX - 1
+  const code = text.charCodeAt(end - 1)
+  if (code >= 0xd800 && code <= 0xdbff) end--
+  return `${text.slice(0, end)}…`
+}
+
+function rawPaths(paths: unknown): Step[][] {
+  if (!Array.isArray(paths)) return []
+  return paths
+    .filter((p): p is unknown[] => Array.isArray(p))
+    .map(p => p.filter((s): s is Step => typeof s === 'string' || typeof s === 'number'))
 }
 
 /**
@@ -317,21 +569,20 @@ const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_-]*$/
 
 /** [["tags","Name"],["triggers_replace"]] -> ['tags.Name', 'triggers_replace'] */
 function formatPaths(paths: unknown): string[] {
-  if (!Array.isArray(paths)) return []
-  const result: string[] = []
-  for (const path of paths) {
-    if (!Array.isArray(path) || path.length === 0) continue
-    let text = ''
-    for (const step of path as unknown[]) {
-      if (typeof step === 'number') text += `[${step}]`
-      else if (typeof step === 'string') {
-        if (IDENTIFIER.test(step)) text += text === '' ? step : `.${step}`
-        else text += `[${JSON.stringify(step)}]`
-      }
-    }
-    if (text !== '') result.push(text)
+  return rawPaths(paths)
+    .map(formatPath)
+    .filter(text => text !== '')
+}
+
+/** ["tags","Name"] -> `tags.Name`; [ "ingress", 0, "from_port"] -> `ingress[0].from_port` */
+function formatPath(path: readonly Step[]): string {
+  let text = ''
+  for (const step of path) {
+    if (typeof step === 'number') text += `[${step}]`
+    else if (IDENTIFIER.test(step)) text += text === '' ? step : `.${step}`
+    else text += `[${JSON.stringify(step)}]`
   }
-  return result
+  return text
 }
 
 function readOutputChanges(value: unknown, findSecrets: () => string[]): OutputChange[] {
@@ -357,9 +608,14 @@ function readOutputChanges(value: unknown, findSecrets: () => string[]): OutputC
       }
       if (action !== 'delete' && unknownMask !== true) {
         const after = afterUnknown
-          ? withPlaceholders(change['after'], unknownMask, '(known after apply)')
+          ? withPlaceholders(change['after'], unknownMask, UNKNOWN_MARK)
           : change['after']
-        if (after !== undefined) out.after = JSON.stringify(after ?? null)
+        // unknown parts read (known after apply), unquoted, as Terraform prints them
+        if (after !== undefined)
+          out.after = JSON.stringify(after ?? null).replaceAll(
+            JSON.stringify(UNKNOWN_MARK),
+            UNKNOWN_VALUE
+          )
       }
       // a value that holds a sensitive value from elsewhere in the plan is treated as sensitive
       const shown = `${out.before ?? ''}\n${out.after ?? ''}`
@@ -374,6 +630,12 @@ function readOutputChanges(value: unknown, findSecrets: () => string[]): OutputC
   }
   return result
 }
+
+/**
+ * Stands for an unknown part while the value is turned into JSON; no JSON text of a real value
+ * contains its JSON form (a NUL in a string is written `\\u0000`).
+ */
+const UNKNOWN_MARK = '\u0000known after apply\u0000'
 
 /** true when a sensitivity/unknown mask (`true`, or an object/array of masks) marks anything */
 function anyTrue(mask: unknown): boolean {
@@ -426,6 +688,34 @@ export function planSummaryLine(s: PlanSummary): string {
     parts.push(`${s.outputs.length} output${s.outputs.length === 1 ? '' : 's'} to change`)
   }
   return parts.join(', ')
+}
+
+/**
+ * Terraform's own line, as `terraform plan` prints it ("Plan: 1 to import, 3 to add, 1 to change,
+ * 2 to destroy."): a replacement counts as one to add and one to destroy, a removed data source is
+ * not counted, and the line is there only when Terraform lists a resource change (a move or import
+ * included). Undefined when Terraform prints none.
+ */
+export function terraformPlanLine(s: PlanSummary): string | undefined {
+  let listed = 0
+  let imports = 0
+  let add = 0
+  let change = 0
+  let destroy = 0
+  for (const r of s.resources) {
+    if (r.action === 'delete' && r.dataSource) continue
+    listed++
+    if (r.importing) imports++
+    if (r.action === 'create') add++
+    else if (r.action === 'update') change++
+    else if (r.action === 'delete') destroy++
+    else if (r.action === 'replace') {
+      add++
+      destroy++
+    }
+  }
+  if (listed === 0) return undefined
+  return `Plan: ${imports > 0 ? `${imports} to import, ` : ''}${add} to add, ${change} to change, ${destroy} to destroy.`
 }
 
 /** What an errored plan is, wherever it is summed up in one line. */

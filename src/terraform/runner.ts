@@ -313,7 +313,7 @@ export class Terraform {
     }
     const secrets = sensitiveStrings(doc)
     for (const secret of secrets) core.setSecret(secret)
-    const summary = summarizePlan(doc)
+    const summary = summarizePlan(doc, { refreshOnly: options.refreshOnly === true })
     const text = await this.cli.run(['show', '-no-color', planFile])
     if (text.exitCode !== 0) throw this.failure('show', text)
     // Whether the plan changes anything comes from the plan itself: a wrapper around Terraform (or
