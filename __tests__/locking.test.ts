@@ -1,6 +1,6 @@
 /** The pure parts of locking: init settings per lock choice, the Terraform minimum, the lock-holder JSON. */
 import { describe, expect, it } from '@jest/globals'
-import { checkLockSupport, describeLock, lockHolder } from '../src/backend/unlock'
+import { checkLockSupport, describeLock, lockHolder } from '../src/unlock/unlock'
 import { backendSettings, initArgs } from '../src/terraform/runner'
 
 const settings = (lock: 'dynamodb' | 's3' | 'both') =>

@@ -117,3 +117,41 @@ describe('repository files', () => {
     expect(read('LICENSE')).toMatch(/^MIT License\n/)
   })
 })
+
+describe('imports run only downward (the lint rule in eslint.config.js)', () => {
+  /** eslint's verdict on `code` as if it were the file at `file`: the rule ids it reports. */
+  function lint(file: string, code: string): string[] {
+    const script = `
+      import { ESLint } from 'eslint'
+      const [file, code] = process.argv.slice(1)
+      const [result] = await new ESLint().lintText(code, { filePath: file })
+      console.log(JSON.stringify(result.messages.map(m => m.ruleId + ': ' + m.message)))
+    `
+    const out = execFileSync(
+      process.execPath,
+      ['--input-type=module', '-e', script, path.join(repoRoot, file), code],
+      { cwd: repoRoot, encoding: 'utf8' }
+    )
+    return (JSON.parse(out) as string[]).filter(m => m.startsWith('no-restricted-imports'))
+  }
+
+  it.each([
+    ['src/frontend/probe.ts', "import { renderReport } from '../report/render'"],
+    ['src/backend/probe.ts', "import { Terraform } from '../terraform/runner'"],
+    ['src/terraform/probe.ts', "import { checkDrift } from '../drift/check'"],
+    ['src/health/probe.ts', "import { readConfig } from '../inputs'"],
+    ['src/github/probe.ts', "import { renderReport } from '../report/render'"],
+    ['src/report/probe.ts', "import { run } from '../main'"]
+  ])('%s may not %s', (file, line) => {
+    expect(lint(file, `${line}\nexport {}\n`)).toHaveLength(1)
+  })
+
+  it.each([
+    ['src/frontend/probe.ts', "import type { Config } from '../inputs'"],
+    ['src/frontend/probe.ts', "import { errorMessage } from '../errors'"],
+    ['src/report/probe.ts', "import type { PlanSummary } from '../terraform/plan'"],
+    ['src/drift/probe.ts', "import { renderReport } from '../report/render'"]
+  ])('%s may %s', (file, line) => {
+    expect(lint(file, `${line}\nexport {}\n`)).toEqual([])
+  })
+})

@@ -1,6 +1,8 @@
 import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { InputError, InputLineError, errorMessage } from './errors'
+import { checkBucketName, checkKmsKey, checkStateKey, checkTableName } from './aws/names'
+import { checkRelativeFile, insideWorkspace, isDirectory } from './workspace-paths'
 import { downloadUrlProblem } from './terraform/download-url'
 import { compileCacheRules, type CacheRule } from './frontend/cache-control'
 import { normalizePrefix } from './frontend/sync-plan'
@@ -746,135 +748,6 @@ function keyValueLines(
     firstLine.set(key, line)
     return { key, value: text.slice(at + 1).trim(), line }
   })
-}
-
-/**
- * Resolve `value` (relative to `base`, default the workspace) and make sure it stays inside the workspace,
- * also after following symlinks of the parts that exist.
- */
-export function insideWorkspace(
-  name: string,
-  value: string,
-  workspace: string,
-  base: string = workspace
-): string {
-  if (value.includes('\0')) throw new InputError(name, value, 'paths cannot contain NUL characters')
-  const absolute = path.resolve(base, value)
-  const root = realOrSelf(workspace)
-  const real = realOrSelf(absolute)
-  if (!isInside(root, real) || !isInside(path.resolve(workspace), absolute)) {
-    throw new InputError(
-      name,
-      value,
-      'the path leaves the workspace; use a path inside the repository checkout'
-    )
-  }
-  return absolute
-}
-
-function isInside(root: string, candidate: string): boolean {
-  const rel = path.relative(root, candidate)
-  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel))
-}
-
-/** realpath of the longest existing ancestor, with the rest appended. */
-function realOrSelf(p: string): string {
-  let current = path.resolve(p)
-  const rest: string[] = []
-  for (;;) {
-    try {
-      return path.join(fs.realpathSync(current), ...rest.reverse())
-    } catch {
-      const parent = path.dirname(current)
-      if (parent === current) return path.resolve(p)
-      rest.push(path.basename(current))
-      current = parent
-    }
-  }
-}
-
-function isDirectory(p: string): boolean {
-  try {
-    return fs.statSync(p).isDirectory()
-  } catch {
-    return false
-  }
-}
-
-/** S3 bucket naming rules (general purpose buckets). */
-export function bucketNameProblem(name: string): string | undefined {
-  if (name.length < 3 || name.length > 63) return 'bucket names are 3-63 characters long'
-  if (!/^[a-z0-9][a-z0-9.-]*[a-z0-9]$/.test(name)) {
-    return 'bucket names use lower-case letters, digits, dots and hyphens, and start and end with a letter or digit'
-  }
-  if (name.includes('..')) return 'bucket names cannot contain two adjacent dots'
-  if (/^\d{1,3}(\.\d{1,3}){3}$/.test(name)) return 'bucket names cannot look like an IP address'
-  if (/^(xn--|sthree-|amzn-s3-demo-)/.test(name))
-    return 'bucket names cannot start with xn--, sthree- or amzn-s3-demo-'
-  if (/(-s3alias|--ol-s3|\.mrap|--x-s3|--table-s3)$/.test(name)) {
-    return 'bucket names cannot end with -s3alias, --ol-s3, .mrap, --x-s3 or --table-s3'
-  }
-  return undefined
-}
-
-export function checkBucketName(input: string, name: string): void {
-  const problem = bucketNameProblem(name)
-  if (problem) throw new InputError(input, name, problem)
-}
-
-export function checkTableName(input: string, name: string): void {
-  if (!/^[A-Za-z0-9_.-]{3,255}$/.test(name)) {
-    throw new InputError(
-      input,
-      name,
-      'DynamoDB table names are 3-255 letters, digits, "_", "-" or "."'
-    )
-  }
-}
-
-function checkStateKey(key: string): void {
-  const problem =
-    key.startsWith('/') || key.endsWith('/')
-      ? 'the key cannot start or end with "/"'
-      : key.split('/').some(part => part === '' || part === '.' || part === '..')
-        ? 'the key cannot contain empty, "." or ".." segments'
-        : Buffer.byteLength(key) > 1024
-          ? 'the key is longer than 1,024 bytes'
-          : /[\x00-\x1f\x7f]/.test(key)
-            ? 'the key cannot contain control characters'
-            : undefined
-  if (problem)
-    throw new InputError('state-key', key, `${problem}; use e.g. production/terraform.tfstate`)
-}
-
-function checkKmsKey(id: string): void {
-  const ok =
-    /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)\/[A-Za-z0-9/_-]+$/.test(id) ||
-    /^alias\/[A-Za-z0-9/_-]+$/.test(id) ||
-    /^(mrk-)?[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$/.test(id) ||
-    /^mrk-[0-9a-f]{32}$/.test(id)
-  if (!ok) {
-    throw new InputError(
-      'state-kms-key-id',
-      id,
-      'use a KMS key id, key ARN, alias/<name> or alias ARN'
-    )
-  }
-}
-
-function checkRelativeFile(input: string, file: string): void {
-  const parts = file.split('/')
-  if (
-    file.startsWith('/') ||
-    parts.some(p => p === '' || p === '.' || p === '..') ||
-    !/^[A-Za-z0-9._\-/]+$/.test(file)
-  ) {
-    throw new InputError(
-      input,
-      file,
-      'use a relative file name inside the build output, e.g. config.json (letters, digits, ".", "_", "-", "/")'
-    )
-  }
 }
 
 /** '' → ''; '/site/' → 'site/'; 'a//b', '..' segments, backslashes and control characters are refused. */

@@ -3,7 +3,7 @@ import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { checkStateLoss } from './backend/guard'
 import { ensureBackend, type BackendReport } from './backend/backend'
-import { checkLockSupport, lockHolder, releaseLock } from './backend/unlock'
+import { checkLockSupport, lockHolder, releaseLock } from './unlock/unlock'
 import {
   checkStateIdentity,
   describeElsewhere,
@@ -29,7 +29,7 @@ import { planFingerprint, type Fingerprint } from './terraform/fingerprint'
 import { terraformEnvProblem } from './terraform/cli'
 import { locateTerraform } from './terraform/install'
 import { carryBackendRecord, createPrivateDir, type PrivateDir } from './terraform/private-dir'
-import { readModuleConfig, type ModuleConfig } from './terraform/module-config'
+import { readModuleConfig, type ModuleConfig } from './root-module'
 import { readVersionRequirement, type VersionRequirement } from './terraform/version-requirement'
 import { planSummaryLine } from './terraform/plan'
 import { guardProtected } from './terraform/protection'

@@ -27,7 +27,8 @@ import {
 import { GetCallerIdentityCommand, type STSClient } from '@aws-sdk/client-sts'
 import { awsErrorName, awsStatus, expectBucketOwner, retryOn } from '../aws/clients'
 import { DeployError, InputError, errorMessage } from '../errors'
-import { bucketNameProblem, type Config } from '../inputs'
+import { bucketNameProblem } from '../aws/names'
+import type { Config } from '../inputs'
 
 /** What the state-backend step found and did. */
 export interface BackendReport {

@@ -23,7 +23,7 @@ import type { STSClient } from '@aws-sdk/client-sts'
 import { awsErrorName, awsStatus } from '../aws/clients'
 import { DeployError, errorMessage } from '../errors'
 import type { Config } from '../inputs'
-import type { BackendBlock, ModuleConfig } from '../terraform/module-config'
+import type { BackendBlock, ModuleConfig } from '../root-module'
 import { resolveBucketName } from './backend'
 
 /** The object next to the state that names the root module owning the key. */

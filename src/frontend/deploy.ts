@@ -18,7 +18,8 @@ import type { CloudFrontClient } from '@aws-sdk/client-cloudfront'
 import type { S3Client } from '@aws-sdk/client-s3'
 import { awsErrorName } from '../aws/clients'
 import { DeployError, errorMessage } from '../errors'
-import { bucketNameProblem, type Config } from '../inputs'
+import { bucketNameProblem } from '../aws/names'
+import type { Config } from '../inputs'
 import {
   configFileRule,
   mapBuildEnv,

@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process'
 import * as path from 'node:path'
 import { DeployError } from '../errors'
 import type { RunContext } from '../inputs'
-import { readModuleConfig } from '../terraform/module-config'
+import { readModuleConfig } from '../root-module'
 import { downstreamOf, type Stack, type StackSet } from './stacks-file'
 
 export interface Selection {

@@ -22,7 +22,7 @@ import * as path from 'node:path'
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node } from 'yaml'
 import { DeployError } from '../errors'
 import { defaultStateKey } from '../inputs'
-import { readModuleConfig } from '../terraform/module-config'
+import { readModuleConfig } from '../root-module'
 
 export interface Stack {
   name: string

@@ -12,7 +12,7 @@ import type { Config, LockKind } from '../inputs'
 import { compareVersions } from '../terraform/install'
 import { lockOperation, parseLockCreated, type LockInfo } from '../terraform/diagnostics'
 import type { BackendSettings, Terraform } from '../terraform/runner'
-import { resolveBucketName, type BackendClients } from './backend'
+import { resolveBucketName, type BackendClients } from '../backend/backend'
 
 /** The first Terraform whose S3 backend has use_lockfile (1.10.0; generally available in 1.11). */
 export const MIN_LOCKFILE_TERRAFORM = '1.10.0'
