@@ -15,6 +15,7 @@ const SHARED = [
   'src/format.ts',
   'src/root-module.ts',
   'src/workspace-paths.ts',
+  'src/json.ts',
   'src/aws/**',
   'src/github/**'
 ]

@@ -2,9 +2,6 @@ import { describe, it, expect } from '@jest/globals'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import {
-  comparePlanEffects,
-  planEffect,
-  planEffectDigest,
   planSummaryLine,
   PlanFormatError,
   compareAddresses,
@@ -606,34 +603,6 @@ describe('not a plan', () => {
   it('accepts the raw JSON text as well as the parsed object', () => {
     const text = readFileSync(join(FIXTURES, 'update.json'), 'utf8')
     expect(summarizePlan(text)).toEqual(load('update'))
-  })
-})
-
-describe('plan effect (apply only what was reviewed)', () => {
-  it('is the same for the same plan and names the differences otherwise', () => {
-    const reviewed = load('replace-create-first')
-    expect(comparePlanEffects(reviewed, load('replace-create-first'))).toEqual({
-      same: true,
-      onlyInReviewed: [],
-      onlyInCurrent: []
-    })
-    expect(planEffectDigest(reviewed)).toMatch(/^[0-9a-f]{64}$/)
-
-    const current = load('replace-destroy-first')
-    const diff = comparePlanEffects(reviewed, current)
-    expect(diff.same).toBe(false)
-    expect(diff.onlyInReviewed).toEqual([
-      'resource terraform_data.web replace create-before-destroy'
-    ])
-    expect(diff.onlyInCurrent).toEqual(['resource terraform_data.db replace destroy-before-create'])
-    expect(planEffectDigest(reviewed)).not.toBe(planEffectDigest(current))
-  })
-
-  it('does not depend on volatile parts of the JSON (ids, timestamps) or contain secrets', () => {
-    const doc = fixture('outputs-secret-change') as Record<string, unknown>
-    const again = { ...doc, timestamp: '2000-01-01T00:00:00Z' }
-    expect(planEffectDigest(summarizePlan(again))).toBe(planEffectDigest(summarizePlan(doc)))
-    expect(planEffect(summarizePlan(doc)).join('\n')).not.toContain('secret')
   })
 })
 

@@ -13,6 +13,7 @@
  */
 import { createHmac } from 'node:crypto'
 import { gunzipSync, gzipSync } from 'node:zlib'
+import { isObject, type Json } from '../json'
 
 export interface StackKey {
   workingDirectory: string
@@ -41,11 +42,6 @@ export interface FingerprintDifference {
   /** The reviewed fingerprint kept no entries: only the digest could be compared. */
   digestOnly: boolean
 }
-
-type Json = null | boolean | number | string | Json[] | { [key: string]: Json }
-
-const isObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v)
 
 type Mac = (text: string) => string
 

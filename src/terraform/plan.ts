@@ -14,8 +14,8 @@
  * {@link sensitiveStrings} lists those strings so text from Terraform can be redacted with
  * {@link redact}.
  */
-import { createHash } from 'node:crypto'
 import { errorMessage } from '../errors'
+import { isObject, type Json, type JsonObject } from '../json'
 
 export type ResourceAction =
   'create' | 'update' | 'delete' | 'replace' | 'read' | 'no-op' | 'forget'
@@ -125,13 +125,6 @@ export class PlanFormatError extends Error {
 
 const EXPECTED =
   'expected the output of `terraform show -json <planfile>` (a JSON object with format_version 0.2 or 1.x and planned_values)'
-
-type Json = null | boolean | number | string | Json[] | { [key: string]: Json }
-type JsonObject = { [key: string]: unknown }
-
-function isObject(value: unknown): value is JsonObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
-}
 
 function fail(message: string): never {
   throw new PlanFormatError(`Not a Terraform plan: ${message}; ${EXPECTED}.`)
@@ -721,55 +714,6 @@ export function terraformPlanLine(s: PlanSummary): string | undefined {
 /** What an errored plan is, wherever it is summed up in one line. */
 export const PLANNING_FAILED =
   'Planning failed: Terraform hit an error while planning, so this plan cannot be applied.'
-
-/**
- * The plan's effect as sorted lines, one per resource change and output change, for checking that
- * the plan about to be applied does what the reviewed plan showed ("apply only what was
- * reviewed"). Attribute values are not part of it (the report does not show them either); output
- * values are, except sensitive or unknown ones.
- */
-export function planEffect(s: PlanSummary): string[] {
-  const lines: string[] = []
-  for (const r of s.resources) {
-    let line = `resource ${r.address} ${r.action}`
-    if (r.replaceOrder) line += ` ${r.replaceOrder}`
-    if (r.deposed) line += ` deposed=${r.deposed}`
-    if (r.previousAddress) line += ` from=${r.previousAddress}`
-    if (r.importing) line += ' import'
-    if (r.forgetsPrevious) line += ' forget-previous'
-    lines.push(line)
-  }
-  for (const o of s.outputs) {
-    let line = `output ${JSON.stringify(o.name)} ${o.action}`
-    if (o.sensitive) line += ' sensitive'
-    else if (o.after !== undefined && !o.afterUnknown) line += ` = ${o.after}`
-    lines.push(line)
-  }
-  return lines.sort()
-}
-
-/** sha256 of {@link planEffect}: short enough to keep in a hidden comment or an artifact name. */
-export function planEffectDigest(s: PlanSummary): string {
-  return createHash('sha256').update(planEffect(s).join('\n')).digest('hex')
-}
-
-/** What differs between the reviewed plan's effect and the current one (empty lists: the same). */
-export function comparePlanEffects(
-  reviewed: PlanSummary,
-  current: PlanSummary
-): { same: boolean; onlyInReviewed: string[]; onlyInCurrent: string[] } {
-  const a = planEffect(reviewed)
-  const b = planEffect(current)
-  const inA = new Set(a)
-  const inB = new Set(b)
-  const onlyInReviewed = a.filter(line => !inB.has(line))
-  const onlyInCurrent = b.filter(line => !inA.has(line))
-  return {
-    same: onlyInReviewed.length === 0 && onlyInCurrent.length === 0,
-    onlyInReviewed,
-    onlyInCurrent
-  }
-}
 
 /** Sensitive strings shorter than this are not searched for in text (they would shred it). */
 export const MIN_REDACTED_LENGTH = 4
