@@ -102,7 +102,7 @@ async function readDigest(
     return item.Item?.Digest?.S
   } catch (error) {
     throw new DeployError(
-      `Could not read the lock table ${table} to check for lost state: ${awsErrorName(error) || String(error)}`,
+      `Could not read the lock table ${table} to check for lost state: ${awsErrorName(error) || errorMessage(error)}`,
       { cause: error }
     )
   }

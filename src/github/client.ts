@@ -60,16 +60,12 @@ export async function tokenLogin(octokit: GitHubClient): Promise<string> {
   }
 }
 
-/**
- * The stack's comment on the pull request: the first comment by `login` whose body `isOurs` accepts,
- * searched through every page of comments (a busy PR has hundreds).
- */
-export async function findComment(
+/** The comments by `login` on the pull request, page by page (a busy PR has hundreds). */
+export async function* commentsBy(
   octokit: GitHubClient,
   pr: PullRequestRef,
-  login: string,
-  isOurs: (body: string) => boolean
-): Promise<ExistingComment | undefined> {
+  login: string
+): AsyncGenerator<ExistingComment> {
   for await (const page of octokit.paginate.iterator(octokit.rest.issues.listComments, {
     owner: pr.owner,
     repo: pr.repo,
@@ -77,10 +73,25 @@ export async function findComment(
     per_page: 100
   })) {
     for (const comment of page.data) {
-      if (comment.user?.login === login && comment.body !== undefined && isOurs(comment.body)) {
-        return { id: comment.id, body: comment.body, url: comment.html_url, login }
+      if (comment.user?.login === login && comment.body !== undefined) {
+        yield { id: comment.id, body: comment.body, url: comment.html_url, login }
       }
     }
+  }
+}
+
+/**
+ * The stack's comment on the pull request: the first comment by `login` whose body `isOurs` accepts,
+ * searched through every page of comments.
+ */
+export async function findComment(
+  octokit: GitHubClient,
+  pr: PullRequestRef,
+  login: string,
+  isOurs: (body: string) => boolean
+): Promise<ExistingComment | undefined> {
+  for await (const comment of commentsBy(octokit, pr, login)) {
+    if (isOurs(comment.body)) return comment
   }
   return undefined
 }

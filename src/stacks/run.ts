@@ -7,7 +7,13 @@ import * as core from '@actions/core'
 import * as path from 'node:path'
 import { errorMessage } from '../errors'
 import { inputsFromEnv, readContext, type InputReader, type RunContext } from '../inputs'
-import { githubClient, tokenLogin, upsertComment, type ExistingComment } from '../github/client'
+import {
+  commentsBy,
+  githubClient,
+  tokenLogin,
+  upsertComment,
+  type ExistingComment
+} from '../github/client'
 import { codeSpan, escapeText, tableHeader, tableRow } from '../report/markdown'
 import { changedFiles, rangeOf, selectStacks, type Selection } from './changes'
 import { actionInputDefaults } from './action-inputs'
@@ -159,17 +165,7 @@ async function listOwnComments(
   const octokit = githubClient(token, apiUrl)
   const login = await tokenLogin(octokit)
   const out: ExistingComment[] = []
-  for await (const page of octokit.paginate.iterator(octokit.rest.issues.listComments, {
-    owner: pr.owner,
-    repo: pr.repo,
-    issue_number: pr.number,
-    per_page: 100
-  })) {
-    for (const c of page.data) {
-      if (c.user?.login === login && c.body !== undefined)
-        out.push({ id: c.id, body: c.body, url: c.html_url, login })
-    }
-  }
+  for await (const comment of commentsBy(octokit, pr, login)) out.push(comment)
   return out
 }
 

@@ -7,7 +7,7 @@ import * as core from '@actions/core'
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3'
 import { GetItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import { awsErrorName, awsStatus } from '../aws/clients'
-import { DeployError, InputError } from '../errors'
+import { DeployError, InputError, errorMessage } from '../errors'
 import type { Config, LockKind } from '../inputs'
 import { compareVersions } from '../terraform/install'
 import { lockOperation, parseLockCreated, type LockInfo } from '../terraform/diagnostics'
@@ -116,7 +116,7 @@ async function readTableLock(
   } catch (error) {
     if (error instanceof DeployError) throw error
     throw new DeployError(
-      `Could not read the state lock in the lock table ${table}: ${awsErrorName(error) || String(error)}; check dynamodb:GetItem`,
+      `Could not read the state lock in the lock table ${table}: ${awsErrorName(error) || errorMessage(error)}; check dynamodb:GetItem`,
       { cause: error }
     )
   }
@@ -136,7 +136,7 @@ async function readFileLock(
       return undefined
     if (error instanceof DeployError) throw error
     throw new DeployError(
-      `Could not read the state lock file s3://${bucket}/${key}: ${awsErrorName(error) || String(error)}; check s3:GetObject`,
+      `Could not read the state lock file s3://${bucket}/${key}: ${awsErrorName(error) || errorMessage(error)}; check s3:GetObject`,
       { cause: error }
     )
   }
