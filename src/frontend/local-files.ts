@@ -40,17 +40,21 @@ export const MULTIPART_THRESHOLD = MULTIPART_PART_SIZE
 /** Files up to this size are read with one call; larger ones in chunks of this size. */
 const READ_CHUNK_SIZE = MiB
 
-/** Below this many files the scan hashes on the calling thread (a worker takes ~30 ms to start). */
-const MIN_FILES_FOR_THREADS = 300
+/**
+ * Below this many files the scan hashes on the calling thread: starting a worker costs about 0.1 s
+ * of CPU (more on a busy machine), about what hashing 1,000 typical files costs.
+ */
+const MIN_FILES_FOR_THREADS = 1000
 
 /** Files a worker hashes per message. */
 const THREAD_BATCH = 64
 
 /**
- * Hashing threads by default: two (a hosted runner has 2 to 4 cores, and the main thread lists the
- * bucket meanwhile), one on a single core.
+ * Hashing threads by default: one core fewer than the machine has (the main thread lists the bucket
+ * meanwhile), at least one, at most two: one on a 2-core runner, where a second worker's start-up
+ * cost more CPU than it saved in the bench.
  */
-export const DEFAULT_HASH_THREADS = Math.min(2, availableParallelism())
+export const DEFAULT_HASH_THREADS = Math.max(1, Math.min(2, availableParallelism() - 1))
 
 export interface LocalFile {
   /** Path relative to the build directory, `/`-separated. */

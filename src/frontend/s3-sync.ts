@@ -24,6 +24,7 @@ import { createReadStream, readFileSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { awsErrorName, awsStatus } from '../aws/clients'
 import { DeployError } from '../errors'
+import { formatCount } from '../report/markdown'
 import { MULTIPART_PART_SIZE, MULTIPART_THRESHOLD } from './local-files'
 import { formatBytes, messageOf, type FrontendLog } from './log'
 import {
@@ -150,7 +151,7 @@ export class Progress {
     const seconds = Math.max((performance.now() - this.start) / 1000, 0.001)
     const percent = this.totalBytes > 0 ? Math.floor((bytes / this.totalBytes) * 100) : 100
     return (
-      `Uploaded ${this.filesDone.toLocaleString('en-US')}/${this.totalFiles.toLocaleString('en-US')} files, ` +
+      `Uploaded ${formatCount(this.filesDone)}/${formatCount(this.totalFiles)} files, ` +
       `${formatBytes(bytes)} of ${formatBytes(this.totalBytes)} (${percent}%), ` +
       `${formatBytes(bytes / seconds)}/s, ${Math.round(this.filesDone / seconds)} files/s`
     )
