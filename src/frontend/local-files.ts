@@ -283,13 +283,13 @@ function hashJobs(
       let size = 0
       let hashes: FileHashes
       if (info.size <= chunkSize) {
-        // One read of one byte more than expected: a short read is the end (it saves a read per
-        // file), and a file that grew is noticed.
+        // One read of one byte more than expected: a short read of a regular file is its end (no
+        // second read to see 0 bytes), and a file that grew is noticed.
         for (;;) {
           const wanted = info.size + 1 - size
           const read = fs.readSync(fd, buffer, size, wanted, size)
           size += read
-          if (read === 0 || read === wanted) break
+          if (read < wanted || size > info.size) break
         }
         const data = buffer.subarray(0, size)
         hashes = { size, md5: crypto.hash('md5', data, 'hex') }
