@@ -194,6 +194,15 @@ export async function syncBench(
             ? `; CLI ${(result.cli.wallMs / 1000).toFixed(2)} s, ${result.cli.requests.put} PUT`
             : '')
       )
+      if (scenario === 'no-op re-sync' || scenario === 'fresh checkout') {
+        // Nothing should go up: say what did, so a stray upload can be traced.
+        for (const { figures } of ourRuns) {
+          if (figures.uploadedKeys.length > 0) {
+            opts.log(`  ${scenario}: uploaded ${figures.uploadedKeys.slice(0, 10).join(' ')}`)
+            for (const line of figures.logLines.slice(0, 20)) opts.log(`    ${line}`)
+          }
+        }
+      }
       if (scenario === 'no-op re-sync') phases = await runPhases(siteDir, ourBucket, runs)
       if (scenario === '1% changed') {
         const figures = ourRuns[0]?.figures

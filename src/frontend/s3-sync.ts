@@ -37,11 +37,12 @@ import {
 } from './sync-plan'
 
 /**
- * Uploads in flight at once. Measured with scripts/measure-upload-concurrency.ts (1,500 small
- * files, stand-ins in a separate process, 2 cores): with no added latency 16 was fastest (~350-410
- * files/s; 32 and 64 ~270-350, CPU-bound); with 30 ms of latency per request, as to a real S3
- * region, 32 and 64 were fastest (~240-360 files/s) against 16 (~210-280), 8 (~165) and 4 (~95).
- * 64 gains nothing over 32 and is past the SDK's default of 50 sockets per client.
+ * Uploads in flight at once. Measured with `npm run bench -- --latency 20,50` (2,000 files, every
+ * stand-in request delayed, 2 busy cores, 2026-12-06): with 20 ms, 32 was fastest (12.5 s, against
+ * 14.5 s for 16 and 15.2 s for 64; the AWS CLI's 10: 14.2 s); with 50 ms, 64 (10.4 s) ahead of 32
+ * (12.7 s) and 16 (15.8 s). S3 from a runner in the bucket's region answers in 10-30 ms, and 64 is
+ * past the SDK's default of 50 sockets per client: 32. (scripts/measure-upload-concurrency.ts
+ * found the same with 30 ms.)
  */
 export const DEFAULT_UPLOAD_CONCURRENCY = 32
 /** HEAD requests in flight at once. */
