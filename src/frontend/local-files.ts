@@ -41,10 +41,11 @@ export const MULTIPART_THRESHOLD = MULTIPART_PART_SIZE
 const READ_CHUNK_SIZE = MiB
 
 /**
- * Below this many files the scan hashes on the calling thread: starting a worker costs about 0.1 s
- * of CPU (more on a busy machine), about what hashing 1,000 typical files costs.
+ * Below this many files the scan hashes on the calling thread: starting a worker cost 0.1-0.4 s of
+ * CPU in the bench (more on a busy machine), what hashing a few thousand typical files costs, and
+ * the listing it would overlap is a few pages.
  */
-const MIN_FILES_FOR_THREADS = 1000
+const MIN_FILES_FOR_THREADS = 5000
 
 /** Files a worker hashes per message. */
 const THREAD_BATCH = 64
