@@ -10,8 +10,9 @@ import {
   HeadObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
-  type S3Client
+  S3Client
 } from '@aws-sdk/client-s3'
+import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto'
 import pLimit from 'p-limit'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
@@ -27,7 +28,7 @@ import {
   CLOUDFRONT_MAX_FILE_PATHS,
   CLOUDFRONT_MAX_WILDCARD_PATHS
 } from '../src/frontend/invalidation'
-import { scanBuildDirectory } from '../src/frontend/local-files'
+import { addSha256, scanBuildDirectory } from '../src/frontend/local-files'
 import { uploadItems } from '../src/frontend/s3-sync'
 import { planSync } from '../src/frontend/sync-plan'
 import { startStandIns, type StandIns } from '../standins/index'
@@ -385,6 +386,70 @@ describe('syncing a generated site (successive deploys)', () => {
     expect(outcome.uploaded).toEqual([])
     expect(outcome.failure?.error).toMatchObject({ name: 'BadDigest' })
     expect(await allKeys('tamper/')).toEqual([])
+  })
+
+  it('a file changed after a scan without SHA-256 is refused before it is sent', async () => {
+    // The sync scans MD5s only; a small upload hashes the body it reads, after checking its MD5.
+    const file = firstOf(/^assets\/s5\//, 2)
+    const dir = fs.mkdtempSync(path.join(ws.root, 'scan-'))
+    fs.writeFileSync(path.join(dir, 'f.js'), file.content)
+    const [scanned] = await scanBuildDirectory(dir, { sha256: false })
+    if (!scanned) throw new Error('scan found nothing')
+    expect(scanned.sha256).toBeUndefined()
+    const tampered = Buffer.from(file.content)
+    tampered[1] = tampered[1] === 0x30 ? 0x31 : 0x30
+    fs.writeFileSync(path.join(dir, 'f.js'), tampered)
+    const plan = planSync([scanned], [], { prefix: 'tamper2/', deleteRemoved: false })
+    const outcome = await uploadItems(s3, BUCKET, plan.uploads)
+    expect(outcome.uploaded).toEqual([])
+    expect(String(outcome.failure?.error)).toMatch(/f\.js changed since it was scanned/)
+    expect(await allKeys('tamper2/')).toEqual([])
+    await expect(addSha256([scanned])).rejects.toThrow(
+      /f\.js changed since the build output was scanned/
+    )
+  })
+
+  it('a PutObject is signed with the SHA-256 it carries: the signer hashes no body byte again', async () => {
+    let hashed = 0
+    class CountingSha256 {
+      private readonly hash: Hash | Hmac
+      constructor(secret?: string | ArrayBuffer | ArrayBufferView) {
+        if (secret === undefined) this.hash = createHash('sha256')
+        else if (typeof secret === 'string') this.hash = createHmac('sha256', secret)
+        else if (ArrayBuffer.isView(secret)) {
+          this.hash = createHmac(
+            'sha256',
+            Buffer.from(secret.buffer, secret.byteOffset, secret.byteLength)
+          )
+        } else this.hash = createHmac('sha256', Buffer.from(secret))
+      }
+      update(data: string | Uint8Array): void {
+        hashed += typeof data === 'string' ? Buffer.byteLength(data) : data.length
+        this.hash.update(data)
+      }
+      async digest(): Promise<Uint8Array> {
+        return new Uint8Array(this.hash.digest())
+      }
+    }
+    const counting = new S3Client({
+      region: 'eu-west-1',
+      forcePathStyle: true,
+      sha256: CountingSha256
+    })
+    const dir = fs.mkdtempSync(path.join(ws.root, 'sign-'))
+    const content = Buffer.alloc(256 * 1024, 'revive')
+    fs.writeFileSync(path.join(dir, 'big.js'), content)
+    const plan = planSync(await scanBuildDirectory(dir, { sha256: false }), [], {
+      prefix: 'signed/',
+      deleteRemoved: false
+    })
+    const outcome = await uploadItems(counting, BUCKET, plan.uploads)
+    counting.destroy()
+    expect(outcome.failure).toBeUndefined()
+    expect(sha256(await body('signed/big.js'))).toBe(sha256(content))
+    // The canonical request, the string to sign and the signing key: a few hundred bytes.
+    expect(hashed).toBeGreaterThan(0)
+    expect(hashed).toBeLessThan(4096)
   })
 
   it('a dry run reports the plan and changes nothing', async () => {

@@ -6,6 +6,7 @@ import * as path from 'node:path'
 import {
   BuildDirectoryError,
   MULTIPART_PART_SIZE,
+  addSha256,
   MULTIPART_THRESHOLD,
   multipartEtag,
   multipartEtagOf,
@@ -87,15 +88,48 @@ describe('scanBuildDirectory', () => {
     expect(empty?.size).toBe(0)
   })
 
-  it('gives the same result with any concurrency', async () => {
+  it('gives the same result on the calling thread and in hashing threads', async () => {
     const dir = await makeDir('concurrency')
     for (let i = 0; i < 40; i++) {
       await writeFile(path.join(dir, `f${String(i).padStart(2, '0')}.txt`), `file ${i}`)
     }
-    const one = await scanBuildDirectory(dir, { concurrency: 1 })
-    const many = await scanBuildDirectory(dir, { concurrency: 32 })
+    const one = await scanBuildDirectory(dir, { threads: 0 })
+    const many = await scanBuildDirectory(dir, { threads: 2 })
     expect(many).toEqual(one)
     expect(one).toHaveLength(40)
+  })
+
+  it('computes the SHA-256 only when asked, and later only for the files given', async () => {
+    const dir = await makeDir('sha-later')
+    const data = pattern(3 * MiB + 7)
+    await writeFile(path.join(dir, 'a.js'), 'a')
+    await writeFile(path.join(dir, 'large.bin'), data)
+    const scanned = await scanBuildDirectory(dir, { sha256: false })
+    expect(scanned.map(f => [f.relPath, f.md5, f.sha256])).toEqual([
+      ['a.js', md5(Buffer.from('a')), undefined],
+      ['large.bin', md5(data), undefined]
+    ])
+    const [small, large] = scanned
+    if (!small || !large) throw new Error('scan found too little')
+    await addSha256([large])
+    expect(large.sha256).toBe(sha256(data))
+    expect(small.sha256).toBeUndefined()
+    // Same size, other content: the plan made from the scan no longer holds.
+    await writeFile(path.join(dir, 'a.js'), 'b')
+    const error = await addSha256([small]).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(BuildDirectoryError)
+    expect(String(error)).toMatch(/a\.js changed since the build output was scanned/)
+    expect(small.sha256).toBeUndefined()
+  })
+
+  it('reports a file it cannot read, from a hashing thread too', async () => {
+    const dir = await makeDir('unreadable')
+    await writeFile(path.join(dir, 'a.js'), 'a')
+    const [file] = await scanBuildDirectory(dir, { sha256: false, threads: 1 })
+    if (!file) throw new Error('scan found nothing')
+    await rm(path.join(dir, 'a.js'))
+    await expect(addSha256([file], { threads: 1 })).rejects.toMatchObject({ code: 'ENOENT' })
+    await expect(addSha256([file], { threads: 0 })).rejects.toMatchObject({ code: 'ENOENT' })
   })
 
   it('returns an empty list for an empty directory and fails for a missing one', async () => {

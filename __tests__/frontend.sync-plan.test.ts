@@ -146,7 +146,10 @@ describe('planSync', () => {
     expect(first.needsHead).toEqual(['p/no-meta.js', 'p/same.js'])
 
     const heads = new Map([
-      ['p/same.js', sha256FromMetadata({ [SHA256_METADATA_KEY]: same.sha256.toUpperCase() })],
+      [
+        'p/same.js',
+        sha256FromMetadata({ [SHA256_METADATA_KEY]: String(same.sha256).toUpperCase() })
+      ],
       ['p/no-meta.js', sha256FromMetadata({ other: 'x' })]
     ])
     const second = planSync([same, noMeta], remote, { prefix: 'p/', deleteRemoved: true, heads })

@@ -30,6 +30,8 @@ const loadedMs = performance.now()
 export interface SyncArgs {
   /** Every input, defaults included (as the runner passes them). */
   inputs: Record<string, string>
+  /** Uploads in flight (default: deployFrontend's). */
+  uploadConcurrency?: number
 }
 
 export interface SyncFigures {
@@ -49,11 +51,6 @@ export interface SyncFigures {
 export interface ReportArgs {
   planJsonFile: string
   planTextFile: string
-  /**
-   * Parse the JSON once and hand the object to sensitiveStrings and summarizePlan (both accept
-   * it), instead of the text to each as Terraform.plan() does now: the proposed fix, measured.
-   */
-  parseOnce?: boolean
 }
 
 export interface ReportFigures {
@@ -146,7 +143,10 @@ async function sync(args: SyncArgs): Promise<SyncFigures> {
   const clients = createClients(config.region)
   const lines: string[] = []
   const started = performance.now()
-  const result = await deployFrontend(config, {}, clients, { log: quietLog(lines) })
+  const result = await deployFrontend(config, {}, clients, {
+    log: quietLog(lines),
+    ...(args.uploadConcurrency && { uploadConcurrency: args.uploadConcurrency })
+  })
   const deployMs = performance.now() - started
   clients.s3.destroy()
   clients.cloudfront.destroy()
@@ -170,8 +170,9 @@ function report(args: ReportArgs): ReportFigures {
   const rssBeforeBytes = process.memoryUsage().rss
   const heapUsedBeforeBytes = process.memoryUsage().heapUsed
   const started = performance.now()
-  // As Terraform.plan() and the report do: secrets from the JSON, the summary, the redacted text.
-  const doc: unknown = args.parseOnce ? JSON.parse(json) : json
+  // As Terraform.plan() and the report do: the JSON parsed once, secrets from it, the summary, the
+  // redacted text.
+  const doc: unknown = JSON.parse(json)
   const secrets = sensitiveStrings(doc)
   const summary = summarizePlan(doc)
   const summarized = performance.now()
@@ -251,7 +252,7 @@ async function phases(args: PhasesArgs): Promise<PhasesFigures> {
   if (args.overlap) {
     const start = performance.now()
     const [local, remote] = await Promise.all([
-      scanBuildDirectory(args.directory),
+      scanBuildDirectory(args.directory, { sha256: false }),
       listRemote(clients.s3, args.bucket, '')
     ])
     const overlapMs = performance.now() - start
@@ -269,7 +270,7 @@ async function phases(args: PhasesArgs): Promise<PhasesFigures> {
     }
   }
   const t0 = performance.now()
-  const local = await scanBuildDirectory(args.directory)
+  const local = await scanBuildDirectory(args.directory, { sha256: false })
   const t1 = performance.now()
   const scanCpuMs = cpuMs()
   const remote = await listRemote(clients.s3, args.bucket, '')

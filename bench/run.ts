@@ -4,6 +4,7 @@
  * bundle. Prints markdown and writes bench/results/latest.json. See bench/README.md.
  *
  *   npm run bench -- [--only sync,report,backend,action,bundle] [--sizes 200,2000,10000] [--repeat 3]
+ *                    [--latency 20,50] [--latency-files 2000] [--concurrency 16,32,64]
  *   npm run bench -- --render bench/results/latest.json   (the tables again, from saved figures)
  *   npm run bench -- --stacks   (stack discovery and change detection, 200 stacks / 2,000 files)
  */
@@ -11,6 +12,7 @@ import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
 import { parseArgs } from 'node:util'
+import { DEFAULT_UPLOAD_CONCURRENCY } from '../src/frontend/s3-sync'
 import { actionBench, findTerraform } from './lib/action-bench'
 import { findAwsCliV2 } from './lib/aws-cli'
 import { backendBench } from './lib/backend-bench'
@@ -41,7 +43,10 @@ const { values } = parseArgs({
     'action-files': { type: 'string', default: '2000' },
     out: { type: 'string', default: path.join(RESULTS_DIR, 'latest.json') },
     render: { type: 'string' },
-    'no-cli': { type: 'boolean', default: false }
+    'no-cli': { type: 'boolean', default: false },
+    latency: { type: 'string', default: '20,50' },
+    'latency-files': { type: 'string', default: '2000' },
+    concurrency: { type: 'string', default: '16,32,64' }
   }
 })
 if (values.render) {
@@ -110,7 +115,11 @@ try {
       scratch,
       client,
       cli: lookup,
-      log
+      log,
+      latencies: values.latency ? numbers(values.latency).filter(ms => ms > 0) : [],
+      latencyFiles: Number(values['latency-files']),
+      concurrencies: numbers(values.concurrency),
+      defaultConcurrency: DEFAULT_UPLOAD_CONCURRENCY
     })
     // A fresh S3 stand-in for what follows: the sites' objects stay out of the other figures.
     await standins.stop()

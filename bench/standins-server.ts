@@ -10,6 +10,7 @@
  * `net.server.socket` diagnostics channel: no proxy in the path, nothing added per request.
  */
 import dc from 'node:diagnostics_channel'
+import type * as http from 'node:http'
 import type { Socket } from 'node:net'
 import { startStandIns, type RecordedRequest, type StandIns } from '../standins/index'
 
@@ -17,6 +18,7 @@ export type ServerCommand =
   | { id: number; cmd: 'clear' }
   | { id: number; cmd: 'requests' }
   | { id: number; cmd: 'addDistribution'; distributionId: string }
+  | { id: number; cmd: 'latency'; ms: number }
   | { id: number; cmd: 'stop' }
 
 export interface ServerReady {
@@ -80,12 +82,35 @@ function clear(si: StandIns): void {
   cpuBaseline = process.cpuUsage()
 }
 
+/**
+ * Latency injection: every request to every stand-in waits `latencyMs` before it is handled, as a
+ * request to AWS from a hosted runner waits for the network (tens of milliseconds) where the
+ * stand-ins answer in microseconds. The stand-ins' request handlers are moved behind a timer; the
+ * body waits in the socket meanwhile.
+ */
+let latencyMs = 0
+function delayRequests(server: http.Server): void {
+  const handlers = server.listeners('request') as Array<(...args: unknown[]) => void>
+  server.removeAllListeners('request')
+  server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const handle = (): void => {
+      for (const handler of handlers) handler.call(server, req, res)
+    }
+    if (latencyMs > 0) setTimeout(handle, latencyMs)
+    else handle()
+  })
+}
+
 const send = (message: ServerReady | ServerAnswer): void => {
   process.send?.(message)
 }
 
 const si = await startStandIns({ invalidationMs: 50 })
 s3Port = Number(new URL(si.s3.url).port)
+// The HTTP server of each stand-in (a protected member of standins/common.ts's HttpStandIn).
+for (const standIn of [si.s3, si.dynamodb, si.cloud, si.github]) {
+  delayRequests((standIn as unknown as { server: http.Server }).server)
+}
 process.on('message', (raw: ServerCommand) => {
   try {
     switch (raw.cmd) {
@@ -102,6 +127,9 @@ process.on('message', (raw: ServerCommand) => {
           serverCpuMs: (cpu.user + cpu.system) / 1000
         })
       }
+      case 'latency':
+        latencyMs = Math.max(0, raw.ms)
+        return send({ id: raw.id })
       case 'addDistribution':
         si.cloud.addDistribution(raw.distributionId)
         return send({ id: raw.id })

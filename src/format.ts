@@ -2,6 +2,8 @@
 
 /** 1234567 -> "1,234,567" */
 export function formatCount(n: number): string {
+  // Integers without Intl: its first use costs a process about 50-120 ms of CPU (ICU's set-up).
+  if (Number.isSafeInteger(n)) return String(n).replace(/\B(?=(\d{3})+$)/g, ',')
   return n.toLocaleString('en-US')
 }
 

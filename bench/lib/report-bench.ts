@@ -29,8 +29,6 @@ export interface ReportResult {
    * completes: the heap it really needs, whatever the garbage collector's heuristics leave in RSS.
    */
   minOldSpaceMb?: number
-  /** The same with the JSON parsed once (a proposed change to Terraform.plan()), largest plan only. */
-  parseOnce?: { totalMs: number; peakRssBytes: number; minOldSpaceMb?: number }
   runs: ReportFigures[]
 }
 
@@ -80,21 +78,6 @@ export async function reportBench(opts: {
       planJsonFile: jsonFile,
       planTextFile: textFile
     })
-    let parseOnce: ReportResult['parseOnce']
-    if (source === 'synthetic' && n === Math.max(...opts.sizes)) {
-      const once: ReportArgs = { planJsonFile: jsonFile, planTextFile: textFile, parseOnce: true }
-      const onceRuns: ReportFigures[] = []
-      for (let i = 0; i < opts.repeat; i++) {
-        const run = await runProcess(measuredNode(), [opts.client, 'report', JSON.stringify(once)])
-        onceRuns.push(lastJson<ReportFigures>(run, 'report rendering (parse once)'))
-      }
-      const heap = await probeHeap(opts.client, once)
-      parseOnce = {
-        totalMs: median(onceRuns.map(r => r.totalMs)),
-        peakRssBytes: median(onceRuns.map(r => r.peakRssBytes)),
-        ...(heap !== undefined && { minOldSpaceMb: heap })
-      }
-    }
     const first = runs[0] as ReportFigures
     const result: ReportResult = {
       source,
@@ -108,7 +91,6 @@ export async function reportBench(opts: {
       stepRssBytes: median(runs.map(r => r.peakRssBytes - r.rssBeforeBytes)),
       commentLength: first.commentLength,
       ...(minOldSpaceMb !== undefined && { minOldSpaceMb }),
-      ...(parseOnce && { parseOnce }),
       runs
     }
     results.push(result)

@@ -75,6 +75,11 @@ export class StandInsProcess {
     }
   }
 
+  /** Every later request to the stand-ins waits `ms` before it is handled (0: none). */
+  async setLatency(ms: number): Promise<void> {
+    await this.call({ cmd: 'latency', ms })
+  }
+
   async addDistribution(distributionId: string): Promise<void> {
     await this.call({ cmd: 'addDistribution', distributionId })
   }

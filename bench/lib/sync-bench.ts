@@ -60,6 +60,19 @@ export interface SizeResult {
   invalidation: InvalidationComparison
   /** Our no-op re-sync taken apart (medians): scan, listing, plan. */
   phases?: PhasesFigures
+  /** The first upload and the no-op re-sync again with a delay on every stand-in request. */
+  latency?: LatencyResult[]
+}
+
+/** One injected latency: both tools' first upload (ours at several concurrencies) and no-op. */
+export interface LatencyResult {
+  latencyMs: number
+  /** Our first upload at each upload concurrency tried (the default among them). */
+  uploads: Array<{ concurrency: number; ours: SyncMeasurement }>
+  /** The upload concurrency deployFrontend uses by default. */
+  defaultConcurrency: number
+  cliUpload?: SyncMeasurement
+  noop: { ours: SyncMeasurement; cli?: SyncMeasurement }
 }
 
 export interface SyncBenchOptions {
@@ -71,6 +84,13 @@ export interface SyncBenchOptions {
   client: string
   cli: CliLookup
   log: (line: string) => void
+  /** Injected latencies (ms) for the latency runs, on the site of `latencyFiles` files. */
+  latencies?: number[]
+  latencyFiles?: number
+  /** Upload concurrencies tried for our first upload under latency. */
+  concurrencies?: number[]
+  /** deployFrontend's default upload concurrency (DEFAULT_UPLOAD_CONCURRENCY). */
+  defaultConcurrency: number
 }
 
 export async function syncBench(
@@ -174,6 +194,15 @@ export async function syncBench(
             ? `; CLI ${(result.cli.wallMs / 1000).toFixed(2)} s, ${result.cli.requests.put} PUT`
             : '')
       )
+      if (scenario === 'no-op re-sync' || scenario === 'fresh checkout') {
+        // Nothing should go up: say what did, so a stray upload can be traced.
+        for (const { figures } of ourRuns) {
+          if (figures.uploadedKeys.length > 0) {
+            opts.log(`  ${scenario}: uploaded ${figures.uploadedKeys.slice(0, 10).join(' ')}`)
+            for (const line of figures.logLines.slice(0, 20)) opts.log(`    ${line}`)
+          }
+        }
+      }
       if (scenario === 'no-op re-sync') phases = await runPhases(siteDir, ourBucket, runs)
       if (scenario === '1% changed') {
         const figures = ourRuns[0]?.figures
@@ -189,11 +218,16 @@ export async function syncBench(
         }
       }
     }
+    const latency =
+      count === opts.latencyFiles && opts.latencies?.length
+        ? await latencyRuns(count, siteDir, clientEnv)
+        : undefined
     fs.rmSync(workspace, { recursive: true, force: true })
     return {
       site,
       scenarios,
       ...(phases && { phases }),
+      ...(latency && { latency }),
       invalidation: invalidation ?? {
         changedFiles,
         ours: [],
@@ -203,13 +237,81 @@ export async function syncBench(
     }
   }
 
+  /**
+   * With each injected latency: a first upload by each tool into an empty bucket (ours at each of
+   * `concurrencies`), then a no-op re-sync of each (the default concurrency's bucket).
+   */
+  async function latencyRuns(
+    count: number,
+    siteDir: string,
+    env: Record<string, string>
+  ): Promise<LatencyResult[]> {
+    const results: LatencyResult[] = []
+    const concurrencies = [...new Set([...(opts.concurrencies ?? []), opts.defaultConcurrency])]
+    for (const latencyMs of opts.latencies ?? []) {
+      const bucketOf = (tool: string, c?: number): string =>
+        `bench-lat${latencyMs}-${tool}${c ? `-c${c}` : ''}-${count}`
+      for (const bucket of [bucketOf('cli'), ...concurrencies.map(c => bucketOf('ours', c))]) {
+        await s3.send(
+          new CreateBucketCommand({
+            Bucket: bucket,
+            CreateBucketConfiguration: { LocationConstraint: opts.region as 'eu-west-1' }
+          })
+        )
+      }
+      const inputsFor = (bucket: string): Record<string, string> =>
+        runnerInputs({
+          'aws-region': opts.region,
+          'frontend-directory': 'frontend',
+          'build-command': 'true',
+          'site-bucket': bucket
+        })
+      await standins.setLatency(latencyMs)
+      try {
+        const uploads: LatencyResult['uploads'] = []
+        let cliUpload: SyncMeasurement | undefined
+        if (opts.cli.cli) cliUpload = (await runCli(siteDir, bucketOf('cli'))).m
+        for (const c of concurrencies) {
+          const bucket = bucketOf('ours', c)
+          uploads.push({
+            concurrency: c,
+            ours: (await runOurs(inputsFor(bucket), env, bucket, c)).m
+          })
+        }
+        const home = bucketOf('ours', opts.defaultConcurrency)
+        const ours = (await runOurs(inputsFor(home), env, home)).m
+        const cli = opts.cli.cli ? (await runCli(siteDir, bucketOf('cli'))).m : undefined
+        results.push({
+          latencyMs,
+          uploads,
+          defaultConcurrency: opts.defaultConcurrency,
+          ...(cliUpload && { cliUpload }),
+          noop: { ours, ...(cli && { cli }) }
+        })
+        opts.log(
+          `  ${latencyMs} ms latency: first upload ` +
+            uploads
+              .map(u => `ours(${u.concurrency}) ${(u.ours.wallMs / 1000).toFixed(2)} s`)
+              .join(', ') +
+            (cliUpload ? `, CLI ${(cliUpload.wallMs / 1000).toFixed(2)} s` : '') +
+            `; no-op ours ${(ours.wallMs / 1000).toFixed(2)} s` +
+            (cli ? `, CLI ${(cli.wallMs / 1000).toFixed(2)} s` : '')
+        )
+      } finally {
+        await standins.setLatency(0)
+      }
+    }
+    return results
+  }
+
   async function runOurs(
     inputs: Record<string, string>,
     env: Record<string, string>,
-    bucket: string
+    bucket: string,
+    uploadConcurrency?: number
   ): Promise<{ m: SyncMeasurement; figures: SyncFigures }> {
     await standins.clear()
-    const args: SyncArgs = { inputs }
+    const args: SyncArgs = { inputs, ...(uploadConcurrency && { uploadConcurrency }) }
     const run = await runProcess(
       measuredNode(),
       [...nodeArgs(), opts.client, 'sync', JSON.stringify(args)],

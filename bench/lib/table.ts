@@ -102,6 +102,38 @@ export function phasesTable(sizes: SizeResult[]): string {
   return lines.join('\n')
 }
 
+export function latencyTable(sizes: SizeResult[]): string {
+  const lines = [
+    '| Files | Latency | Scenario | revive-deploy (uploads in flight) | AWS CLI v2 | Ratio | Client CPU |',
+    '| --- | ---: | --- | --- | ---: | ---: | ---: |'
+  ]
+  for (const size of sizes) {
+    for (const l of size.latency ?? []) {
+      const files = count(size.site.files)
+      for (const u of l.uploads) {
+        const cli = l.cliUpload
+        lines.push(
+          `| ${files} | ${l.latencyMs} ms | first upload | ${seconds(u.ours.wallMs)} (${u.concurrency}${u.concurrency === l.defaultConcurrency ? ', default' : ''}) | ` +
+            `${cli ? seconds(cli.wallMs) : 'not run'} | ${cli ? `${(u.ours.wallMs / cli.wallMs).toFixed(2)}×` : '–'} | ` +
+            `${pair(u.ours.cpuMs ?? NaN, cli?.cpuMs, seconds)} |`
+        )
+      }
+      const { ours, cli } = l.noop
+      lines.push(
+        `| ${files} | ${l.latencyMs} ms | no-op re-sync | ${seconds(ours.wallMs)} | ${cli ? seconds(cli.wallMs) : 'not run'} | ` +
+          `${cli ? `${(ours.wallMs / cli.wallMs).toFixed(2)}×` : '–'} | ${pair(ours.cpuMs ?? NaN, cli?.cpuMs, seconds)} |`
+      )
+    }
+  }
+  return [
+    ...lines,
+    '',
+    'Every request to every stand-in waits the given latency before it is handled (bench/standins-server.ts), ' +
+      'as requests to AWS from a hosted runner wait for the network. One run each; the AWS CLI at its default ' +
+      '10 requests at a time.'
+  ].join('\n')
+}
+
 export function invalidationTable(sizes: SizeResult[]): string {
   const lines = [
     '| Files | Changed files | revive-deploy paths (wildcards) | Every uploaded path | `/*` |',
@@ -137,24 +169,12 @@ export function reportTable(results: ReportResult[]): string {
       'of them; 30% create, 30% update, 10% delete, 30% replace. Terraform: real Terraform output for ' +
       'a stack of N `terraform_data` resources (small, all created).',
     '',
-    'A fresh bundled process per run, as the action does it: sensitiveStrings and summarizePlan on the ' +
-      '`terraform show -json` text, redact on the plan text, renderReport (medians). Peak RSS: the ' +
+    'A fresh bundled process per run, as the action does it: the `terraform show -json` text parsed ' +
+      'once, sensitiveStrings and summarizePlan on the parsed plan, redact on the plan text, renderReport (medians). Peak RSS: the ' +
       "process's peak resident set (VmHWM), Node and the bundle included; step: peak minus the " +
       'RSS just before the step (the plan texts already read). Heap needed: the smallest ' +
       '`--max-old-space-size` under which the step still completes (binary search, 8 MB steps).'
   )
-  const proposed = results.find(r => r.parseOnce)
-  if (proposed?.parseOnce) {
-    const p = proposed.parseOnce
-    lines.push(
-      '',
-      `With the plan JSON parsed once instead of twice (proposed for Terraform.plan(); ` +
-        `sensitiveStrings and summarizePlan both take the parsed object), ${count(proposed.resources)} changes: ` +
-        `${p.totalMs.toFixed(0)} ms, peak RSS ${bytes(p.peakRssBytes)}` +
-        (p.minOldSpaceMb !== undefined ? `, heap needed ≤ ${p.minOldSpaceMb} MB` : '') +
-        '.'
-    )
-  }
   return lines.join('\n')
 }
 
@@ -254,7 +274,31 @@ export function checkTargets(r: BenchResults): TargetCheck[] {
     })
   }
   ratioCheck(2000, 'first upload', 'Full upload of 2,000 files')
+  ratioCheck(2000, 'no-op re-sync', 'No-op re-sync of 2,000 files')
   ratioCheck(10000, 'no-op re-sync', 'No-op re-sync of 10,000 files')
+  const upload = scenario(2000, 'first upload')
+  if (upload?.ours.cpuMs !== undefined && upload.cli?.cpuMs !== undefined) {
+    const ratio = upload.ours.cpuMs / upload.cli.cpuMs
+    checks.push({
+      target: "Full upload of 2,000 files: ≤ 0.5× the AWS CLI's client CPU",
+      figure: `${seconds(upload.ours.cpuMs)} vs ${seconds(upload.cli.cpuMs)} = ${ratio.toFixed(3)}×`,
+      met: ratio <= 0.5
+    })
+  }
+  for (const size of sync) {
+    for (const l of size.latency ?? []) {
+      const ours = l.uploads.find(u => u.concurrency === l.defaultConcurrency)?.ours
+      if (!ours || !l.cliUpload) continue
+      const ratio = ours.wallMs / l.cliUpload.wallMs
+      checks.push({
+        target: `Full upload of ${count(size.site.files)} files with ${l.latencyMs} ms latency: ≤ 0.5× the AWS CLI's wall time`,
+        figure:
+          `${seconds(ours.wallMs)} vs ${seconds(l.cliUpload.wallMs)} = ${ratio.toFixed(3)}× ` +
+          `(${l.defaultConcurrency} uploads in flight against the CLI's 10)`,
+        met: ratio <= 0.5
+      })
+    }
+  }
 
   for (const size of sync) {
     const noop = size.scenarios.find(x => x.scenario === 'no-op re-sync')
@@ -365,9 +409,12 @@ export function markdown(r: BenchResults): string {
       '',
       'Each phase timed on its own in a fresh process (scanBuildDirectory, listRemote, planSync); CPU ' +
         "is the process's user + system time, all threads. Scan and listing at once: both started " +
-        'together (Promise.all) in another fresh process, as deployFrontend could do; it runs them one ' +
-        'after the other now.'
+        'together (Promise.all) in another fresh process, as deployFrontend does (the hashing in ' +
+        'worker threads, the listing on the main thread).'
     )
+    if (r.sync.some(size => size.latency?.length)) {
+      parts.push('', '### With injected latency', '', latencyTable(r.sync))
+    }
     parts.push('', '### Invalidation paths for the 1% change', '', invalidationTable(r.sync))
   }
   if (r.report?.length)

@@ -35,7 +35,13 @@ import {
   type WaitOptions
 } from './cloudfront'
 import { callerReference, invalidationPaths } from './invalidation'
-import { BuildDirectoryError, scanBuildDirectory, type LocalFile } from './local-files'
+import {
+  BuildDirectoryError,
+  MULTIPART_THRESHOLD,
+  addSha256,
+  scanBuildDirectory,
+  type LocalFile
+} from './local-files'
 import { coreLog, type Log } from '../log'
 import {
   DEFAULT_HEAD_CONCURRENCY,
@@ -59,6 +65,7 @@ import {
   type SiteRecord
 } from './site-manifest'
 import {
+  keyFor,
   ownDeletions,
   planSync,
   syncPhases,
@@ -235,15 +242,22 @@ export async function deployFrontend(
 
   const syncStart = performance.now()
   const target = `s3://${bucket}/${config.sitePrefix}`
+  // The scan hashes in worker threads while this thread reads the manifest and lists the bucket;
+  // only the hashes the listing is compared with (MD5, multipart ETag): the SHA-256 is computed
+  // below for the few files that need it.
+  const scanning = scanBuildDirectory(buildDirectory, { sha256: false })
+  const reading = Promise.all([
+    openManifest(opts.manifest, siteId(bucket, config.sitePrefix), warn),
+    listRemote(clients.s3, bucket, config.sitePrefix)
+  ])
+  reading.catch(() => undefined) // a scan failure is reported first
   let local: LocalFile[]
   try {
-    local = await scanBuildDirectory(buildDirectory)
+    local = await scanning
   } catch (error) {
-    if (error instanceof BuildDirectoryError) throw new DeployError(error.message, { cause: error })
-    throw error
+    throw asDeployError(error)
   }
-  const manifest = await openManifest(opts.manifest, siteId(bucket, config.sitePrefix), warn)
-  const remote = await listRemote(clients.s3, bucket, config.sitePrefix)
+  const [manifest, remote] = await reading
   let plan: SyncPlan
   const now = Date.now()
   const planOptions = {
@@ -269,7 +283,10 @@ export async function deployFrontend(
         opts.headConcurrency ?? DEFAULT_HEAD_CONCURRENCY
       )
       headed = plan.needsHead.length
-      if (plan.needsHead.length > 0) plan = planSync(local, remote, { ...planOptions, heads })
+      if (plan.needsHead.length > 0) {
+        await addSha256(filesOf(local, plan.prefix, plan.needsHead))
+        plan = planSync(local, remote, { ...planOptions, heads })
+      }
       const own = ownDeletions(plan.deletions, heads)
       plan = { ...plan, deletions: own.deletions }
       result.keptKeys = own.kept
@@ -326,6 +343,16 @@ export async function deployFrontend(
     return result
   }
 
+  // Copies and multipart uploads carry the SHA-256 in their metadata before a byte is read; a small
+  // upload hashes the body it sends.
+  try {
+    await addSha256([
+      ...plan.headerUpdates.map(u => u.file),
+      ...plan.uploads.filter(u => u.file.size >= MULTIPART_THRESHOLD).map(u => u.file)
+    ])
+  } catch (error) {
+    throw asDeployError(error)
+  }
   const progress = new Progress(
     plan.uploads.length,
     plan.uploadBytes,
@@ -487,6 +514,23 @@ export async function deployFrontend(
     }
   }
   return result
+}
+
+/** A problem with the build output as a DeployError (its message is the one line). */
+function asDeployError(error: unknown): unknown {
+  return error instanceof BuildDirectoryError
+    ? new DeployError(error.message, { cause: error })
+    : error
+}
+
+/** The local files of `keys`. */
+function filesOf(
+  local: readonly LocalFile[],
+  prefix: string,
+  keys: readonly string[]
+): LocalFile[] {
+  const wanted = new Set(keys)
+  return local.filter(file => wanted.has(keyFor(prefix, file.relPath)))
 }
 
 /** A failed upload or header update, as the FrontendError saying what was done. */

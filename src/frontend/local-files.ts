@@ -1,18 +1,27 @@
 /**
  * The build output as a list of files with their content hashes.
  *
- * Every file is read once, feeding MD5 and SHA-256 (and, for files at or above the multipart
- * threshold, the per-part MD5s of S3's multipart ETag) from the same chunks: a file up to 1 MiB in
- * one blocking read, a larger one as a stream, a bounded number of those at a time. Symbolic links are followed when their real path is inside the
- * build directory and refused when it is not, so nothing outside the build directory can be
- * uploaded (SPEC §5). A link cycle, a dangling link, or anything that is neither a file nor a
- * directory (a socket, a FIFO) is an error too.
+ * The scan computes what the sync compares with the bucket listing: the MD5 (a single-part ETag)
+ * and, for files at or above the multipart threshold, the multipart ETag. The SHA-256 (the identity
+ * kept in the object's metadata) is computed by the scan only when asked (`sha256: true`, the
+ * default); the sync asks for it afterwards with {@link addSha256}, for the few files it uploads or
+ * must compare by metadata, so an unchanged site is hashed once.
+ *
+ * Hashing runs in worker threads (both cores of a runner, while the main thread lists the bucket):
+ * each file is read with blocking calls into one reused buffer, in one read for a file up to 1 MiB,
+ * in chunks for a larger one. Small builds are hashed on the calling thread (starting a worker costs
+ * more than hashing them). Symbolic links are followed when their real path is inside the build
+ * directory and refused when it is not, so nothing outside the build directory can be uploaded
+ * (SPEC §5). A link cycle, a dangling link, or anything that is neither a file nor a directory (a
+ * socket, a FIFO) is an error too.
  */
 import { createHash, type Hash } from 'node:crypto'
-import { closeSync, createReadStream, fstatSync, openSync, readSync } from 'node:fs'
-import { open, readdir, readlink, realpath, stat } from 'node:fs/promises'
+import { createReadStream } from 'node:fs'
+import { readdir, readlink, realpath, stat } from 'node:fs/promises'
+import { availableParallelism } from 'node:os'
 import * as path from 'node:path'
 import { errorMessage } from '../errors'
+import { Worker } from 'node:worker_threads'
 
 const MiB = 1024 * 1024
 
@@ -29,17 +38,25 @@ export const MULTIPART_PART_SIZE = 8 * MiB
  */
 export const MULTIPART_THRESHOLD = MULTIPART_PART_SIZE
 
-/** Files up to this size are read with one call instead of a stream. */
-const SMALL_FILE_SIZE = MiB
+/** Files up to this size are read with one call; larger ones in chunks of this size. */
+const READ_CHUNK_SIZE = MiB
 
 /**
- * Small files are read with blocking calls (see hashFile); after this long the scan lets the event
- * loop run (timers, network: a listing running beside the scan) before it goes on.
+ * Below this many files the scan hashes on the calling thread: starting a worker cost 0.1-0.4 s of
+ * CPU in the bench (more on a busy machine), what hashing a few thousand typical files costs, and
+ * the listing it would overlap is a few pages.
  */
-const YIELD_EVERY_MS = 10
+const MIN_FILES_FOR_THREADS = 5000
 
-/** Files hashed at the same time by default. */
-export const DEFAULT_SCAN_CONCURRENCY = 16
+/** Files a worker hashes per message. */
+const THREAD_BATCH = 64
+
+/**
+ * Hashing threads by default: one core fewer than the machine has (the main thread lists the bucket
+ * meanwhile), at least one, at most two: one on a 2-core runner, where a second worker's start-up
+ * cost more CPU than it saved in the bench.
+ */
+export const DEFAULT_HASH_THREADS = Math.max(1, Math.min(2, availableParallelism() - 1))
 
 export interface LocalFile {
   /** Path relative to the build directory, `/`-separated. */
@@ -49,15 +66,23 @@ export interface LocalFile {
   size: number
   /** MD5 of the content, lowercase hex: the ETag of a single-part, non-KMS upload. */
   md5: string
-  /** SHA-256 of the content, lowercase hex: the identity kept in the object's metadata. */
-  sha256: string
+  /**
+   * SHA-256 of the content, lowercase hex: the identity kept in the object's metadata. Undefined
+   * until computed (a scan with `sha256: false`; see {@link addSha256}).
+   */
+  sha256?: string
   /** S3 multipart ETag for {@link MULTIPART_PART_SIZE}; set when size >= MULTIPART_THRESHOLD. */
   multipartEtag?: string
 }
 
 export interface ScanOptions {
-  /** Files hashed at the same time (default {@link DEFAULT_SCAN_CONCURRENCY}). */
-  concurrency?: number
+  /** Compute every file's SHA-256 too (default true). */
+  sha256?: boolean
+  /**
+   * Worker threads hashing (default {@link DEFAULT_HASH_THREADS}, used from
+   * {@link MIN_FILES_FOR_THREADS} files); 0 hashes on the calling thread.
+   */
+  threads?: number
 }
 
 /** An error about the build directory's content (escaping symlink, loop, special file). */
@@ -74,7 +99,6 @@ export async function scanBuildDirectory(
   dir: string,
   opts: ScanOptions = {}
 ): Promise<LocalFile[]> {
-  const concurrency = Math.max(1, Math.floor(opts.concurrency ?? DEFAULT_SCAN_CONCURRENCY))
   let root: string
   try {
     root = await realpath(dir)
@@ -85,16 +109,12 @@ export async function scanBuildDirectory(
     throw new BuildDirectoryError(`Build directory ${dir} is not a directory`)
   }
 
-  const found: { relPath: string; absPath: string }[] = []
+  const found: HashJob[] = []
   await walk(root, '', [root])
   found.sort((a, b) => compareStrings(a.relPath, b.relPath))
 
-  const pause = yielder(YIELD_EVERY_MS)
-  return mapLimit(found, concurrency, async file => {
-    const hashes = await hashFile(file.absPath, file.relPath)
-    await pause()
-    return { relPath: file.relPath, absPath: file.absPath, ...hashes }
-  })
+  const hashes = await hashAll(found, opts.sha256 ?? true, opts.threads)
+  return found.map((file, index) => ({ ...file, ...(hashes[index] as FileHashes) }))
 
   async function walk(realDir: string, relDir: string, ancestors: string[]): Promise<void> {
     const entries = await readdir(realDir, { withFileTypes: true })
@@ -148,6 +168,28 @@ export async function scanBuildDirectory(
       )
     }
   }
+}
+
+/**
+ * Computes the SHA-256 of each of `files` that has none yet (in place), reading them again. Throws
+ * {@link BuildDirectoryError} when a file's size or MD5 is no longer what the scan found: the build
+ * output changed since, and the plan made from the scan would be wrong.
+ */
+export async function addSha256(
+  files: readonly LocalFile[],
+  opts: ScanOptions = {}
+): Promise<void> {
+  const missing = files.filter(file => file.sha256 === undefined)
+  const hashes = await hashAll(missing, true, opts.threads)
+  missing.forEach((file, index) => {
+    const now = hashes[index] as FileHashes
+    if (now.size !== file.size || now.md5 !== file.md5) {
+      throw new BuildDirectoryError(
+        `${file.relPath} changed since the build output was scanned; is the build still running?`
+      )
+    }
+    file.sha256 = now.sha256 as string
+  })
 }
 
 /**
@@ -206,79 +248,193 @@ class PartHasher {
   }
 }
 
+interface HashJob {
+  relPath: string
+  absPath: string
+}
+
 type FileHashes = Pick<LocalFile, 'size' | 'md5' | 'sha256' | 'multipartEtag'>
 
+/** A file's hashes, or why it could not be hashed (`build`: a BuildDirectoryError). */
+type HashOutcome = FileHashes | { error: string; build: boolean; code?: string }
+
 /**
- * Most of a build is small files: those are read with blocking calls, in one read each (open,
- * fstat, read, close cost four thread-pool round trips and promise settlements per file when done
- * asynchronously, which for 10,000 files took about 3 times the CPU of the blocking calls, the
- * hashing included; nothing else runs while the build output is scanned). Larger files are
- * streamed.
+ * Hashes `jobs` in order with blocking reads. Self-contained (no imports, no closures: built-in
+ * modules through `process.getBuiltinModule`), because its source is also the worker's: see
+ * {@link hashInThreads}.
  */
-async function hashFile(absPath: string, relPath: string): Promise<FileHashes> {
-  return hashSmallFile(absPath, relPath) ?? (await hashLargeFile(absPath, relPath))
-}
-
-/** Hashes of a file up to SMALL_FILE_SIZE, or undefined when the file is larger. */
-function hashSmallFile(absPath: string, relPath: string): FileHashes | undefined {
-  const fd = openSync(absPath, 'r')
-  try {
-    const info = fstatSync(fd)
-    if (!info.isFile()) throw new BuildDirectoryError(`${relPath} is not a regular file`)
-    if (info.size > SMALL_FILE_SIZE) return undefined
-    // One byte more than expected, so a file that grew is noticed below.
-    const buffer = Buffer.allocUnsafe(info.size + 1)
-    let filled = 0
-    for (;;) {
-      const wanted = buffer.length - filled
-      const bytesRead = readSync(fd, buffer, filled, wanted, filled)
-      filled += bytesRead
-      // A short read of a regular file is its end; it saves a read per file.
-      if (bytesRead < wanted || filled === buffer.length) break
+function hashJobs(
+  jobs: readonly HashJob[],
+  withSha256: boolean,
+  partSize: number,
+  chunkSize: number
+): HashOutcome[] {
+  const crypto = process.getBuiltinModule('node:crypto')
+  const fs = process.getBuiltinModule('node:fs')
+  const buffer = Buffer.allocUnsafe(chunkSize + 1)
+  const outcomes: HashOutcome[] = []
+  for (const job of jobs) {
+    let fd = -1
+    try {
+      fd = fs.openSync(job.absPath, 'r')
+      const info = fs.fstatSync(fd)
+      if (!info.isFile()) {
+        outcomes.push({ error: `${job.relPath} is not a regular file`, build: true })
+        continue
+      }
+      let size = 0
+      let hashes: FileHashes
+      if (info.size <= chunkSize) {
+        // One read of one byte more than expected: a short read of a regular file is its end (no
+        // second read to see 0 bytes), and a file that grew is noticed.
+        for (;;) {
+          const wanted = info.size + 1 - size
+          const read = fs.readSync(fd, buffer, size, wanted, size)
+          size += read
+          if (read < wanted || size > info.size) break
+        }
+        const data = buffer.subarray(0, size)
+        hashes = { size, md5: crypto.hash('md5', data, 'hex') }
+        if (withSha256) hashes.sha256 = crypto.hash('sha256', data, 'hex')
+      } else {
+        const md5 = crypto.createHash('md5')
+        const sha256 = withSha256 ? crypto.createHash('sha256') : undefined
+        const multipart = info.size >= partSize
+        const partDigests: Buffer[] = []
+        let part = crypto.createHash('md5')
+        let partFilled = 0
+        for (;;) {
+          // A chunk never crosses a part boundary.
+          const wanted = multipart ? Math.min(chunkSize, partSize - partFilled) : chunkSize
+          const read = fs.readSync(fd, buffer, 0, wanted, size)
+          if (read === 0) break
+          const chunk = buffer.subarray(0, read)
+          md5.update(chunk)
+          sha256?.update(chunk)
+          size += read
+          if (multipart) {
+            part.update(chunk)
+            partFilled += read
+            if (partFilled === partSize) {
+              partDigests.push(part.digest())
+              part = crypto.createHash('md5')
+              partFilled = 0
+            }
+          }
+        }
+        hashes = { size, md5: md5.digest('hex') }
+        if (sha256) hashes.sha256 = sha256.digest('hex')
+        if (multipart) {
+          if (partFilled > 0 || partDigests.length === 0) partDigests.push(part.digest())
+          const etag = crypto.hash('md5', Buffer.concat(partDigests), 'hex')
+          hashes.multipartEtag = `${etag}-${partDigests.length}`
+        }
+      }
+      if (size !== info.size) {
+        outcomes.push({
+          error:
+            `${job.relPath} changed while it was being read (${info.size} bytes, then ${size}); ` +
+            'is the build still running?',
+          build: true
+        })
+        continue
+      }
+      outcomes.push(hashes)
+    } catch (error) {
+      const e = error as { message?: unknown; code?: unknown }
+      outcomes.push({
+        error: String(e?.message ?? error),
+        build: false,
+        ...(typeof e?.code === 'string' && { code: e.code })
+      })
+    } finally {
+      if (fd >= 0) fs.closeSync(fd)
     }
-    checkSize(relPath, info.size, filled)
-    const data = buffer.subarray(0, filled)
-    return {
-      size: filled,
-      md5: createHash('md5').update(data).digest('hex'),
-      sha256: createHash('sha256').update(data).digest('hex')
-    }
-  } finally {
-    closeSync(fd)
   }
+  return outcomes
 }
 
-async function hashLargeFile(absPath: string, relPath: string): Promise<FileHashes> {
-  const handle = await open(absPath, 'r')
-  try {
-    const info = await handle.stat()
-    if (!info.isFile()) throw new BuildDirectoryError(`${relPath} is not a regular file`)
-    const md5 = createHash('md5')
-    const sha256 = createHash('sha256')
-    const parts = info.size >= MULTIPART_THRESHOLD ? new PartHasher(MULTIPART_PART_SIZE) : undefined
-    let size = 0
-    for await (const data of handle.createReadStream({ autoClose: false, highWaterMark: MiB })) {
-      const chunk = data as Buffer
-      md5.update(chunk)
-      sha256.update(chunk)
-      parts?.update(chunk)
-      size += chunk.length
+/** The hashes of `jobs`, in order; throws the first file's error. */
+async function hashAll(
+  jobs: readonly HashJob[],
+  withSha256: boolean,
+  threads?: number
+): Promise<FileHashes[]> {
+  const wanted = threads ?? (jobs.length >= MIN_FILES_FOR_THREADS ? DEFAULT_HASH_THREADS : 0)
+  const outcomes =
+    wanted > 0 && jobs.length > 0
+      ? await hashInThreads(
+          jobs,
+          withSha256,
+          Math.min(wanted, Math.ceil(jobs.length / THREAD_BATCH))
+        )
+      : hashJobs(jobs, withSha256, MULTIPART_PART_SIZE, READ_CHUNK_SIZE)
+  for (const outcome of outcomes) {
+    if ('error' in outcome) {
+      if (outcome.build) throw new BuildDirectoryError(outcome.error)
+      throw Object.assign(new Error(outcome.error), outcome.code && { code: outcome.code })
     }
-    checkSize(relPath, info.size, size)
-    const result = { size, md5: md5.digest('hex'), sha256: sha256.digest('hex') }
-    return parts ? { ...result, multipartEtag: parts.etag() } : result
-  } finally {
-    await handle.close()
   }
+  return outcomes as FileHashes[]
 }
 
-function checkSize(relPath: string, expected: number, read: number): void {
-  if (read !== expected) {
-    throw new BuildDirectoryError(
-      `${relPath} changed while it was being read (${expected} bytes, then ${read}); ` +
-        'is the build still running?'
+/** The worker: {@link hashJobs} for each batch it is sent. */
+const WORKER_SOURCE = `'use strict'
+const { parentPort } = process.getBuiltinModule('node:worker_threads')
+const hashJobs = ${hashJobs.toString()}
+parentPort.on('message', ({ jobs, withSha256, partSize, chunkSize }) =>
+  parentPort.postMessage(hashJobs(jobs, withSha256, partSize, chunkSize)))
+`
+
+/**
+ * {@link hashJobs} in `threads` worker threads, batches of {@link THREAD_BATCH} files handed to
+ * whichever is free, so the calling thread stays free (the bucket listing runs meanwhile).
+ */
+async function hashInThreads(
+  jobs: readonly HashJob[],
+  withSha256: boolean,
+  threads: number
+): Promise<HashOutcome[]> {
+  const outcomes = new Array<HashOutcome>(jobs.length)
+  let next = 0
+  const workers: Worker[] = []
+  try {
+    await Promise.all(
+      Array.from({ length: threads }, async () => {
+        const worker = new Worker(WORKER_SOURCE, { eval: true })
+        workers.push(worker)
+        await new Promise<void>((resolve, reject) => {
+          let start = 0
+          const send = (): void => {
+            if (next >= jobs.length) return resolve()
+            start = next
+            next = Math.min(jobs.length, next + THREAD_BATCH)
+            const batch = jobs
+              .slice(start, next)
+              .map(({ relPath, absPath }) => ({ relPath, absPath }))
+            worker.postMessage({
+              jobs: batch,
+              withSha256,
+              partSize: MULTIPART_PART_SIZE,
+              chunkSize: READ_CHUNK_SIZE
+            })
+          }
+          worker.on('message', (done: HashOutcome[]) => {
+            done.forEach((outcome, index) => (outcomes[start + index] = outcome))
+            send()
+          })
+          worker.once('error', reject)
+          worker.once('exit', code =>
+            reject(new Error(`A hashing thread stopped (exit code ${code})`))
+          )
+          send()
+        })
+      })
     )
+  } finally {
+    for (const worker of workers) void worker.terminate()
   }
+  return outcomes
 }
 
 function isInside(root: string, target: string): boolean {
@@ -288,31 +444,4 @@ function isInside(root: string, target: string): boolean {
 
 function compareStrings(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0
-}
-
-/** A function that waits for the event loop's next turn when `everyMs` have passed since the last. */
-function yielder(everyMs: number): () => Promise<void> {
-  let last = performance.now()
-  return async () => {
-    if (performance.now() - last < everyMs) return
-    await new Promise(resolve => setImmediate(resolve))
-    last = performance.now()
-  }
-}
-
-async function mapLimit<T, R>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T) => Promise<R>
-): Promise<R[]> {
-  const results = new Array<R>(items.length)
-  let next = 0
-  async function worker(): Promise<void> {
-    while (next < items.length) {
-      const index = next++
-      results[index] = await fn(items[index] as T)
-    }
-  }
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker))
-  return results
 }

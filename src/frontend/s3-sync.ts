@@ -19,10 +19,12 @@ import {
 } from '@aws-sdk/client-s3'
 import { Upload } from '@aws-sdk/lib-storage'
 import pLimit from 'p-limit'
+import { hash } from 'node:crypto'
 import { createReadStream, readFileSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { awsErrorName, awsStatus } from '../aws/clients'
 import { DeployError, errorMessage } from '../errors'
+import { formatCount } from '../format'
 import { MULTIPART_PART_SIZE, MULTIPART_THRESHOLD } from './local-files'
 import { type Log } from '../log'
 import {
@@ -36,11 +38,12 @@ import {
 import { formatBytes } from '../format'
 
 /**
- * Uploads in flight at once. Measured with scripts/measure-upload-concurrency.ts (1,500 small
- * files, stand-ins in a separate process, 2 cores): with no added latency 16 was fastest (~350-410
- * files/s; 32 and 64 ~270-350, CPU-bound); with 30 ms of latency per request, as to a real S3
- * region, 32 and 64 were fastest (~240-360 files/s) against 16 (~210-280), 8 (~165) and 4 (~95).
- * 64 gains nothing over 32 and is past the SDK's default of 50 sockets per client.
+ * Uploads in flight at once. Measured with `npm run bench -- --latency 20,50` (2,000 files, every
+ * stand-in request delayed, 2 busy cores, 2026-12-06): with 20 ms, 32 was fastest (12.5 s, against
+ * 14.5 s for 16 and 15.2 s for 64; the AWS CLI's 10: 14.2 s); with 50 ms, 64 (10.4 s) ahead of 32
+ * (12.7 s) and 16 (15.8 s). S3 from a runner in the bucket's region answers in 10-30 ms, and 64 is
+ * past the SDK's default of 50 sockets per client: 32. (scripts/measure-upload-concurrency.ts
+ * found the same with 30 ms.)
  */
 export const DEFAULT_UPLOAD_CONCURRENCY = 32
 /** HEAD requests in flight at once. */
@@ -150,7 +153,7 @@ export class Progress {
     const seconds = Math.max((performance.now() - this.start) / 1000, 0.001)
     const percent = this.totalBytes > 0 ? Math.floor((bytes / this.totalBytes) * 100) : 100
     return (
-      `Uploaded ${this.filesDone.toLocaleString('en-US')}/${this.totalFiles.toLocaleString('en-US')} files, ` +
+      `Uploaded ${formatCount(this.filesDone)}/${formatCount(this.totalFiles)} files, ` +
       `${formatBytes(bytes)} of ${formatBytes(this.totalBytes)} (${percent}%), ` +
       `${formatBytes(bytes / seconds)}/s, ${Math.round(this.filesDone / seconds)} files/s`
     )
@@ -185,6 +188,7 @@ export async function uploadItems(
   opts: UploadOptions = {}
 ): Promise<UploadOutcome> {
   const multipart = pLimit(MULTIPART_CONCURRENCY)
+  signWithKnownChecksum(s3)
   return eachUntilFailure(items, opts.concurrency ?? DEFAULT_UPLOAD_CONCURRENCY, async item => {
     if (item.file.size < MULTIPART_THRESHOLD) {
       await putSmall(s3, bucket, item)
@@ -219,14 +223,18 @@ async function eachUntilFailure(
   return outcome
 }
 
-function objectParams(bucket: string, item: UploadItem) {
+function objectParams(bucket: string, item: UploadItem, sha256 = item.file.sha256) {
+  if (sha256 === undefined) {
+    // deployFrontend computes it (addSha256) for everything but small uploads, which hash their body.
+    throw new Error(`The SHA-256 of ${item.file.relPath} was not computed before sending it`)
+  }
   return {
     Bucket: bucket,
     Key: item.key,
     ContentType: item.contentType,
     CacheControl: item.cacheControl,
     Metadata: {
-      [SHA256_METADATA_KEY]: item.file.sha256,
+      [SHA256_METADATA_KEY]: sha256,
       [HEADERS_METADATA_KEY]: item.headersDigest
     }
   }
@@ -261,9 +269,9 @@ export async function updateHeaders(
 }
 
 /**
- * One PutObject with the whole file in a Buffer. `x-amz-checksum-sha256` is the SHA-256 from the
- * scan, so S3 refuses a body that differs from what was planned (corruption in transit, or a file
- * changed since the scan).
+ * One PutObject with the whole file in a Buffer. `x-amz-checksum-sha256` is the content's SHA-256
+ * (from the scan, or from this body after its MD5 was checked against the scan's), so S3 refuses a
+ * body that differs from what was planned (corruption in transit, or a file changed since).
  */
 async function putSmall(s3: S3Client, bucket: string, item: UploadItem): Promise<void> {
   // Most bodies are small: one blocking read costs a fraction of the CPU of fs/promises' open,
@@ -277,13 +285,48 @@ async function putSmall(s3: S3Client, bucket: string, item: UploadItem): Promise
       `${item.file.relPath} changed since it was scanned (${item.file.size} bytes, now ${body.length})`
     )
   }
+  let sha256 = item.file.sha256
+  if (sha256 === undefined) {
+    if (hash('md5', body, 'hex') !== item.file.md5) {
+      throw new Error(`${item.file.relPath} changed since it was scanned (other content)`)
+    }
+    sha256 = item.file.sha256 = hash('sha256', body, 'hex')
+  }
   await s3.send(
     new PutObjectCommand({
-      ...objectParams(bucket, item),
+      ...objectParams(bucket, item, sha256),
       Body: body,
       ContentLength: body.length,
-      ChecksumSHA256: Buffer.from(item.file.sha256, 'hex').toString('base64')
+      ChecksumSHA256: Buffer.from(sha256, 'hex').toString('base64')
     })
+  )
+}
+
+const knownChecksumSigning = new WeakSet<S3Client>()
+
+/**
+ * A PutObject that carries the SHA-256 of its whole body (`ChecksumSHA256`) is signed with that
+ * hash as its payload hash (`x-amz-content-sha256`) instead of the signer hashing the body again:
+ * the same value, one pass over the bytes less per upload. S3 checks both against the body.
+ * Installed once per client.
+ */
+export function signWithKnownChecksum(s3: S3Client): void {
+  if (knownChecksumSigning.has(s3)) return
+  knownChecksumSigning.add(s3)
+  s3.middlewareStack.add(
+    (next, context) => async args => {
+      const checksum = (args.input as { ChecksumSHA256?: unknown }).ChecksumSHA256
+      const request = args.request as { headers?: Record<string, string> } | undefined
+      if (
+        context.commandName === 'PutObjectCommand' &&
+        typeof checksum === 'string' &&
+        request?.headers
+      ) {
+        request.headers['x-amz-content-sha256'] = Buffer.from(checksum, 'base64').toString('hex')
+      }
+      return next(args)
+    },
+    { step: 'build', name: 'signWithKnownChecksum' }
   )
 }
 

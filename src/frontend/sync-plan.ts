@@ -222,6 +222,9 @@ export function planSync(
         needsHead.push(key)
         continue
       }
+      if (file.sha256 === undefined) {
+        throw new Error(`The SHA-256 of ${file.relPath} is needed to compare it (addSha256)`)
+      }
       if (head.sha256?.toLowerCase() !== file.sha256) {
         upload('changed')
         continue
