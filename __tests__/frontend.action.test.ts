@@ -245,7 +245,7 @@ describe('day two through the action: headers follow rules, removed assets kept,
     bed.standins.cloud.holdInvalidations(
       DISTRIBUTION,
       [0, 1, 2].map(b => Array.from({ length: 1000 }, (_, i) => `/busy${b}/${i}`)),
-      2000
+      { refusals: 1 }
     )
     siteFiles(workspace, { 'index.html': '<h1>waited</h1>' })
     const waited = await run()

@@ -10,7 +10,7 @@ import * as path from 'node:path'
 import { createClients } from '../src/aws/clients'
 import { DeployError } from '../src/errors'
 import { buildShell, mapBuildEnv } from '../src/frontend/build'
-import { deployFrontend, type FrontendResult } from '../src/frontend/deploy'
+import { deployFrontend } from '../src/frontend/deploy'
 import { startStandIns, type StandIns } from '../standins/index'
 import {
   collectingLog,
@@ -20,6 +20,7 @@ import {
   type Workspace
 } from './frontend-site'
 import { renderFrontendSection } from '../src/report/frontend'
+import { type FrontendResult } from '../src/frontend/result'
 
 let standins: StandIns
 let clients: ReturnType<typeof createClients>

@@ -17,12 +17,7 @@ import {
 import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { createClients } from '../src/aws/clients'
-import {
-  FrontendError,
-  deployFrontend,
-  type DeployFrontendOptions,
-  type FrontendResult
-} from '../src/frontend/deploy'
+import { deployFrontend } from '../src/frontend/deploy'
 import { SITE_MANIFEST_SUFFIX, type SiteManifest } from '../src/frontend/site-manifest'
 import { startStandIns, type StandIns } from '../standins/index'
 import {
@@ -36,6 +31,11 @@ import {
   type Workspace
 } from './frontend-site'
 import { renderFrontendSection } from '../src/report/frontend'
+import {
+  FrontendError,
+  type DeployFrontendOptions,
+  type FrontendResult
+} from '../src/frontend/result'
 
 const BUCKET = 'day-two-site'
 const STATE = 'day-two-state'
@@ -302,7 +302,7 @@ describe('invalidations held in progress', () => {
     fs.writeFileSync(path.join(ws.source, 'robots.txt'), text)
 
   it('the deploy waits for room and succeeds within the bound', async () => {
-    standins.cloud.holdInvalidations(distributionId, held(), 1500)
+    standins.cloud.holdInvalidations(distributionId, held(), { refusals: 1 })
     changeRobots('User-agent: *\nDisallow: /a\n')
     const { result, log } = await deploy(
       { 'cache-control': SVG_RULE },

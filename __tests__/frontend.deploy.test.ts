@@ -18,12 +18,7 @@ import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { createClients } from '../src/aws/clients'
 import { DeployError } from '../src/errors'
-import {
-  FrontendError,
-  deployFrontend,
-  type DeployFrontendOptions,
-  type FrontendResult
-} from '../src/frontend/deploy'
+import { deployFrontend } from '../src/frontend/deploy'
 import {
   CLOUDFRONT_MAX_FILE_PATHS,
   CLOUDFRONT_MAX_WILDCARD_PATHS
@@ -45,6 +40,11 @@ import {
   type Workspace
 } from './frontend-site'
 import { renderFrontendSection } from '../src/report/frontend'
+import {
+  FrontendError,
+  type DeployFrontendOptions,
+  type FrontendResult
+} from '../src/frontend/result'
 
 const BUCKET = 'shop-site'
 const PREFIX = 'site/'

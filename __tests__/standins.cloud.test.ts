@@ -189,6 +189,22 @@ describe('CloudFront invalidations', () => {
     await cf().send(invalidate(dist, ['/x']))
   })
 
+  it('a hold of { refusals: 2 } completes after the second refused request, whatever the time', async () => {
+    const dist = cloud.addDistribution()
+    const [id] = cloud.holdInvalidations(dist, [Array.from({ length: 3000 }, (_, i) => `/f${i}`)], {
+      refusals: 2
+    })
+    for (let attempt = 1; attempt <= 2; attempt++) {
+      expect((await failure(cf().send(invalidate(dist, ['/x'])))).name).toBe(
+        'TooManyInvalidationsInProgress'
+      )
+    }
+    const held = await cf().send(new GetInvalidationCommand({ DistributionId: dist, Id: id }))
+    expect(held.Invalidation?.Status).toBe('Completed')
+    const ok = await cf().send(invalidate(dist, ['/x']))
+    expect(ok.Invalidation?.Status).toBe('InProgress')
+  })
+
   it('a completed invalidation frees its budget', async () => {
     const dist = cloud.addDistribution()
     await cf().send(

@@ -19,7 +19,7 @@ import {
 import { createClients, expectBucketOwner, type AwsClients } from './aws/clients'
 import { cancellation, installCancellation } from './process'
 import { DeployError, errorMessage } from './errors'
-import { deployFrontend, FrontendError, type FrontendResult } from './frontend/deploy'
+import { deployFrontend } from './frontend/deploy'
 import type { ManifestLocation } from './frontend/site-manifest'
 import { HealthCheckError, runHealthChecks } from './health/health'
 import { fingerprintKey, type FingerprintKey } from './backend/fingerprint-key'
@@ -47,6 +47,7 @@ import {
 } from './terraform/runner'
 import { renderFrontendSection } from './report/frontend'
 import { renderHealthSection } from './report/health'
+import { FrontendError, type FrontendResult } from './frontend/result'
 
 /**
  * The deploy, as a table of contents: read inputs → state backend → terraform (init, guard, plan,

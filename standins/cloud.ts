@@ -134,24 +134,45 @@ export class CloudStandIn extends HttpStandIn {
 
   /**
    * Test knob: put invalidations of `batches` (one path list each) on the distribution that stay
-   * InProgress for `holdMs` (default: until {@link releaseInvalidations}), as a busy distribution's
-   * do; they count against CloudFront's limits on paths in progress. Returns their ids.
+   * InProgress for `hold` ms (default: until {@link releaseInvalidations}), or until `{ refusals }`
+   * CreateInvalidation requests have been refused for them (whatever the time: a test on a slow
+   * machine sees the same sequence), as a busy distribution's do; they count against CloudFront's
+   * limits on paths in progress. Returns their ids.
    */
-  holdInvalidations(distributionId: string, batches: string[][], holdMs = Infinity): string[] {
+  holdInvalidations(
+    distributionId: string,
+    batches: string[][],
+    hold: number | { refusals: number } = Infinity
+  ): string[] {
     const distribution = this.distributions.get(distributionId)
     if (!distribution) throw new Error(`no distribution ${distributionId}`)
     const created = Date.now()
-    return batches.map((paths, n) => {
+    const held = batches.map((paths, n) => {
       const inv: Invalidation = {
         id: randomId('I', 13),
         callerReference: `held-${created}-${n}`,
         paths: [...paths],
         created,
-        completesAt: created + holdMs
+        completesAt: typeof hold === 'number' ? created + hold : Infinity
       }
       distribution.invalidations.unshift(inv)
-      return inv.id
+      return inv
     })
+    if (typeof hold !== 'number')
+      this.heldUntilRefusals.set(distributionId, { held, left: hold.refusals })
+    return held.map(inv => inv.id)
+  }
+
+  /** Held invalidations that complete after a number of refused CreateInvalidation requests. */
+  private readonly heldUntilRefusals = new Map<string, { held: Invalidation[]; left: number }>()
+
+  /** A CreateInvalidation was refused for room: count it against a `{ refusals }` hold. */
+  private refused(distributionId: string): void {
+    const hold = this.heldUntilRefusals.get(distributionId)
+    if (!hold || --hold.left > 0) return
+    const now = Date.now()
+    for (const inv of hold.held) inv.completesAt = now
+    this.heldUntilRefusals.delete(distributionId)
   }
 
   /** Completes every held invalidation now. */
@@ -368,6 +389,7 @@ export class CloudStandIn extends HttpStandIn {
       inProgress.filter(p => !isWildcard(p)).length + paths.filter(p => !isWildcard(p)).length
     const wildcards = inProgress.filter(isWildcard).length + paths.filter(isWildcard).length
     if (files > MAX_FILE_PATHS_IN_PROGRESS || wildcards > MAX_WILDCARD_PATHS_IN_PROGRESS) {
+      this.refused(distributionId)
       throw new AwsError(
         'TooManyInvalidationsInProgress',
         'You have exceeded the maximum number of allowable InProgress invalidation batch requests, or invalidation objects.'

@@ -16,7 +16,6 @@ import {
 import { awsErrorName, retryOn } from '../aws/clients'
 import { DeployError, errorMessage } from '../errors'
 
-
 import type { BackendConfig, BackendReport } from './backend'
 
 /** A NoSuchBucket right after creation (eventual consistency) is retried. */
@@ -66,10 +65,7 @@ function statements(policy: PolicyDocument): unknown[] {
 }
 
 /** The bucket's policy, or undefined when it has none. */
-async function readPolicy(
-  s3: S3Client,
-  bucket: string
-): Promise<PolicyDocument | undefined> {
+async function readPolicy(s3: S3Client, bucket: string): Promise<PolicyDocument | undefined> {
   try {
     const text = (await s3.send(new GetBucketPolicyCommand({ Bucket: bucket }))).Policy
     return text ? (JSON.parse(text) as PolicyDocument) : undefined
@@ -80,10 +76,7 @@ async function readPolicy(
 }
 
 /** false when the configuration answers its not-found error; other errors are thrown. */
-async function readsPresent(
-  read: () => Promise<boolean>,
-  notFound: string
-): Promise<boolean> {
+async function readsPresent(read: () => Promise<boolean>, notFound: string): Promise<boolean> {
   try {
     return await read()
   } catch (error) {

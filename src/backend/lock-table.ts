@@ -11,7 +11,6 @@ import {
 import { awsErrorName, retryOn } from '../aws/clients'
 import { DeployError, errorMessage } from '../errors'
 
-
 import type { BackendConfig, BackendReport } from './backend'
 import { managedTag, tags } from './bucket-protection'
 

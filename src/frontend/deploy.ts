@@ -14,12 +14,9 @@
  * and remembers paths it could not invalidate. Without one (a manifest that cannot be read), the
  * headers of unchanged files are not compared and removed assets are kept until it can be read.
  */
-import type { CloudFrontClient } from '@aws-sdk/client-cloudfront'
-import type { S3Client } from '@aws-sdk/client-s3'
-import { awsErrorName } from '../aws/clients'
+
 import { DeployError, errorMessage } from '../errors'
-import { bucketNameProblem } from '../aws/names'
-import type { Config } from '../inputs'
+
 import {
   configFileRule,
   mapBuildEnv,
@@ -27,22 +24,9 @@ import {
   runBuild,
   writeConfigFile
 } from './build'
-import {
-  createInvalidation,
-  originRoots,
-  waitForInvalidation,
-  type InvalidationRetry,
-  type WaitOptions
-} from './cloudfront'
-import { callerReference, invalidationPaths } from './invalidation'
-import {
-  BuildDirectoryError,
-  MULTIPART_THRESHOLD,
-  addSha256,
-  scanBuildDirectory,
-  type LocalFile
-} from './local-files'
-import { coreLog, type Log } from '../log'
+import { createInvalidation, waitForInvalidation } from './cloudfront'
+import { MULTIPART_THRESHOLD, addSha256, scanBuildDirectory, type LocalFile } from './local-files'
+import { coreLog } from '../log'
 import {
   DEFAULT_HEAD_CONCURRENCY,
   DEFAULT_UPLOAD_CONCURRENCY,
@@ -53,129 +37,21 @@ import {
   updateHeaders,
   uploadItems
 } from './s3-sync'
-import {
-  manifestUrl,
-  readSiteManifest,
-  serializeManifest,
-  siteId,
-  writeSiteManifest,
-  type LoadedManifest,
-  type ManifestLocation,
-  type SiteManifest,
-  type SiteRecord
-} from './site-manifest'
-import {
-  keyFor,
-  ownDeletions,
-  planSync,
-  syncPhases,
-  type KeptRemoved,
-  type SyncPlan,
-  type UploadItem
-} from './sync-plan'
+import { siteId, type SiteRecord } from './site-manifest'
+import { keyFor, ownDeletions, planSync, syncPhases, type SyncPlan } from './sync-plan'
 import { formatBytes, formatCount, plural, secondsSince } from '../format'
 
-export interface InvalidationReport {
-  /** Set once CloudFront accepted it. */
-  id?: string
-  paths: string[]
-  /** CloudFront's status (`InProgress`, `Completed`), or `dry-run`, `failed`, `timed out`. */
-  status: string
-  callerReference: string
-  /** Seconds spent waiting for completion (wait-for-invalidation). */
-  waitSeconds?: number
-}
-
-export interface FrontendResult {
-  /** Why the phase did nothing (no frontend directory). */
-  skipped?: string
-  bucket?: string
-  /** The normalised site prefix ('' or 'x/'). */
-  prefix: string
-  distributionId?: string
-  buildSeconds?: number
-  /** Files uploaded (in a dry run: that would be uploaded). */
-  uploaded: number
-  /** Objects deleted (in a dry run: that would be deleted). */
-  deleted: number
-  unchanged: number
-  /** Unchanged files whose headers were updated (in a dry run: would be). */
-  headersUpdated: number
-  headersUpdatedKeys: string[]
-  /** Removed fingerprinted assets kept for keep-removed. */
-  keptRemoved: KeptRemoved[]
-  /** Paths an earlier run could not invalidate, invalidated by this one. */
-  carriedPaths: string[]
-  bytesUploaded: number
-  /** Scan, listing, uploads and deletions. */
-  syncSeconds: number
-  uploadedKeys: string[]
-  deletedKeys: string[]
-  /** Objects under the prefix the build no longer has, kept: not uploaded by this action, or state-like. */
-  keptKeys: string[]
-  invalidation?: InvalidationReport
-  /** Why no invalidation was made (no distribution, `invalidate: none`, nothing changed). */
-  invalidationNote?: string
-  dryRun: boolean
-  warnings: string[]
-}
-
-/** A failure after the sync started; `result` says what was done before it. */
-export class FrontendError extends DeployError {
-  constructor(
-    message: string,
-    readonly result: FrontendResult,
-    options?: { cause?: unknown }
-  ) {
-    super(message, options)
-    this.name = 'FrontendError'
-  }
-}
-
-export interface FrontendClients {
-  s3: S3Client
-  cloudfront: CloudFrontClient
-}
-
-export interface DeployFrontendOptions {
-  log?: Log
-  /** Uploads in flight (default {@link DEFAULT_UPLOAD_CONCURRENCY}). */
-  uploadConcurrency?: number
-  headConcurrency?: number
-  /** Progress line interval during uploads (default 2 s). */
-  progressIntervalMs?: number
-  /** Bounds of wait-for-invalidation. */
-  wait?: WaitOptions
-  /** The Terraform state bucket: never a site bucket. */
-  stateBucket?: string
-  /** Where the site manifest lives (next to the state). */
-  manifest?: ManifestLocation
-  /** Bounds of the retries of a busy or throttling CreateInvalidation. */
-  invalidationRetry?: InvalidationRetry
-}
-
-type FrontendConfig = Pick<
-  Config,
-  | 'frontendDirectory'
-  | 'buildCommand'
-  | 'buildDirectory'
-  | 'buildEnv'
-  | 'configFile'
-  | 'siteBucket'
-  | 'sitePrefix'
-  | 'distributionId'
-  | 'deleteRemoved'
-  | 'keepRemovedMs'
-  | 'cacheControl'
-  | 'invalidate'
-  | 'waitForInvalidation'
-  | 'dryRun'
-  | 'workspace'
-  | 'context'
->
-
-/** Lines of per-file detail in the log of a dry run, per list. */
-const DRY_RUN_LIST_LIMIT = 200
+import {
+  FrontendError,
+  type DeployFrontendOptions,
+  type FrontendClients,
+  type FrontendConfig,
+  type FrontendResult
+} from './result'
+import { carriedPaths, keptRemovedLine, openManifest, withPending } from './site-record'
+import { planInvalidation } from './invalidation-plan'
+import { resolveBucket, resolveDistribution } from './targets'
+import { asDeployError, logDryRun, preview, stepFailure } from './deploy-messages'
 
 /**
  * Runs the frontend phase. `outputs` are the non-sensitive Terraform outputs (name → value). See
@@ -516,13 +392,6 @@ export async function deployFrontend(
   return result
 }
 
-/** A problem with the build output as a DeployError (its message is the one line). */
-function asDeployError(error: unknown): unknown {
-  return error instanceof BuildDirectoryError
-    ? new DeployError(error.message, { cause: error })
-    : error
-}
-
 /** The local files of `keys`. */
 function filesOf(
   local: readonly LocalFile[],
@@ -533,287 +402,7 @@ function filesOf(
   return local.filter(file => wanted.has(keyFor(prefix, file.relPath)))
 }
 
-/** A failed upload or header update, as the FrontendError saying what was done. */
-function stepFailure(
-  what: 'Uploading' | 'Updating the headers of',
-  bucket: string,
-  failure: { item: UploadItem; error: unknown },
-  result: FrontendResult,
-  plan: SyncPlan,
-  syncStart: number
-): FrontendError {
-  const { item, error } = failure
-  const target =
-    what === 'Uploading'
-      ? `${item.file.relPath} to s3://${bucket}/${item.key}`
-      : `s3://${bucket}/${item.key}`
-  return new FrontendError(
-    `${what} ${target} failed${attemptsOf(error)}: ${describeAwsError(error)}. ` +
-      `${formatCount(result.uploaded)} of ${formatCount(plan.uploads.length)} files were uploaded` +
-      (plan.headerUpdates.length
-        ? `, the headers of ${formatCount(result.headersUpdated)} of ${formatCount(plan.headerUpdates.length)} updated`
-        : '') +
-      '; nothing was deleted or invalidated. A re-run does the rest.',
-    finish(result, syncStart),
-    { cause: error }
-  )
-}
-
-interface OpenManifest {
-  url: string
-  /** This site's record as read; undefined when there is none (or no manifest). */
-  record?: SiteRecord
-  /** No record for this site yet: the first deploy that keeps one. */
-  firstRecord: boolean
-  /** Undefined when headers cannot be compared (no usable manifest). */
-  headerDigests?: Map<string, string>
-  removedSince: Map<string, number>
-  /** Writes this site's record when it changed; false when it could not be written. */
-  save(record: SiteRecord): Promise<boolean>
-}
-
-/** Reads the site manifest (one GET) and gives what the plan needs from it, and its writer. */
-async function openManifest(
-  location: ManifestLocation | undefined,
-  site: string,
-  warn: (message: string) => void
-): Promise<OpenManifest> {
-  if (!location) {
-    return {
-      url: 'no site manifest',
-      firstRecord: false,
-      removedSince: new Map(),
-      save: async () => false
-    }
-  }
-  const url = manifestUrl(location)
-  const loaded: LoadedManifest = await readSiteManifest(location)
-  if (loaded.problem) {
-    warn(
-      `Site manifest: ${loaded.problem}. Without it the headers of unchanged files are not compared with the rules, and removed fingerprinted assets are kept (keep-removed: 0 deletes them)`
-    )
-  }
-  const record = loaded.problem ? undefined : loaded.manifest.sites[site]
-  let current: SiteManifest = loaded.manifest
-  const removedSince = new Map<string, number>()
-  for (const [key, when] of Object.entries(record?.removed ?? {})) {
-    const time = Date.parse(when)
-    if (Number.isFinite(time)) removedSince.set(key, time)
-  }
-  return {
-    url,
-    ...(record && { record }),
-    firstRecord: !loaded.problem && !record,
-    ...(!loaded.problem && { headerDigests: new Map(Object.entries(record?.headers ?? {})) }),
-    removedSince,
-    async save(next) {
-      if (loaded.problem) return false
-      const manifest: SiteManifest = { ...current, sites: { ...current.sites, [site]: next } }
-      if (serializeManifest(manifest) === serializeManifest(current)) return true
-      const written = await writeSiteManifest(location, loaded, manifest)
-      if (written.problem) {
-        warn(`Site manifest: ${written.problem}`)
-        loaded.problem = written.problem
-        return false
-      }
-      current = manifest
-      if (written.etag) loaded.etag = written.etag
-      return true
-    }
-  }
-}
-
-/** `record` with the marker of paths not invalidated yet (keeping when the first of them was). */
-function withPending(
-  record: SiteRecord,
-  distributionId: string,
-  paths: string[],
-  previous: SiteRecord | undefined,
-  now: number
-): SiteRecord {
-  const since = previous?.pendingInvalidation?.since ?? new Date(now).toISOString()
-  return { ...record, pendingInvalidation: { distributionId, paths, since } }
-}
-
-/** Paths an earlier run recorded as not invalidated, when they are for this distribution. */
-function carriedPaths(
-  record: SiteRecord | undefined,
-  distributionId: string | undefined,
-  config: FrontendConfig,
-  log: Log
-): string[] {
-  const pending = record?.pendingInvalidation
-  if (!pending || config.invalidate === 'none') return []
-  if (pending.distributionId !== distributionId) {
-    log.notice(
-      `An earlier deploy could not invalidate ${plural(pending.paths.length, 'path')} on distribution ${pending.distributionId}, which no longer serves this site: not invalidated now`
-    )
-    return []
-  }
-  log.info(
-    `An earlier deploy (since ${pending.since}) could not invalidate ${plural(pending.paths.length, 'path')}; this one invalidates them: ${preview(pending.paths)}`
-  )
-  return pending.paths
-}
-
-/** `kept 3 removed assets (oldest removed 3 days ago)` */
-export function keptRemovedLine(kept: readonly KeptRemoved[], now = Date.now()): string {
-  const oldest = Math.min(...kept.map(k => k.since))
-  return `kept ${plural(kept.length, 'removed asset')} (oldest removed ${formatAge(now - oldest)})`
-}
-
-/** `just now`, `5 minutes ago`, `7 hours ago`, `3 days ago`. */
-export function formatAge(ms: number): string {
-  const minutes = Math.floor(ms / 60_000)
-  if (minutes < 1) return 'just now'
-  if (minutes < 60) return `${plural(minutes, 'minute')} ago`
-  const hours = Math.floor(minutes / 60)
-  if (hours < 48) return `${plural(hours, 'hour')} ago`
-  return `${plural(Math.floor(hours / 24), 'day')} ago`
-}
-
-function finish(result: FrontendResult, syncStart: number): FrontendResult {
+export function finish(result: FrontendResult, syncStart: number): FrontendResult {
   result.syncSeconds = secondsSince(syncStart)
   return result
-}
-
-/**
- * Decides whether to invalidate and what: the paths and caller reference, or undefined after
- * setting `result.invalidationNote` (and logging a notice) saying why not.
- */
-async function planInvalidation(
-  config: FrontendConfig,
-  result: FrontendResult,
-  distributionId: string | undefined,
-  clients: FrontendClients,
-  log: Log,
-  carried: readonly string[]
-): Promise<{ paths: string[]; reference: string } | undefined> {
-  if (!distributionId) {
-    result.invalidationNote =
-      'no distribution-id input and no cloudfront_distribution_id output: no invalidation'
-    log.notice(result.invalidationNote)
-    return undefined
-  }
-  if (config.invalidate === 'none') {
-    result.invalidationNote = 'invalidate: none'
-    return undefined
-  }
-  const changedKeys = [...result.uploadedKeys, ...result.headersUpdatedKeys]
-  const changed = changedKeys.length + result.deletedKeys.length > 0
-  const roots =
-    config.invalidate === 'changed' && changed
-      ? await servedRoots(clients, distributionId, result.bucket ?? '', config.sitePrefix, log)
-      : undefined
-  result.carriedPaths = [...carried]
-  const paths = invalidationPaths(changedKeys, result.deletedKeys, {
-    prefix: config.sitePrefix,
-    roots,
-    mode: config.invalidate,
-    extraPaths: carried
-  })
-  if (paths.length === 0) {
-    result.invalidationNote = 'nothing changed: no invalidation'
-    return undefined
-  }
-  const runId = config.context.runId ?? `local-${Date.now()}`
-  return { paths, reference: callerReference(runId, config.context.runAttempt, paths) }
-}
-
-/** Where the distribution serves the bucket from (one GetDistributionConfig), logged. */
-async function servedRoots(
-  clients: FrontendClients,
-  distributionId: string,
-  bucket: string,
-  sitePrefix: string,
-  log: Log
-): Promise<string[]> {
-  const served = await originRoots(clients.cloudfront, distributionId, bucket, sitePrefix)
-  if (served.assumed) log.notice(served.assumed)
-  else {
-    const shown = served.roots.map(r => `s3://${bucket}/${r}`).join(' and ')
-    log.info(`Distribution ${distributionId} serves ${shown} as /`)
-  }
-  return served.roots
-}
-
-function resolveBucket(config: FrontendConfig, outputs: Record<string, unknown>): string {
-  if (config.siteBucket) return config.siteBucket
-  const value = outputs.frontend_bucket
-  if (value === undefined || value === null || value === '') {
-    throw new DeployError(
-      'No site bucket: set the site-bucket input, or add a frontend_bucket output to the Terraform module'
-    )
-  }
-  const problem = typeof value === 'string' ? bucketNameProblem(value) : 'it is not a string'
-  if (problem) {
-    throw new DeployError(
-      `The Terraform output frontend_bucket (${JSON.stringify(value)?.slice(0, 80)}) is not a bucket name: ${problem}; fix the output or set site-bucket`
-    )
-  }
-  return value as string
-}
-
-function resolveDistribution(
-  config: FrontendConfig,
-  outputs: Record<string, unknown>
-): string | undefined {
-  if (config.distributionId) return config.distributionId
-  const value = outputs.cloudfront_distribution_id
-  if (value === undefined || value === null || value === '') return undefined
-  if (typeof value !== 'string' || !/^[A-Z0-9]{8,32}$/.test(value)) {
-    throw new DeployError(
-      `The Terraform output cloudfront_distribution_id (${JSON.stringify(value)?.slice(0, 80)}) is not a CloudFront distribution id; fix the output or set distribution-id`
-    )
-  }
-  return value
-}
-
-function logDryRun(plan: SyncPlan, log: Log): void {
-  const lines = (items: readonly string[], what: string): void => {
-    for (const line of items.slice(0, DRY_RUN_LIST_LIMIT)) log.info(line)
-    if (items.length > DRY_RUN_LIST_LIMIT) {
-      log.info(`... and ${formatCount(items.length - DRY_RUN_LIST_LIMIT)} more ${what}`)
-    }
-  }
-  const described = (u: UploadItem): string =>
-    `${u.key} (${u.reason}, ${u.contentType}, ${u.cacheControl})`
-  lines(
-    plan.uploads.map(u => `would upload ${described(u)}`),
-    'uploads'
-  )
-  lines(
-    plan.headerUpdates.map(u => `would update the headers of ${described(u)}`),
-    'header updates'
-  )
-  lines(
-    plan.deletions.map(key => `would delete ${key}`),
-    'deletions'
-  )
-  lines(
-    plan.keptRemoved.map(
-      k =>
-        `would keep ${k.key} (removed since ${new Date(k.since).toISOString()}); the first deploy after ${new Date(k.deleteAfter).toISOString()} deletes it`
-    ),
-    'kept removed assets'
-  )
-}
-
-function preview(paths: readonly string[], max = 10): string {
-  const shown = paths.slice(0, max).join(' ')
-  return paths.length > max ? `${shown} ... (+${paths.length - max})` : shown
-}
-
-function attemptsOf(error: unknown): string {
-  const attempts = (error as { $metadata?: { attempts?: number } } | undefined)?.$metadata?.attempts
-  return attempts && attempts > 1 ? ` after ${attempts} attempts` : ''
-}
-
-function describeAwsError(error: unknown): string {
-  const name = awsErrorName(error)
-  const message = errorMessage(error)
-  const code = (error as { code?: unknown } | undefined)?.code
-  const detail = typeof code === 'string' && !message.includes(code) ? ` (${code})` : ''
-  if (!name || name === 'Error' || message.startsWith(name)) return `${message}${detail}`
-  return `${name}: ${message}${detail}`
 }

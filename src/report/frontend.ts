@@ -1,7 +1,8 @@
 /** The frontend phase's result as the report's Frontend section. */
-import { keptRemovedLine, type FrontendResult } from '../frontend/deploy'
 import { formatBytes, formatCount, formatDuration, plural } from '../format'
 import { codeSpan, escapeText, tableHeader, tableRow } from './markdown'
+import { type FrontendResult } from '../frontend/result'
+import { keptRemovedLine } from '../frontend/site-record'
 
 /** The frontend result as the body of the report's Frontend section (the report adds the heading). */
 export function renderFrontendSection(result: FrontendResult): string {
