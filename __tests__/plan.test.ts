@@ -3,14 +3,13 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import {
   planSummaryLine,
-  PlanFormatError,
-  compareAddresses,
   terraformPlanLine,
-  redact,
-  sensitiveStrings,
   summarizePlan,
   type PlanSummary
 } from '../src/terraform/plan'
+import { compareAddresses } from '../src/terraform/plan-address'
+import { PlanFormatError } from '../src/terraform/plan-format'
+import { redact, sensitiveStrings } from '../src/terraform/sensitive'
 
 const FIXTURES = join(process.cwd(), '__tests__', 'fixtures', 'plans')
 

@@ -8,12 +8,9 @@ import { afterAll, describe, expect, it } from '@jest/globals'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import {
-  PlanFormatError,
-  sensitiveStrings,
-  summarizePlan,
-  type PlanSummary
-} from '../src/terraform/plan'
+import { summarizePlan, type PlanSummary } from '../src/terraform/plan'
+import { PlanFormatError } from '../src/terraform/plan-format'
+import { sensitiveStrings } from '../src/terraform/sensitive'
 import { fingerprintLine, planFingerprint } from '../src/terraform/fingerprint'
 import { GITHUB_COMMENT_LIMIT, renderReport, type ReportContext } from '../src/report/render'
 import { prContext, reportStack, stripCode } from './helpers/markdown'

@@ -21,7 +21,8 @@ import { planSync } from '../src/frontend/sync-plan'
 import type { Log } from '../src/log'
 import { readConfig } from '../src/inputs'
 import { renderReport, type ReportContext } from '../src/report/render'
-import { redact, sensitiveStrings, summarizePlan } from '../src/terraform/plan'
+import { summarizePlan } from '../src/terraform/plan'
+import { redact, sensitiveStrings } from '../src/terraform/sensitive'
 
 /** Milliseconds from process start until the bundle was loaded and this line ran. */
 const loadedMs = performance.now()

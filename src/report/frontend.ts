@@ -20,32 +20,7 @@ export function renderFrontendSection(result: FrontendResult): string {
   if (result.bucket) {
     lines.push(`Site: ${codeSpan(`s3://${result.bucket}/${result.prefix}`)}`, '')
   }
-  const verb = result.dryRun ? 'To upload' : 'Uploaded'
-  lines.push(
-    tableHeader(['', 'Files', 'Size'], ['l', 'r', 'r']),
-    tableRow([verb, formatCount(result.uploaded), formatBytes(result.bytesUploaded)]),
-    tableRow([result.dryRun ? 'To delete' : 'Deleted', formatCount(result.deleted), '']),
-    ...(result.headersUpdated > 0
-      ? [
-          tableRow([
-            result.dryRun ? 'Headers to update' : 'Headers updated',
-            formatCount(result.headersUpdated),
-            ''
-          ])
-        ]
-      : []),
-    tableRow(['Unchanged', formatCount(result.unchanged), '']),
-    ...(result.keptKeys.length > 0
-      ? [
-          tableRow([
-            'Kept (not uploaded by revive-deploy)',
-            formatCount(result.keptKeys.length),
-            ''
-          ])
-        ]
-      : []),
-    ''
-  )
+  lines.push(...countsTable(result), '')
   if (result.keptRemoved.length > 0) {
     const next = Math.min(...result.keptRemoved.map(k => k.deleteAfter))
     lines.push(
@@ -62,19 +37,7 @@ export function renderFrontendSection(result: FrontendResult): string {
   }
   lines.push(`Time: ${times.join(', ')}.`, '')
 
-  const inv = result.invalidation
-  if (inv) {
-    const id = inv.id ? ` ${codeSpan(inv.id)}` : ''
-    lines.push(
-      `CloudFront invalidation${id}: ${escapeText(inv.status)}, ${plural(inv.paths.length, 'path')}` +
-        (result.distributionId ? ` on distribution ${codeSpan(result.distributionId)}` : '') +
-        '.',
-      ''
-    )
-    lines.push(...detailsList('Invalidation paths', inv.paths))
-  } else if (result.invalidationNote) {
-    lines.push(`CloudFront: ${escapeText(result.invalidationNote)}.`, '')
-  }
+  lines.push(...invalidationLines(result))
   lines.push(
     ...detailsList(result.dryRun ? 'Files to upload' : 'Uploaded files', result.uploadedKeys)
   )
@@ -98,6 +61,54 @@ export function renderFrontendSection(result: FrontendResult): string {
     lines.push('**Warnings**', '', ...result.warnings.map(w => `- ${escapeText(w)}`), '')
   }
   return `${lines.join('\n').replace(/\n+$/, '')}\n`
+}
+
+/** The table of files uploaded, deleted, updated, unchanged and kept. */
+function countsTable(result: FrontendResult): string[] {
+  const verb = result.dryRun ? 'To upload' : 'Uploaded'
+  return [
+    tableHeader(['', 'Files', 'Size'], ['l', 'r', 'r']),
+    tableRow([verb, formatCount(result.uploaded), formatBytes(result.bytesUploaded)]),
+    tableRow([result.dryRun ? 'To delete' : 'Deleted', formatCount(result.deleted), '']),
+    ...(result.headersUpdated > 0
+      ? [
+          tableRow([
+            result.dryRun ? 'Headers to update' : 'Headers updated',
+            formatCount(result.headersUpdated),
+            ''
+          ])
+        ]
+      : []),
+    tableRow(['Unchanged', formatCount(result.unchanged), '']),
+    ...(result.keptKeys.length > 0
+      ? [
+          tableRow([
+            'Kept (not uploaded by revive-deploy)',
+            formatCount(result.keptKeys.length),
+            ''
+          ])
+        ]
+      : [])
+  ]
+}
+
+/** The CloudFront invalidation (or why there was none), with its paths. */
+function invalidationLines(result: FrontendResult): string[] {
+  const lines: string[] = []
+  const inv = result.invalidation
+  if (inv) {
+    const id = inv.id ? ` ${codeSpan(inv.id)}` : ''
+    lines.push(
+      `CloudFront invalidation${id}: ${escapeText(inv.status)}, ${plural(inv.paths.length, 'path')}` +
+        (result.distributionId ? ` on distribution ${codeSpan(result.distributionId)}` : '') +
+        '.',
+      ''
+    )
+    lines.push(...detailsList('Invalidation paths', inv.paths))
+  } else if (result.invalidationNote) {
+    lines.push(`CloudFront: ${escapeText(result.invalidationNote)}.`, '')
+  }
+  return lines
 }
 
 function upperFirst(text: string): string {

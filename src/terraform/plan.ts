@@ -15,7 +15,13 @@
  * {@link redact}.
  */
 import { errorMessage } from '../errors'
-import { isObject, type Json, type JsonObject } from '../json'
+import { isObject, type JsonObject } from '../json'
+import { sortByAddress } from './plan-address'
+import { checkFormatVersion, describe, fail } from './plan-format'
+import { readOutputChanges } from './plan-outputs'
+import { readResourceChanges } from './plan-resources'
+import { shownDrift } from './plan-drift'
+import { sensitiveStrings } from './sensitive'
 
 export type ResourceAction =
   'create' | 'update' | 'delete' | 'replace' | 'read' | 'no-op' | 'forget'
@@ -59,13 +65,6 @@ export interface ResourceChange {
   /** updates and drift: the top-level attributes that change, e.g. `tags`, `versioning` */
   changedAttributes?: string[]
 }
-
-/** At most this many changed attributes are kept per resource. */
-export const MAX_ATTRIBUTES = 25
-/** Attribute values are cut to this many characters. */
-export const ATTRIBUTE_VALUE_MAX = 200
-export const SENSITIVE_VALUE = '(sensitive)'
-export const UNKNOWN_VALUE = '(known after apply)'
 
 export interface OutputChange {
   name: string
@@ -115,21 +114,6 @@ export interface PlanSummary {
   errored: boolean
 }
 
-/** The input is not a Terraform JSON plan (or not one this action can read). */
-export class PlanFormatError extends Error {
-  constructor(message: string) {
-    super(message)
-    this.name = 'PlanFormatError'
-  }
-}
-
-const EXPECTED =
-  'expected the output of `terraform show -json <planfile>` (a JSON object with format_version 0.2 or 1.x and planned_values)'
-
-function fail(message: string): never {
-  throw new PlanFormatError(`Not a Terraform plan: ${message}; ${EXPECTED}.`)
-}
-
 /**
  * Reads `terraform show -json` output (parsed, or the raw JSON text) into a summary. `refreshOnly`:
  * the caller made the plan with `-refresh-only` (drift mode), so every drift entry is shown; without
@@ -139,26 +123,7 @@ export function summarizePlan(
   showJson: unknown,
   options: { refreshOnly?: boolean } = {}
 ): PlanSummary {
-  let doc = showJson
-  if (typeof doc === 'string') {
-    try {
-      doc = JSON.parse(doc) as unknown
-    } catch (error) {
-      fail(`the text is not JSON (${errorMessage(error)})`)
-    }
-  }
-  if (!isObject(doc)) fail(`got ${describe(doc)}`)
-  const version = doc['format_version']
-  if (typeof version !== 'string') fail('format_version is missing')
-  checkFormatVersion(version)
-  const isPlan = 'planned_values' in doc || 'resource_changes' in doc || 'output_changes' in doc
-  if (!isPlan) {
-    if ('values' in doc) {
-      fail('this is Terraform state (`terraform show -json` was run without a plan file)')
-    }
-    fail('it has no planned_values, resource_changes or output_changes')
-  }
-
+  const doc = readPlanDocument(showJson)
   const summary: PlanSummary = {
     add: 0,
     change: 0,
@@ -182,33 +147,7 @@ export function summarizePlan(
 
   for (const rc of readResourceChanges(doc, 'resource_changes', findSecrets)) {
     const interesting = rc.action !== 'no-op' || rc.importing === true || rc.previousAddress
-    if (!interesting) continue
-    summary.resources.push(rc)
-    switch (rc.action) {
-      case 'create':
-        summary.add++
-        if (rc.forgetsPrevious) summary.forget++
-        break
-      case 'update':
-        summary.change++
-        break
-      case 'delete':
-        summary.destroy++
-        break
-      case 'replace':
-        summary.replace++
-        break
-      case 'read':
-        summary.read++
-        break
-      case 'forget':
-        summary.forget++
-        break
-      case 'no-op':
-        break
-    }
-    if (rc.importing) summary.import++
-    if (rc.previousAddress !== undefined) summary.move++
+    if (interesting) count(summary, rc)
   }
   summary.outputs = readOutputChanges(doc['output_changes'], findSecrets)
   summary.hasChanges = summary.resources.length > 0 || summary.outputs.length > 0
@@ -226,440 +165,58 @@ export function summarizePlan(
   return summary
 }
 
-/**
- * The drift Terraform shows (see {@link PlanSummary.drift}): with `relevant_attributes` (format
- * 1.1+), an entry is shown when an attribute that contributes to the plan changed, and only those
- * attributes; nothing when the plan changes nothing.
- */
-function shownDrift(
-  doc: JsonObject,
-  summary: PlanSummary,
-  findSecrets: () => string[]
-): ResourceChange[] {
-  if (summary.refreshOnly) {
-    return readResourceChanges(doc, 'resource_drift', findSecrets).filter(
-      rc => rc.action !== 'no-op' || rc.previousAddress !== undefined
-    )
-  }
-  const [major, minor] = String(doc['format_version']).split('.').map(Number)
-  const filtered = (major ?? 0) > 1 || (major === 1 && (minor ?? 0) >= 1)
-  if (!filtered) {
-    return readResourceChanges(doc, 'resource_drift', findSecrets).filter(
-      rc => rc.action !== 'no-op'
-    )
-  }
-  if (!summary.hasChanges) return []
-  const relevant = new Map<string, Step[][]>()
-  const list = doc['relevant_attributes']
-  for (const entry of Array.isArray(list) ? list : []) {
-    if (!isObject(entry) || !Array.isArray(entry['attribute'])) continue
-    const resource = typeof entry['resource'] === 'string' ? entry['resource'] : ''
-    const path = (entry['attribute'] as unknown[]).filter(
-      (s): s is Step => typeof s === 'string' || typeof s === 'number'
-    )
-    relevant.set(resource, [...(relevant.get(resource) ?? []), path])
-  }
-  const anyResource = relevant.get('') ?? []
-  return readResourceChanges(doc, 'resource_drift', findSecrets, rc => {
-    const paths = [...anyResource, ...(relevant.get(rc.address) ?? [])]
-    if (paths.length === 0) return undefined
-    return path => paths.some(p => isPrefix(p, path) || isPrefix(path, p))
-  }).filter(rc => rc.action !== 'no-op' && (rc.action !== 'update' || rc.attributesTotal !== 0))
-}
-
-type Step = string | number
-
-function isPrefix(prefix: readonly Step[], path: readonly Step[]): boolean {
-  if (prefix.length > path.length) return false
-  for (let i = 0; i < prefix.length; i++) if (prefix[i] !== path[i]) return false
-  return true
-}
-
-/** Formats 0.2 (Terraform 0.15 to 1.0) and 1.x (Terraform 1.1 and later) are read. */
-function checkFormatVersion(version: string): void {
-  const [major, minor] = version.split('.')
-  if (major === '1' || (major === '0' && minor === '2')) return
-  const quoted = JSON.stringify(version)
-  if (major === '0' && (minor === '1' || minor === '0')) {
-    throw new PlanFormatError(
-      `Unsupported Terraform plan JSON format_version ${quoted}: Terraform 0.12 to 0.14 write it without marking sensitive values, so this action cannot keep them out of the report. Use Terraform 0.15 or later (the action is tested with 1.5 or later).`
-    )
-  }
-  throw new PlanFormatError(
-    `Unsupported Terraform plan JSON format_version ${quoted}: this action reads formats 0.2 and 1.x (Terraform 0.15 and later). Update the action.`
-  )
-}
-
-/** Sorts in place by address in reading order ({@link compareAddresses}), then deposed key. */
-function sortByAddress(list: ResourceChange[]): void {
-  const keyed = list.map(r => ({ r, key: addressKey(r.address) }))
-  keyed.sort((x, y) => {
-    if (x.key !== y.key) return x.key < y.key ? -1 : 1
-    if (x.r.address !== y.r.address) return x.r.address < y.r.address ? -1 : 1
-    const da = x.r.deposed ?? ''
-    const db = y.r.deposed ?? ''
-    return da < db ? -1 : da > db ? 1 : 0
-  })
-  keyed.forEach((k, i) => (list[i] = k.r))
-}
-
-/**
- * Addresses in reading order: numeric indexes by value (`[2]` before `[10]`, and before string
- * keys), everything else (names, string keys) by code unit.
- */
-export function compareAddresses(a: string, b: string): number {
-  const ka = addressKey(a)
-  const kb = addressKey(b)
-  if (ka !== kb) return ka < kb ? -1 : 1
-  return a < b ? -1 : a > b ? 1 : 0
-}
-
-/** The address with each numeric index zero-padded behind \u0001 (so it sorts before `["`): a key
- * whose code-unit order is the reading order. */
-function addressKey(address: string): string {
-  return address.includes('[')
-    ? address.replace(/\[(\d+)\]/g, (_, n: string) => `[\u0001${n.padStart(16, '0')}]`)
-    : address
-}
-
-function describe(value: unknown): string {
-  if (value === null) return 'null'
-  if (Array.isArray(value)) return 'an array'
-  return typeof value === 'object' ? 'an object' : `a ${typeof value}`
-}
-
-/** A predicate on attribute paths (drift: the relevant ones), or undefined for "skip the entry". */
-type PathFilter = (path: readonly Step[]) => boolean
-
-function readResourceChanges(
-  doc: JsonObject,
-  key: string,
-  findSecrets: () => string[],
-  relevance?: (rc: ResourceChange) => PathFilter | undefined
-): ResourceChange[] {
-  const list = doc[key]
-  if (list === undefined || list === null) return []
-  if (!Array.isArray(list)) fail(`${key} is ${describe(list)}, not an array`)
-  const result: ResourceChange[] = []
-  for (let i = 0; i < list.length; i++) {
-    const where = `${key}[${i}]`
-    const item: unknown = list[i]
-    if (!isObject(item)) fail(`${where} is ${describe(item)}`)
-    const address = addressOf(item, key === 'resource_drift')
-    if (address === undefined) fail(`${where}.address is missing`)
-    const change = item['change']
-    if (!isObject(change)) fail(`${where}.change is missing`)
-    const parsed = parseActions(change['actions'], `${where}.change.actions`)
-    const rc: ResourceChange = {
-      address,
-      type: stringOr(item['type'], ''),
-      name: stringOr(item['name'], ''),
-      action: parsed.action
+/** The plan document (parsed from text if need be), checked to be a plan in a format we read. */
+function readPlanDocument(showJson: unknown): JsonObject {
+  let doc = showJson
+  if (typeof doc === 'string') {
+    try {
+      doc = JSON.parse(doc) as unknown
+    } catch (error) {
+      fail(`the text is not JSON (${errorMessage(error)})`)
     }
-    const moduleAddress = item['module_address']
-    if (typeof moduleAddress === 'string' && moduleAddress !== '') rc.moduleAddress = moduleAddress
-    if (parsed.replaceOrder) rc.replaceOrder = parsed.replaceOrder
-    if (parsed.forgetsPrevious) rc.forgetsPrevious = true
-    const reason = item['action_reason']
-    if (typeof reason === 'string' && reason !== '') rc.actionReason = reason
-    const paths = formatPaths(change['replace_paths'])
-    if (paths.length > 0) rc.replacePaths = paths
-    const previous = item['previous_address']
-    if (typeof previous === 'string' && previous !== '' && previous !== address) {
-      rc.previousAddress = previous
-    }
-    if (isObject(change['importing'])) rc.importing = true
-    const deposed = item['deposed']
-    if (typeof deposed === 'string' && deposed !== '') rc.deposed = deposed
-    if (item['mode'] === 'data') rc.dataSource = true
-    let keep: PathFilter | undefined
-    if (relevance) {
-      keep = relevance(rc)
-      if (keep === undefined) continue
-    }
-    if (
-      rc.action === 'create' ||
-      rc.action === 'update' ||
-      rc.action === 'replace' ||
-      (key === 'resource_drift' && rc.action !== 'delete')
-    ) {
-      attributeChanges(rc, change, findSecrets, keep, key === 'resource_drift')
-    }
-    result.push(rc)
   }
-  return result
-}
-
-/** Fills `diff`, `attributesTotal` and (updates, drift) `changedAttributes` from the change. */
-function attributeChanges(
-  rc: ResourceChange,
-  change: JsonObject,
-  findSecrets: () => string[],
-  keep: PathFilter | undefined,
-  drift: boolean
-): void {
-  const lines: string[] = []
-  const names = new Set<string>()
-  let total = 0
-  const replacePaths = rawPaths(change['replace_paths'])
-  const display = (value: unknown, sensitive: boolean): string | undefined => {
-    if (value === null || value === undefined) return undefined
-    if (sensitive) return SENSITIVE_VALUE
-    const text = JSON.stringify(value)
-    const secrets = findSecrets()
-    if (secrets.length > 0 && secrets.some(secret => text.includes(secret))) return SENSITIVE_VALUE
-    return truncateValue(text)
-  }
-  const leaf = (path: Step[], before?: string, after?: string): void => {
-    if (keep && !keep(path)) return
-    total++
-    if (typeof path[0] === 'string') names.add(path[0])
-    if (total > MAX_ATTRIBUTES) return
-    const name = formatPath(path)
-    const forces =
-      rc.action === 'replace' && replacePaths.some(p => isPrefix(p, path) || isPrefix(path, p))
-        ? '  # forces replacement'
-        : ''
-    if (before !== undefined) lines.push(`- ${name} = ${before}`)
-    if (after !== undefined || forces) lines.push(`+ ${name} = ${after ?? 'null'}${forces}`)
-  }
-  const path: Step[] = [] // one stack for the whole walk: copied only for a changed leaf
-  const walk = (b: unknown, a: unknown, bs: unknown, as: unknown, au: unknown): void => {
-    if (au === true) {
-      leaf([...path], display(b, bs === true), UNKNOWN_VALUE)
-      return
+  if (!isObject(doc)) fail(`got ${describe(doc)}`)
+  const version = doc['format_version']
+  if (typeof version !== 'string') fail('format_version is missing')
+  checkFormatVersion(version)
+  const isPlan = 'planned_values' in doc || 'resource_changes' in doc || 'output_changes' in doc
+  if (!isPlan) {
+    if ('values' in doc) {
+      fail('this is Terraform state (`terraform show -json` was run without a plan file)')
     }
-    if (bs === true || as === true) {
-      const beforeText = display(b, bs === true)
-      const afterText = display(a, as === true)
-      if (beforeText === undefined && afterText === undefined) return // null on both sides
-      if (beforeText === afterText && JSON.stringify(b) === JSON.stringify(a)) return
-      leaf([...path], beforeText, afterText)
-      return
-    }
-    if (Array.isArray(b) || Array.isArray(a) || Array.isArray(au)) {
-      const bl = Array.isArray(b) ? b : []
-      const al = Array.isArray(a) ? a : []
-      const ul = Array.isArray(au) ? au : []
-      const length = Math.max(bl.length, al.length, ul.length)
-      for (let i = 0; i < length; i++) {
-        path.push(i)
-        walk(bl[i], al[i], maskAt(bs, i), maskAt(as, i), ul[i])
-        path.pop()
-      }
-      return
-    }
-    if (isObject(b) || isObject(a) || isObject(au)) {
-      const bo = isObject(b) ? b : {}
-      const ao = isObject(a) ? a : {}
-      const uo = isObject(au) ? au : {}
-      const keys = new Set(Object.keys(bo))
-      for (const k in ao) keys.add(k)
-      for (const k in uo) keys.add(k)
-      for (const k of [...keys].sort()) {
-        path.push(k)
-        walk(bo[k], ao[k], maskAt(bs, k), maskAt(as, k), uo[k])
-        path.pop()
-      }
-      return
-    }
-    if (b === a || ((b === null || b === undefined) && (a === null || a === undefined))) return
-    leaf([...path], display(b, false), display(a, false))
+    fail('it has no planned_values, resource_changes or output_changes')
   }
-  walk(
-    rc.action === 'create' ? null : change['before'],
-    change['after'],
-    change['before_sensitive'],
-    change['after_sensitive'],
-    change['after_unknown']
-  )
-  if (lines.length > 0) rc.diff = lines.join('\n')
-  rc.attributesTotal = total
-  if (rc.action === 'update' || drift) rc.changedAttributes = [...names]
+  return doc
 }
 
-function maskAt(mask: unknown, step: Step): unknown {
-  if (mask === true) return true
-  if (typeof step === 'number') return Array.isArray(mask) ? mask[step] : undefined
-  return isObject(mask) ? mask[step] : undefined
-}
-
-function truncateValue(text: string): string {
-  if (text.length <= ATTRIBUTE_VALUE_MAX) return text
-  let end = ATTRIBUTE_VALUE_MAX - 1
-  const code = text.charCodeAt(end - 1)
-  if (code >= 0xd800 && code <= 0xdbff) end--
-  return `${text.slice(0, end)}…`
-}
-
-function rawPaths(paths: unknown): Step[][] {
-  if (!Array.isArray(paths)) return []
-  return paths
-    .filter((p): p is unknown[] => Array.isArray(p))
-    .map(p => p.filter((s): s is Step => typeof s === 'string' || typeof s === 'number'))
-}
-
-/**
- * The entry's `address`; for drift entries without one (Terraform 0.15 to 1.0), the address made
- * from `module_address`, `mode`, `type`, `name` and `index` as Terraform prints it.
- */
-function addressOf(item: JsonObject, rebuild: boolean): string | undefined {
-  const address = item['address']
-  if (typeof address === 'string' && address !== '') return address
-  const { module_address: moduleAddress, mode, type, name, index } = item
-  if (!rebuild || typeof type !== 'string' || typeof name !== 'string' || !type || !name) {
-    return undefined
-  }
-  let built = `${mode === 'data' ? 'data.' : ''}${type}.${name}`
-  if (typeof moduleAddress === 'string' && moduleAddress !== '') built = `${moduleAddress}.${built}`
-  if (typeof index === 'number') built += `[${index}]`
-  else if (typeof index === 'string') built += `[${JSON.stringify(index)}]`
-  return built
-}
-
-function stringOr(value: unknown, fallback: string): string {
-  return typeof value === 'string' ? value : fallback
-}
-
-interface ParsedActions {
-  action: ResourceAction
-  replaceOrder?: ReplaceOrder
-  forgetsPrevious?: boolean
-}
-
-/** The action lists Terraform writes (see the `Change` type in Terraform's jsonplan package). */
-function parseActions(actions: unknown, where: string): ParsedActions {
-  if (!Array.isArray(actions) || !actions.every(a => typeof a === 'string')) {
-    fail(`${where} is not a list of action names`)
-  }
-  switch (actions.join(',')) {
-    case 'no-op':
-      return { action: 'no-op' }
+/** Lists the change in the summary and counts it. */
+function count(summary: PlanSummary, rc: ResourceChange): void {
+  summary.resources.push(rc)
+  switch (rc.action) {
     case 'create':
-      return { action: 'create' }
-    case 'read':
-      return { action: 'read' }
+      summary.add++
+      if (rc.forgetsPrevious) summary.forget++
+      break
     case 'update':
-      return { action: 'update' }
+      summary.change++
+      break
     case 'delete':
-      return { action: 'delete' }
+      summary.destroy++
+      break
+    case 'replace':
+      summary.replace++
+      break
+    case 'read':
+      summary.read++
+      break
     case 'forget':
-      return { action: 'forget' }
-    case 'delete,create':
-      return { action: 'replace', replaceOrder: 'destroy-before-create' }
-    case 'create,delete':
-      return { action: 'replace', replaceOrder: 'create-before-destroy' }
-    case 'create,forget':
-      return { action: 'create', forgetsPrevious: true }
-    default:
-      throw new PlanFormatError(
-        `Unsupported action ${JSON.stringify(actions)} at ${where}: this action does not know what it does, so it will not summarize the plan. Update the action.`
-      )
+      summary.forget++
+      break
+    case 'no-op':
+      break
   }
-}
-
-const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_-]*$/
-
-/** [["tags","Name"],["triggers_replace"]] -> ['tags.Name', 'triggers_replace'] */
-function formatPaths(paths: unknown): string[] {
-  return rawPaths(paths)
-    .map(formatPath)
-    .filter(text => text !== '')
-}
-
-/** ["tags","Name"] -> `tags.Name`; [ "ingress", 0, "from_port"] -> `ingress[0].from_port` */
-function formatPath(path: readonly Step[]): string {
-  let text = ''
-  for (const step of path) {
-    if (typeof step === 'number') text += `[${step}]`
-    else if (IDENTIFIER.test(step)) text += text === '' ? step : `.${step}`
-    else text += `[${JSON.stringify(step)}]`
-  }
-  return text
-}
-
-function readOutputChanges(value: unknown, findSecrets: () => string[]): OutputChange[] {
-  let secrets: string[] | undefined
-  if (value === undefined || value === null) return []
-  if (!isObject(value)) fail(`output_changes is ${describe(value)}, not an object`)
-  const names = Object.keys(value).sort()
-  const result: OutputChange[] = []
-  for (const name of names) {
-    const change = value[name]
-    const where = `output_changes[${JSON.stringify(name)}]`
-    if (!isObject(change)) fail(`${where} is ${describe(change)}`)
-    const { action } = parseActions(change['actions'], `${where}.actions`)
-    if (action === 'no-op') continue
-    const sensitive = anyTrue(change['before_sensitive']) || anyTrue(change['after_sensitive'])
-    const out: OutputChange = { name, action, sensitive }
-    const unknownMask = change['after_unknown']
-    const afterUnknown = anyTrue(unknownMask)
-    if (afterUnknown) out.afterUnknown = true
-    if (!sensitive) {
-      if (action !== 'create' && 'before' in change) {
-        out.before = JSON.stringify(change['before'] ?? null)
-      }
-      if (action !== 'delete' && unknownMask !== true) {
-        const after = afterUnknown
-          ? withPlaceholders(change['after'], unknownMask, UNKNOWN_MARK)
-          : change['after']
-        // unknown parts read (known after apply), unquoted, as Terraform prints them
-        if (after !== undefined)
-          out.after = JSON.stringify(after ?? null).replaceAll(
-            JSON.stringify(UNKNOWN_MARK),
-            UNKNOWN_VALUE
-          )
-      }
-      // a value that holds a sensitive value from elsewhere in the plan is treated as sensitive
-      const shown = `${out.before ?? ''}\n${out.after ?? ''}`
-      secrets ??= findSecrets()
-      if (secrets.some(secret => shown.includes(secret))) {
-        out.sensitive = true
-        delete out.before
-        delete out.after
-      }
-    }
-    result.push(out)
-  }
-  return result
-}
-
-/**
- * Stands for an unknown part while the value is turned into JSON; no JSON text of a real value
- * contains its JSON form (a NUL in a string is written `\\u0000`).
- */
-const UNKNOWN_MARK = '\u0000known after apply\u0000'
-
-/** true when a sensitivity/unknown mask (`true`, or an object/array of masks) marks anything */
-function anyTrue(mask: unknown): boolean {
-  if (mask === true) return true
-  if (Array.isArray(mask)) return mask.some(anyTrue)
-  if (isObject(mask)) return Object.values(mask).some(anyTrue)
-  return false
-}
-
-/** The value with every leaf the mask marks `true` replaced by the placeholder. */
-function withPlaceholders(value: unknown, mask: unknown, placeholder: string): Json | undefined {
-  if (mask === true) return placeholder
-  if (Array.isArray(mask)) {
-    const items = Array.isArray(value) ? value : []
-    const length = Math.max(items.length, mask.length)
-    const result: Json[] = []
-    for (let i = 0; i < length; i++) {
-      result.push(withPlaceholders(items[i], mask[i], placeholder) ?? null)
-    }
-    return result
-  }
-  if (isObject(mask)) {
-    const obj = isObject(value) ? value : {}
-    const result: { [key: string]: Json } = {}
-    for (const key of new Set([...Object.keys(obj), ...Object.keys(mask)])) {
-      const v = withPlaceholders(obj[key], mask[key], placeholder)
-      if (v !== undefined) result[key] = v
-    }
-    return result
-  }
-  return value as Json | undefined
+  if (rc.importing) summary.import++
+  if (rc.previousAddress !== undefined) summary.move++
 }
 
 /** One line: "2 to add, 1 to change, 0 to destroy, 1 to replace" (plus read/import/move/forget when
@@ -714,113 +271,3 @@ export function terraformPlanLine(s: PlanSummary): string | undefined {
 /** What an errored plan is, wherever it is summed up in one line. */
 export const PLANNING_FAILED =
   'Planning failed: Terraform hit an error while planning, so this plan cannot be applied.'
-
-/** Sensitive strings shorter than this are not searched for in text (they would shred it). */
-export const MIN_REDACTED_LENGTH = 4
-
-/**
- * Every string the plan marks sensitive: resource attributes under before_sensitive /
- * after_sensitive / sensitive_values (changes, drift, prior state, planned values), sensitive
- * outputs, and the values of variables the root module declares sensitive. With the forms
- * Terraform prints them in (JSON-escaped, line by line), longest first. Used to blank them out of
- * plan text and errors (`terraform show` prints e.g. a value derived from a sensitive input that
- * the provider does not mark) and to mask them in logs. Strings shorter than
- * {@link MIN_REDACTED_LENGTH} are left out.
- */
-export function sensitiveStrings(showJson: unknown): string[] {
-  let doc = showJson
-  if (typeof doc === 'string') {
-    try {
-      doc = JSON.parse(doc) as unknown
-    } catch {
-      return []
-    }
-  }
-  const found = new Set<string>()
-  if (!isObject(doc)) return []
-  const add = (value: unknown): void => {
-    if (typeof value === 'string') {
-      for (const form of [value, JSON.stringify(value).slice(1, -1), ...value.split('\n')]) {
-        const trimmed = form.trim()
-        if (trimmed.length >= MIN_REDACTED_LENGTH) found.add(trimmed)
-      }
-    } else if (Array.isArray(value)) value.forEach(add)
-    else if (isObject(value)) Object.values(value).forEach(add)
-  }
-  /** the leaves of value that mask marks true */
-  const masked = (value: unknown, mask: unknown): void => {
-    if (mask === true) add(value)
-    else if (Array.isArray(mask)) {
-      const items = Array.isArray(value) ? value : []
-      mask.forEach((m, i) => masked(items[i], m))
-    } else if (isObject(mask)) {
-      const obj = isObject(value) ? value : {}
-      for (const key of Object.keys(mask)) masked(obj[key], mask[key])
-    }
-  }
-  for (const key of ['resource_changes', 'resource_drift']) {
-    const list = doc[key]
-    if (!Array.isArray(list)) continue
-    for (const item of list) {
-      if (!isObject(item) || !isObject(item['change'])) continue
-      const change = item['change']
-      masked(change['before'], change['before_sensitive'])
-      masked(change['after'], change['after_sensitive'])
-    }
-  }
-  const outputs = doc['output_changes']
-  if (isObject(outputs)) {
-    for (const change of Object.values(outputs)) {
-      if (!isObject(change)) continue
-      masked(change['before'], change['before_sensitive'])
-      masked(change['after'], change['after_sensitive'])
-    }
-  }
-  const stateValues = (values: unknown): void => {
-    if (!isObject(values)) return
-    const outs = values['outputs']
-    if (isObject(outs)) {
-      for (const out of Object.values(outs)) {
-        if (isObject(out) && out['sensitive'] === true) add(out['value'])
-      }
-    }
-    const walkModule = (mod: unknown): void => {
-      if (!isObject(mod)) return
-      const resources = mod['resources']
-      if (Array.isArray(resources)) {
-        for (const r of resources) {
-          if (isObject(r)) masked(r['values'], r['sensitive_values'])
-        }
-      }
-      const children = mod['child_modules']
-      if (Array.isArray(children)) children.forEach(walkModule)
-    }
-    walkModule(values['root_module'])
-  }
-  stateValues(doc['planned_values'])
-  if (isObject(doc['prior_state'])) stateValues(doc['prior_state']['values'])
-  const config = doc['configuration']
-  const variables = doc['variables']
-  if (isObject(config) && isObject(config['root_module']) && isObject(variables)) {
-    const declared = config['root_module']['variables']
-    if (isObject(declared)) {
-      for (const [name, decl] of Object.entries(declared)) {
-        const given = variables[name]
-        if (isObject(decl) && decl['sensitive'] === true && isObject(given)) add(given['value'])
-      }
-    }
-  }
-  return [...found].sort((a, b) => b.length - a.length || (a < b ? -1 : 1))
-}
-
-/** The text with every occurrence of the given strings replaced by "(sensitive value)". */
-export function redact(text: string, secrets: readonly string[]): string {
-  const usable = secrets.filter(s => s.length >= MIN_REDACTED_LENGTH)
-  if (usable.length === 0 || text === '') return text
-  const sorted = [...usable].sort((a, b) => b.length - a.length)
-  const pattern = new RegExp(
-    sorted.map(s => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'),
-    'g'
-  )
-  return text.replace(pattern, '(sensitive value)')
-}

@@ -22,7 +22,8 @@ import {
   type Diagnostic,
   type LockInfo
 } from './diagnostics'
-import { redact, sensitiveStrings, summarizePlan, type PlanSummary } from './plan'
+import { summarizePlan, type PlanSummary } from './plan'
+import { redact, sensitiveStrings } from './sensitive'
 
 /** The S3 backend the state-backend step made sure of. */
 export interface BackendSettings {

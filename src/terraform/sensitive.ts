@@ -1,0 +1,123 @@
+/** The strings a Terraform plan marks sensitive, and redaction of them from text. */
+import { isObject } from '../json'
+
+/** Sensitive strings shorter than this are not searched for in text (they would shred it). */
+export const MIN_REDACTED_LENGTH = 4
+
+/**
+ * Every string the plan marks sensitive: resource attributes under before_sensitive /
+ * after_sensitive / sensitive_values (changes, drift, prior state, planned values), sensitive
+ * outputs, and the values of variables the root module declares sensitive. With the forms
+ * Terraform prints them in (JSON-escaped, line by line), longest first. Used to blank them out of
+ * plan text and errors (`terraform show` prints e.g. a value derived from a sensitive input that
+ * the provider does not mark) and to mask them in logs. Strings shorter than
+ * {@link MIN_REDACTED_LENGTH} are left out.
+ */
+export function sensitiveStrings(showJson: unknown): string[] {
+  let doc = showJson
+  if (typeof doc === 'string') {
+    try {
+      doc = JSON.parse(doc) as unknown
+    } catch {
+      return []
+    }
+  }
+  if (!isObject(doc)) return []
+  const found = new Collector()
+  for (const key of ['resource_changes', 'resource_drift']) {
+    const list = doc[key]
+    if (!Array.isArray(list)) continue
+    for (const item of list) {
+      if (!isObject(item) || !isObject(item['change'])) continue
+      const change = item['change']
+      found.masked(change['before'], change['before_sensitive'])
+      found.masked(change['after'], change['after_sensitive'])
+    }
+  }
+  const outputs = doc['output_changes']
+  if (isObject(outputs)) {
+    for (const change of Object.values(outputs)) {
+      if (!isObject(change)) continue
+      found.masked(change['before'], change['before_sensitive'])
+      found.masked(change['after'], change['after_sensitive'])
+    }
+  }
+  stateValues(found, doc['planned_values'])
+  if (isObject(doc['prior_state'])) stateValues(found, doc['prior_state']['values'])
+  const config = doc['configuration']
+  const variables = doc['variables']
+  if (isObject(config) && isObject(config['root_module']) && isObject(variables)) {
+    const declared = config['root_module']['variables']
+    if (isObject(declared)) {
+      for (const [name, decl] of Object.entries(declared)) {
+        const given = variables[name]
+        if (isObject(decl) && decl['sensitive'] === true && isObject(given))
+          found.add(given['value'])
+      }
+    }
+  }
+  return [...found.strings].sort((a, b) => b.length - a.length || (a < b ? -1 : 1))
+}
+
+/** The sensitive strings found so far, in the forms Terraform prints them. */
+class Collector {
+  readonly strings = new Set<string>()
+
+  /** every string in the value */
+  add(value: unknown): void {
+    if (typeof value === 'string') {
+      for (const form of [value, JSON.stringify(value).slice(1, -1), ...value.split('\n')]) {
+        const trimmed = form.trim()
+        if (trimmed.length >= MIN_REDACTED_LENGTH) this.strings.add(trimmed)
+      }
+    } else if (Array.isArray(value)) value.forEach(v => this.add(v))
+    else if (isObject(value)) Object.values(value).forEach(v => this.add(v))
+  }
+
+  /** the leaves of value that mask marks true */
+  masked(value: unknown, mask: unknown): void {
+    if (mask === true) this.add(value)
+    else if (Array.isArray(mask)) {
+      const items = Array.isArray(value) ? value : []
+      mask.forEach((m, i) => this.masked(items[i], m))
+    } else if (isObject(mask)) {
+      const obj = isObject(value) ? value : {}
+      for (const key of Object.keys(mask)) this.masked(obj[key], mask[key])
+    }
+  }
+}
+
+/** Sensitive outputs and resource values of a state or planned-values document. */
+function stateValues(found: Collector, values: unknown): void {
+  if (!isObject(values)) return
+  const outs = values['outputs']
+  if (isObject(outs)) {
+    for (const out of Object.values(outs)) {
+      if (isObject(out) && out['sensitive'] === true) found.add(out['value'])
+    }
+  }
+  const walkModule = (mod: unknown): void => {
+    if (!isObject(mod)) return
+    const resources = mod['resources']
+    if (Array.isArray(resources)) {
+      for (const r of resources) {
+        if (isObject(r)) found.masked(r['values'], r['sensitive_values'])
+      }
+    }
+    const children = mod['child_modules']
+    if (Array.isArray(children)) children.forEach(walkModule)
+  }
+  walkModule(values['root_module'])
+}
+
+/** The text with every occurrence of the given strings replaced by "(sensitive value)". */
+export function redact(text: string, secrets: readonly string[]): string {
+  const usable = secrets.filter(s => s.length >= MIN_REDACTED_LENGTH)
+  if (usable.length === 0 || text === '') return text
+  const sorted = [...usable].sort((a, b) => b.length - a.length)
+  const pattern = new RegExp(
+    sorted.map(s => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'),
+    'g'
+  )
+  return text.replace(pattern, '(sensitive value)')
+}
