@@ -1,16 +1,18 @@
-import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { InputError } from './errors'
 import { insideWorkspace, isDirectory } from './workspace-paths'
-import { bool, oneOf, optional, withDefault, type Env, type InputReader } from './input-reader'
+import { bool, oneOf, withDefault, type Env, type InputReader } from './input-reader'
 import { readBackendConfig, type BackendInputs } from './backend/config'
 import { readTerraformConfig, type TerraformInputs } from './terraform/config'
 import { readFrontendConfig, type FrontendInputs } from './frontend/config'
 import { readHealthConfig, type HealthInputs } from './health/config'
 import { readReportConfig, type ReportInputs } from './report/config'
 import { withStackDefaults, type StackRun } from './stacks/stack-input'
+import { readContext, type RunContext } from './github/run-context'
 
 export { inputsFromEnv, lines, numberedLines } from './input-reader'
+export { readContext } from './github/run-context'
+export type { RunContext } from './github/run-context'
 export type { InputReader, KeyValue } from './input-reader'
 export { defaultStateKey } from './backend/config'
 export type { LockKind } from './backend/config'
@@ -22,25 +24,6 @@ export type { CommentMode } from './report/config'
 
 export type Mode =
   'plan' | 'apply' | 'deploy' | 'frontend' | 'drift' | 'stacks' | 'overview' | 'unlock'
-
-/** Where the run comes from: the event and the repository, read from the runner's environment. */
-export interface RunContext {
-  eventName: string
-  /** Parsed event payload (empty object when there is none). */
-  payload: Record<string, unknown>
-  repository?: { owner: string; repo: string }
-  /** Pull-request number for pull_request / pull_request_target events. */
-  pullRequest?: number
-  sha?: string
-  ref?: string
-  actor?: string
-  runId?: string
-  runAttempt: string
-  serverUrl: string
-  apiUrl: string
-  /** Link to the workflow run, when the repository and run id are known. */
-  runUrl?: string
-}
 
 /** What every phase shares: the mode, the run, the workspace and the names everything derives from. */
 export interface CoreInputs {
@@ -179,47 +162,6 @@ export function autoMode(context: RunContext): Mode {
         `auto has no mode for the ${context.eventName} event; set mode to plan, apply, deploy, frontend or drift for this workflow`
       )
   }
-}
-
-/** The event and repository, from the runner's environment variables and event payload. */
-export function readContext(env: Env = process.env): RunContext {
-  const eventName = env.GITHUB_EVENT_NAME || 'workflow_dispatch'
-  let payload: Record<string, unknown> = {}
-  const eventPath = env.GITHUB_EVENT_PATH
-  if (eventPath && fs.existsSync(eventPath)) {
-    try {
-      const parsed: unknown = JSON.parse(fs.readFileSync(eventPath, 'utf8'))
-      if (parsed && typeof parsed === 'object') payload = parsed as Record<string, unknown>
-    } catch {
-      payload = {}
-    }
-  }
-  const [owner, repo] = (env.GITHUB_REPOSITORY ?? '').split('/')
-  const repository = owner && repo ? { owner, repo } : undefined
-  const pr = payload.pull_request as { number?: unknown } | undefined
-  const prNumber = typeof pr?.number === 'number' ? pr.number : undefined
-  const serverUrl = (env.GITHUB_SERVER_URL || 'https://github.com').replace(/\/+$/, '')
-  const runId = optional(env.GITHUB_RUN_ID ?? '')
-  const context: RunContext = {
-    eventName,
-    payload,
-    runAttempt: env.GITHUB_RUN_ATTEMPT || '1',
-    serverUrl,
-    apiUrl: (env.GITHUB_API_URL || 'https://api.github.com').replace(/\/+$/, '')
-  }
-  if (repository) context.repository = repository
-  if (prNumber !== undefined) context.pullRequest = prNumber
-  const headSha = (pr as { head?: { sha?: unknown } } | undefined)?.head?.sha
-  const sha = typeof headSha === 'string' ? headSha : env.GITHUB_SHA
-  if (sha) context.sha = sha
-  if (env.GITHUB_REF) context.ref = env.GITHUB_REF
-  if (env.GITHUB_ACTOR) context.actor = env.GITHUB_ACTOR
-  if (runId) {
-    context.runId = runId
-    if (repository)
-      context.runUrl = `${serverUrl}/${repository.owner}/${repository.repo}/actions/runs/${runId}`
-  }
-  return context
 }
 
 function readRegion(input: InputReader, env: Env): string {

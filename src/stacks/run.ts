@@ -7,7 +7,7 @@ import * as core from '@actions/core'
 import * as path from 'node:path'
 import { errorMessage } from '../errors'
 import { inputsFromEnv, withDefault, type InputReader } from '../input-reader'
-import { readContext, type RunContext } from '../inputs'
+import { readContext, type RunContext } from '../github/run-context'
 import {
   commentsBy,
   githubClient,
