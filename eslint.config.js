@@ -16,6 +16,7 @@ const SHARED = [
   'src/root-module.ts',
   'src/workspace-paths.ts',
   'src/json.ts',
+  'src/input-reader.ts',
   'src/aws/**',
   'src/github/**'
 ]

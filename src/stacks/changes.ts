@@ -6,7 +6,7 @@
 import { execFileSync } from 'node:child_process'
 import * as path from 'node:path'
 import { DeployError } from '../errors'
-import type { RunContext } from '../inputs'
+import type { RunContext } from '../github/run-context'
 import { readModuleConfig } from '../root-module'
 import { downstreamOf, type Stack, type StackSet } from './stacks-file'
 

@@ -6,7 +6,8 @@
 import * as core from '@actions/core'
 import * as path from 'node:path'
 import { errorMessage } from '../errors'
-import { inputsFromEnv, readContext, type InputReader, type RunContext } from '../inputs'
+import { inputsFromEnv, withDefault, type InputReader } from '../input-reader'
+import { readContext, type RunContext } from '../github/run-context'
 import {
   commentsBy,
   githubClient,
@@ -38,7 +39,7 @@ export function readStacksRunConfig(
   return {
     workspace: path.resolve(env.GITHUB_WORKSPACE || process.cwd()),
     context: readContext(env),
-    stacksFile: input('stacks-file') || 'revive-deploy.yml',
+    stacksFile: withDefault(input, 'stacks-file'),
     ...(token !== '' && { githubToken: token }),
     comment: input('comment') || 'always',
     input

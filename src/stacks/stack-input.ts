@@ -4,7 +4,7 @@
  * action.yml's default takes the stack's value.
  */
 import { InputError } from '../errors'
-import type { InputReader } from '../inputs'
+import { withDefault, type InputReader } from '../input-reader'
 import { actionInputDefaults } from './action-inputs'
 import { loadStacks, type Stack } from './stacks-file'
 
@@ -34,7 +34,7 @@ export function withStackDefaults(
   const explicit = explicitInputs(input)
   const set = loadStacks({
     workspace,
-    file: input('stacks-file') || 'revive-deploy.yml',
+    file: withDefault(input, 'stacks-file'),
     inputNames: new Set(actionInputDefaults().keys()),
     explicit
   })

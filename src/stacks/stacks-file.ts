@@ -21,7 +21,7 @@ import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node } from 'yaml'
 import { DeployError } from '../errors'
-import { defaultStateKey } from '../inputs'
+import { defaultStateKey } from '../backend/config'
 import { readModuleConfig } from '../root-module'
 
 export interface Stack {

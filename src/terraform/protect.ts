@@ -6,6 +6,7 @@
 import picomatch from 'picomatch'
 import { gunzipSync, gzipSync } from 'node:zlib'
 import { InputError } from '../errors'
+import { lines, withDefault, type InputReader } from '../input-reader'
 import type { PlanSummary, ResourceChange } from './plan'
 
 /**
@@ -77,27 +78,20 @@ export interface ProtectedChange {
   allowedBy?: string
 }
 
-function globLines(value: string): string[] {
-  return value
-    .split(/\r?\n/)
-    .map(line => line.trim())
-    .filter(line => line !== '' && !line.startsWith('#'))
-}
-
 /** Reads `protect`, `allow-destroy` and `allow-destroy-label`. */
-export function readGuardConfig(input: (name: string) => string): GuardConfig {
-  const protectText = input('protect').trim()
+export function readGuardConfig(input: InputReader): GuardConfig {
+  const protectText = withDefault(input, 'protect').trim()
   let protect: ProtectRule
-  if (protectText === '' || protectText === 'stateful') protect = { kind: 'stateful' }
+  if (protectText === 'stateful') protect = { kind: 'stateful' }
   else if (protectText === 'all') protect = { kind: 'all' }
   else if (protectText === 'none') protect = { kind: 'none' }
-  else protect = { kind: 'globs', globs: globLines(protectText) }
+  else protect = { kind: 'globs', globs: lines(protectText) }
 
   const allowText = input('allow-destroy').trim()
   let allowDestroy: AllowDestroy
   if (allowText === 'true') allowDestroy = { kind: 'all' }
   else if (allowText === '' || allowText === 'false') allowDestroy = { kind: 'globs', globs: [] }
-  else allowDestroy = { kind: 'globs', globs: globLines(allowText) }
+  else allowDestroy = { kind: 'globs', globs: lines(allowText) }
 
   const label = input('allow-destroy-label').trim()
   if (label.length > 50 || /[\r\n]/.test(label))
