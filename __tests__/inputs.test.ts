@@ -3,7 +3,8 @@ import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
 import { InputError } from '../src/errors'
-import { keepRemoved, normalisePrefix, readConfig, type InputReader } from '../src/inputs'
+import { readConfig, type InputReader } from '../src/inputs'
+import { keepRemoved, normalisePrefix } from '../src/frontend/config'
 
 let workspace: string
 const baseEnv = (extra: Record<string, string> = {}): Record<string, string> => ({

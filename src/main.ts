@@ -23,7 +23,7 @@ import { deployFrontend } from './frontend/deploy'
 import type { ManifestLocation } from './frontend/site-manifest'
 import { HealthCheckError, runHealthChecks } from './health/health'
 import { fingerprintKey, type FingerprintKey } from './backend/fingerprint-key'
-import { inputsFromEnv, readConfig, type Config } from './inputs'
+import { readConfig, type Config } from './inputs'
 import { backendSection, outputsSection, publishPlanOutputs, RunReport } from './report/publish'
 import { planFingerprint, type Fingerprint } from './terraform/fingerprint'
 import { terraformEnvProblem } from './terraform/cli'
@@ -48,6 +48,7 @@ import {
 import { renderFrontendSection } from './report/frontend'
 import { renderHealthSection } from './report/health'
 import { FrontendError, type FrontendResult } from './frontend/result'
+import { inputsFromEnv } from './input-reader'
 
 /**
  * The deploy, as a table of contents: read inputs → state backend → terraform (init, guard, plan,
