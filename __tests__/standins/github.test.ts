@@ -28,6 +28,7 @@ async function failure(
 beforeAll(async () => {
   gh = await startGitHubStandIn()
   gh.addToken('ghp_maintainer', 'maintainer', 'write', 'User')
+  gh.addToken('ghs_app_installation', 'deploy-helper[bot]', 'write', 'Bot')
 })
 
 afterAll(async () => {
@@ -37,6 +38,7 @@ afterAll(async () => {
 describe('issue comments', () => {
   it('creates, gets and updates a comment in place', async () => {
     const pr = gh.addPullRequest(repo, { title: 'Add checkout' })
+    gh.clearRequests()
     const kit = octokit('ghs_standin_write')
     const created = await kit.rest.issues.createComment({
       owner,
@@ -285,7 +287,6 @@ describe('fault injection seen by Octokit', () => {
 
 describe('who a token is', () => {
   it('GraphQL viewer { login } answers for GITHUB_TOKEN, an App installation token and a personal token; GET /user only for the personal one', async () => {
-    gh.addToken('ghs_app_installation', 'deploy-helper[bot]', 'write', 'Bot')
     const viewer = async (token: string): Promise<unknown> =>
       (await octokit(token).graphql<{ viewer: { login: string } }>('query { viewer { login } }'))
         .viewer.login
