@@ -266,6 +266,9 @@ describe('bucket configuration', () => {
   })
 
   it('a new bucket reads back as on AWS since 2023: SSE-S3, public access blocked, ACLs off', async () => {
+    // A bucket of its own: the other tests here change config-bucket's settings.
+    const bucket = 'config-bucket-fresh'
+    await use1().send(new CreateBucketCommand({ Bucket: bucket }))
     const enc = await use1().send(new GetBucketEncryptionCommand({ Bucket: bucket }))
     expect(enc.ServerSideEncryptionConfiguration?.Rules).toEqual([
       { ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' }, BucketKeyEnabled: false }
@@ -604,10 +607,11 @@ describe('objects', () => {
     const saved = process.env.AWS_ENDPOINT_URL_S3
     process.env.AWS_ENDPOINT_URL_S3 = s3.url
     try {
+      await use1().send(new PutObjectCommand({ Bucket: bucket, Key: 'via-env', Body: '1' }))
       const viaEnv = new S3Client({ region: 'us-east-1', credentials })
-      const got = await viaEnv.send(new GetObjectCommand({ Bucket: bucket, Key: 'once' }))
+      const got = await viaEnv.send(new GetObjectCommand({ Bucket: bucket, Key: 'via-env' }))
       expect(await got.Body?.transformToString()).toBe('1')
-      expect(s3.requests.at(-1)?.path).toBe(`/${bucket}/once`)
+      expect(s3.requests.at(-1)?.path).toBe(`/${bucket}/via-env`)
     } finally {
       if (saved === undefined) delete process.env.AWS_ENDPOINT_URL_S3
       else process.env.AWS_ENDPOINT_URL_S3 = saved
@@ -855,16 +859,18 @@ describe('listings in S3 order (UTF-8 bytes), paginated as S3 does', () => {
       expect(v1.Contents?.every(o => o.Owner?.ID === owner?.ID)).toBe(true)
       expect(v1.Contents?.map(o => [o.Key, o.ETag, o.Size])).toEqual(
         v2.Contents?.map(o => [o.Key, o.ETag, o.Size])
-      )
+      ) // Leave the listing as the other tests here expect it.
+      await c.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'infrequent.txt' }))
     })
   })
 
   describe('2,500 keys at the bucket root', () => {
     const bucket = 'many-keys'
+    // The read-after-write test changes its own copy, so the listing tests pass in any order.
+    const changedBucket = 'many-keys-changed'
     let expected: string[] = []
 
     beforeAll(async () => {
-      await use1().send(new CreateBucketCommand({ Bucket: bucket }))
       // A site under `site/` (1,205 keys in nested directories), keys that sort between or
       // around it (`site-old.txt`, `site.css`, `site0`), and files at the root.
       const keys = [
@@ -875,10 +881,13 @@ describe('listings in S3 order (UTF-8 bytes), paginated as S3 does', () => {
         ...Array.from({ length: 1292 }, (_, i) => `f${i}-${(i * 7919) % 1000}.txt`)
       ]
       expect(keys).toHaveLength(2500)
-      s3.putObjects(
-        bucket,
-        keys.map(key => ({ key, body: key }))
-      )
+      for (const b of [bucket, changedBucket]) {
+        await use1().send(new CreateBucketCommand({ Bucket: b }))
+        s3.putObjects(
+          b,
+          keys.map(key => ({ key, body: key }))
+        )
+      }
       expected = byteOrder(keys)
     })
 
@@ -912,44 +921,52 @@ describe('listings in S3 order (UTF-8 bytes), paginated as S3 does', () => {
 
     it('a listing right after a write or delete shows it (read-after-write)', async () => {
       const c = use1()
-      await listAll(bucket)
-      await c.send(new PutObjectCommand({ Bucket: bucket, Key: 'site-new.txt', Body: 'new' }))
-      await c.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'site-old.txt' }))
+      await listAll(changedBucket)
+      await c.send(
+        new PutObjectCommand({ Bucket: changedBucket, Key: 'site-new.txt', Body: 'new' })
+      )
+      await c.send(new DeleteObjectCommand({ Bucket: changedBucket, Key: 'site-old.txt' }))
       const gone = expected.filter(k => k.startsWith('f1')).slice(0, 120)
       await c.send(
         new DeleteObjectsCommand({
-          Bucket: bucket,
+          Bucket: changedBucket,
           Delete: { Objects: gone.map(Key => ({ Key })), Quiet: true }
         })
       )
       await c.send(
         new CopyObjectCommand({
-          Bucket: bucket,
+          Bucket: changedBucket,
           Key: 'site/copy.html',
-          CopySource: `${bucket}/site0`
+          CopySource: `${changedBucket}/site0`
         })
       )
       const changed = 'site/s0/d0/p0.html'
-      await c.send(new PutObjectCommand({ Bucket: bucket, Key: changed, Body: 'changed body' }))
+      await c.send(
+        new PutObjectCommand({ Bucket: changedBucket, Key: changed, Body: 'changed body' })
+      )
       await new Upload({
         client: c,
-        params: { Bucket: bucket, Key: 'big.bin', Body: Buffer.alloc(6 * 1024 * 1024, 7) },
+        params: { Bucket: changedBucket, Key: 'big.bin', Body: Buffer.alloc(6 * 1024 * 1024, 7) },
         partSize: 5 * 1024 * 1024
       }).done()
 
-      expected = byteOrder([
+      const after = byteOrder([
         ...expected.filter(k => k !== 'site-old.txt' && !gone.includes(k)),
         'site-new.txt',
         'site/copy.html',
         'big.bin'
       ])
-      const all = await listAll(bucket)
-      expect(all.keys).toEqual(expected)
-      const page = await c.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: changed }))
+      const all = await listAll(changedBucket)
+      expect(all.keys).toEqual(after)
+      const page = await c.send(
+        new ListObjectsV2Command({ Bucket: changedBucket, Prefix: changed })
+      )
       expect(page.Contents?.map(o => [o.Key, o.Size, o.ETag])).toEqual([
         [changed, 12, `"${createHash('md5').update('changed body').digest('hex')}"`]
       ])
-      const big = await c.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: 'big.bin' }))
+      const big = await c.send(
+        new ListObjectsV2Command({ Bucket: changedBucket, Prefix: 'big.bin' })
+      )
       expect(big.Contents?.[0]?.ETag).toMatch(/^"[0-9a-f]{32}-2"$/)
       expect(big.Contents?.[0]?.Size).toBe(6 * 1024 * 1024)
     })
@@ -1029,6 +1046,13 @@ describe('versions', () => {
   const bucket = 'versioned-state'
   const key = 'production/terraform.tfstate'
   const use1 = (): S3Client => client('us-east-1')
+  // Each test writes its own object's versions (serial 1, then serial 2), so they pass in any order.
+  const twoVersions = async (k: string): Promise<void> => {
+    for (const serial of [1, 2])
+      await use1().send(
+        new PutObjectCommand({ Bucket: bucket, Key: k, Body: `{"serial":${serial}}` })
+      )
+  }
 
   beforeAll(async () => {
     const c = use1()
@@ -1036,6 +1060,7 @@ describe('versions', () => {
     await c.send(
       new PutObjectCommand({ Bucket: bucket, Key: 'before-versioning.txt', Body: 'old' })
     )
+    await c.send(new PutObjectCommand({ Bucket: bucket, Key: 'unversioned/old.txt', Body: 'old' }))
     await c.send(
       new PutBucketVersioningCommand({
         Bucket: bucket,
@@ -1088,6 +1113,8 @@ describe('versions', () => {
 
   it('delete adds a delete marker; removing the marker brings the object back', async () => {
     const c = use1()
+    const key = 'marker/terraform.tfstate'
+    await twoVersions(key)
     const del = await c.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }))
     expect(del.DeleteMarker).toBe(true)
     expect(del.VersionId).toBeDefined()
@@ -1106,6 +1133,8 @@ describe('versions', () => {
 
   it('deleting a version by id removes it for good; DeleteObjects works per version', async () => {
     const c = use1()
+    const key = 'by-id/terraform.tfstate'
+    await twoVersions(key)
     const versions = s3.objectVersions(bucket, key)
     expect(versions).toHaveLength(2)
     await c.send(
@@ -1117,11 +1146,11 @@ describe('versions', () => {
     const res = await c.send(
       new DeleteObjectsCommand({
         Bucket: bucket,
-        Delete: { Objects: [{ Key: key }, { Key: 'before-versioning.txt', VersionId: 'null' }] }
+        Delete: { Objects: [{ Key: key }, { Key: 'unversioned/old.txt', VersionId: 'null' }] }
       })
     )
     expect(res.Deleted?.find(d => d.Key === key)?.DeleteMarker).toBe(true)
-    expect(s3.objectVersions(bucket, 'before-versioning.txt')).toEqual([])
+    expect(s3.objectVersions(bucket, 'unversioned/old.txt')).toEqual([])
     expect(s3.objectVersions(bucket, key).map(v => v.isDeleteMarker)).toEqual([true, false])
   })
 
