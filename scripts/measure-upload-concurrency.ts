@@ -21,7 +21,7 @@ import { createClients } from '../src/aws/clients'
 import { scanBuildDirectory } from '../src/frontend/local-files'
 import { uploadItems } from '../src/frontend/s3-sync'
 import { planSync } from '../src/frontend/sync-plan'
-import { generateSite, writeSite } from '../__tests__/frontend-site'
+import { generateSite, writeSite } from '../__tests__/helpers/frontend-site'
 import { startStandIns } from '../standins/index'
 
 const count = Number(process.argv[2] ?? 1500)
