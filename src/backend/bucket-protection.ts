@@ -91,21 +91,6 @@ export function hardeningSteps(
   s3: S3Client,
   bucket: string
 ): HardeningStep[] {
-  const encryption = config.stateKmsKeyId
-    ? {
-        ApplyServerSideEncryptionByDefault: {
-          SSEAlgorithm: 'aws:kms' as const,
-          KMSMasterKeyID: config.stateKmsKeyId
-        },
-        BucketKeyEnabled: true
-      }
-    : { ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' as const } }
-  const publicAccessBlock = {
-    BlockPublicAcls: true,
-    IgnorePublicAcls: true,
-    BlockPublicPolicy: true,
-    RestrictPublicBuckets: true
-  }
   return [
     {
       what: 'tags',
@@ -113,25 +98,7 @@ export function hardeningSteps(
         s3.send(new PutBucketTaggingCommand({ Bucket: bucket, Tagging: { TagSet: tags(config) } })),
       fix: `aws s3api put-bucket-tagging --bucket ${bucket} --tagging 'TagSet=[{Key=ManagedBy,Value=revive-deploy}]'`
     },
-    {
-      what: 'public access blocked',
-      apply: () =>
-        s3.send(
-          new PutPublicAccessBlockCommand({
-            Bucket: bucket,
-            PublicAccessBlockConfiguration: publicAccessBlock
-          })
-        ),
-      present: () =>
-        readsPresent(async () => {
-          const got = (await s3.send(new GetPublicAccessBlockCommand({ Bucket: bucket })))
-            .PublicAccessBlockConfiguration
-          return Object.keys(publicAccessBlock).every(
-            k => got?.[k as keyof typeof publicAccessBlock] === true
-          )
-        }, 'NoSuchPublicAccessBlockConfiguration'),
-      fix: `aws s3api put-public-access-block --bucket ${bucket} --public-access-block-configuration BlockPublicAcls=true,IgnorePublicAcls=true,BlockPublicPolicy=true,RestrictPublicBuckets=true`
-    },
+    publicAccessStep(s3, bucket),
     {
       what: 'object ownership enforced',
       apply: () =>
@@ -156,49 +123,92 @@ export function hardeningSteps(
         (await s3.send(new GetBucketVersioningCommand({ Bucket: bucket }))).Status === 'Enabled',
       fix: `aws s3api put-bucket-versioning --bucket ${bucket} --versioning-configuration Status=Enabled`
     },
-    {
-      what: config.stateKmsKeyId ? 'encryption (KMS)' : 'encryption (SSE-S3)',
-      apply: () =>
-        s3.send(
-          new PutBucketEncryptionCommand({
-            Bucket: bucket,
-            ServerSideEncryptionConfiguration: { Rules: [encryption] }
-          })
-        ),
-      // Any default encryption counts: the action does not replace a key someone chose.
-      present: () =>
-        readsPresent(
-          async () =>
-            ((await s3.send(new GetBucketEncryptionCommand({ Bucket: bucket })))
-              .ServerSideEncryptionConfiguration?.Rules?.length ?? 0) > 0,
-          'ServerSideEncryptionConfigurationNotFoundError'
-        ),
-      fix: `aws s3api put-bucket-encryption --bucket ${bucket} --server-side-encryption-configuration '${JSON.stringify({ Rules: [encryption] })}'`
-    },
-    {
-      what: 'TLS-only bucket policy',
-      // Added to the statements already there, never replacing them.
-      apply: async () => {
-        const current = (await readPolicy(s3, bucket)) ?? {}
-        const kept = statements(current).filter(
-          st => (st as { Sid?: unknown } | null)?.Sid !== TLS_SID
-        )
-        const policy = {
-          ...current,
-          Version: current.Version ?? '2012-10-17',
-          Statement: [...kept, tlsStatement(bucket)]
-        }
-        return s3.send(
-          new PutBucketPolicyCommand({ Bucket: bucket, Policy: JSON.stringify(policy) })
-        )
-      },
-      present: async () => {
-        const policy = await readPolicy(s3, bucket)
-        return policy !== undefined && statements(policy).some(deniesInsecureTransport)
-      },
-      fix: `add to the bucket policy of ${bucket} a statement that denies s3:* when aws:SecureTransport is false (docs/backend.md)`
-    }
+    encryptionStep(config, s3, bucket),
+    tlsPolicyStep(s3, bucket)
   ]
+}
+
+function publicAccessStep(s3: S3Client, bucket: string): HardeningStep {
+  const publicAccessBlock = {
+    BlockPublicAcls: true,
+    IgnorePublicAcls: true,
+    BlockPublicPolicy: true,
+    RestrictPublicBuckets: true
+  }
+  return {
+    what: 'public access blocked',
+    apply: () =>
+      s3.send(
+        new PutPublicAccessBlockCommand({
+          Bucket: bucket,
+          PublicAccessBlockConfiguration: publicAccessBlock
+        })
+      ),
+    present: () =>
+      readsPresent(async () => {
+        const got = (await s3.send(new GetPublicAccessBlockCommand({ Bucket: bucket })))
+          .PublicAccessBlockConfiguration
+        return Object.keys(publicAccessBlock).every(
+          k => got?.[k as keyof typeof publicAccessBlock] === true
+        )
+      }, 'NoSuchPublicAccessBlockConfiguration'),
+    fix: `aws s3api put-public-access-block --bucket ${bucket} --public-access-block-configuration BlockPublicAcls=true,IgnorePublicAcls=true,BlockPublicPolicy=true,RestrictPublicBuckets=true`
+  }
+}
+
+function encryptionStep(config: BackendConfig, s3: S3Client, bucket: string): HardeningStep {
+  const encryption = config.stateKmsKeyId
+    ? {
+        ApplyServerSideEncryptionByDefault: {
+          SSEAlgorithm: 'aws:kms' as const,
+          KMSMasterKeyID: config.stateKmsKeyId
+        },
+        BucketKeyEnabled: true
+      }
+    : { ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' as const } }
+  return {
+    what: config.stateKmsKeyId ? 'encryption (KMS)' : 'encryption (SSE-S3)',
+    apply: () =>
+      s3.send(
+        new PutBucketEncryptionCommand({
+          Bucket: bucket,
+          ServerSideEncryptionConfiguration: { Rules: [encryption] }
+        })
+      ),
+    // Any default encryption counts: the action does not replace a key someone chose.
+    present: () =>
+      readsPresent(
+        async () =>
+          ((await s3.send(new GetBucketEncryptionCommand({ Bucket: bucket })))
+            .ServerSideEncryptionConfiguration?.Rules?.length ?? 0) > 0,
+        'ServerSideEncryptionConfigurationNotFoundError'
+      ),
+    fix: `aws s3api put-bucket-encryption --bucket ${bucket} --server-side-encryption-configuration '${JSON.stringify({ Rules: [encryption] })}'`
+  }
+}
+
+function tlsPolicyStep(s3: S3Client, bucket: string): HardeningStep {
+  return {
+    what: 'TLS-only bucket policy',
+    // Added to the statements already there, never replacing them.
+    apply: async () => {
+      const current = (await readPolicy(s3, bucket)) ?? {}
+      const kept = statements(current).filter(
+        st => (st as { Sid?: unknown } | null)?.Sid !== TLS_SID
+      )
+      const policy = {
+        ...current,
+        Version: current.Version ?? '2012-10-17',
+        Statement: [...kept, tlsStatement(bucket)]
+      }
+      return s3.send(new PutBucketPolicyCommand({ Bucket: bucket, Policy: JSON.stringify(policy) }))
+    },
+    present: async () => {
+      const policy = await readPolicy(s3, bucket)
+      return policy !== undefined && statements(policy).some(deniesInsecureTransport)
+    },
+    fix: `add to the bucket policy of ${bucket} a statement that denies s3:* when aws:SecureTransport is false (docs/backend.md)`
+  }
 }
 
 /**
