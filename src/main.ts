@@ -362,7 +362,7 @@ async function healthChecks(
 
 async function stateBackend(config: Config, clients: AwsClients): Promise<BackendReport> {
   return core.group('State backend', async () => {
-    const backend = await ensureBackend(config, clients, line => core.info(line))
+    const backend = await ensureBackend(config, clients)
     core.setOutput('state-bucket', backend.bucket)
     core.setOutput('lock-table', backend.table)
     core.setOutput('backend-created', String(backend.bucketCreated || backend.tableCreated))

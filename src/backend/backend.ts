@@ -9,6 +9,7 @@ import { GetCallerIdentityCommand, type STSClient } from '@aws-sdk/client-sts'
 import { awsErrorName, awsStatus, expectBucketOwner, retryOn } from '../aws/clients'
 import { DeployError, InputError, errorMessage } from '../errors'
 import { bucketNameProblem } from '../aws/names'
+import { coreLog, type Log } from '../log'
 import type { Config } from '../inputs'
 import { checkBucketProtection, hardeningSteps, settle } from './bucket-protection'
 import {
@@ -45,6 +46,13 @@ export interface BackendClients {
   s3: S3Client
   dynamodb: DynamoDBClient
   sts: STSClient
+}
+
+/** One run of the backend step: what it was asked, what it reports, where it logs. */
+export interface BackendRun {
+  config: BackendConfig
+  report: BackendReport
+  log: Log
 }
 
 export type BackendConfig = Pick<
@@ -103,7 +111,7 @@ export async function resolveBucketName(config: BackendConfig, sts: STSClient): 
 export async function ensureBackend(
   config: BackendConfig,
   clients: BackendClients,
-  log: (line: string) => void = () => {}
+  log: Log = coreLog
 ): Promise<BackendReport> {
   const started = Date.now()
   const account = await callerAccount(clients.sts)
@@ -131,6 +139,9 @@ export async function ensureBackend(
     bucketExists(clients.s3, bucket, config.region),
     useTable ? describeTable(clients.dynamodb, config.lockTable) : undefined
   ])
+  log.debug(
+    `State backend: account ${account}, bucket ${bucket} (${config.stateBucket ? 'state-bucket' : 'default name'}): ${bucketState ? 'present' : 'missing'} (HeadBucket); ${useTable ? `lock table ${config.lockTable}: ${tableState?.TableStatus ?? 'missing'} (DescribeTable)` : 'lock s3: no lock table read'}`
+  )
   if (tableState) checkTable(tableState, config.lockTable)
 
   const missing = [
@@ -145,20 +156,21 @@ export async function ensureBackend(
   if (missing.length > 0 && config.dryRun) {
     report.wouldCreate = missing
     report.missing = true
-    log(`Dry run: would create ${missing.join(' and ')}`)
+    log.info(`Dry run: would create ${missing.join(' and ')}`)
     report.seconds = (Date.now() - started) / 1000
     return report
   }
 
+  const run: BackendRun = { config, report, log }
   // The bucket first: a name taken by another account must stop the run before anything is created.
-  if (!bucketState) await createBucket(config, clients.s3, bucket, report, log)
-  else await checkBucketProtection(config, clients.s3, bucket, report, log)
+  if (!bucketState) await createBucket(run, clients.s3, bucket)
+  else await checkBucketProtection(run, clients.s3, bucket)
   if (tableState) {
     const active = await waitActive(clients.dynamodb, config.lockTable, tableState)
-    await checkTableProtection(config, clients.dynamodb, active, report, log)
-  } else if (useTable) await createTable(config, clients.dynamodb, report, log)
+    await checkTableProtection(run, clients.dynamodb, active)
+  } else if (useTable) await createTable(run, clients.dynamodb)
   if (bucketState && (tableState || !useTable))
-    log(
+    log.info(
       `State backend present: s3://${bucket}${useTable ? ` and table ${config.lockTable}` : ' (lock: s3, no table)'}`
     )
   report.seconds = (Date.now() - started) / 1000
@@ -204,13 +216,8 @@ function wrongRegion(bucket: string, actual: string, wanted: string): DeployErro
   )
 }
 
-async function createBucket(
-  config: BackendConfig,
-  s3: S3Client,
-  bucket: string,
-  report: BackendReport,
-  log: (line: string) => void
-): Promise<void> {
+async function createBucket(run: BackendRun, s3: S3Client, bucket: string): Promise<void> {
+  const { config, report, log } = run
   try {
     await retryOn(
       () =>
@@ -228,7 +235,7 @@ async function createBucket(
       error => awsErrorName(error) === 'OperationAborted'
     )
     report.bucketCreated = true
-    log(`Created S3 bucket ${bucket} in ${config.region}`)
+    log.info(`Created S3 bucket ${bucket} in ${config.region}`)
   } catch (error) {
     const name = awsErrorName(error)
     if (name === 'BucketAlreadyExists') throw nameTaken(bucket)
@@ -238,7 +245,7 @@ async function createBucket(
         { cause: error }
       )
     }
-    log(`S3 bucket ${bucket} was created meanwhile by another run`)
+    log.info(`S3 bucket ${bucket} was created meanwhile by another run`)
   }
 
   // Harden. Tags first: they mark the bucket as the action's, so a run that finds a later setting
@@ -255,6 +262,7 @@ async function createBucket(
       )
     }
     report.hardened.push(`bucket: ${step.what}`)
+    log.debug(`S3 bucket ${bucket}: applied ${step.what}`)
   }
-  log(`Hardened S3 bucket ${bucket}: ${steps.map(s => s.what).join(', ')}`)
+  log.info(`Hardened S3 bucket ${bucket}: ${steps.map(s => s.what).join(', ')}`)
 }

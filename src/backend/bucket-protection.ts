@@ -16,7 +16,7 @@ import {
 import { awsErrorName, retryOn } from '../aws/clients'
 import { DeployError, errorMessage } from '../errors'
 
-import type { BackendConfig, BackendReport } from './backend'
+import type { BackendConfig, BackendRun } from './backend'
 
 /** A NoSuchBucket right after creation (eventual consistency) is retried. */
 export const settle = <T>(fn: () => Promise<T>): Promise<T> =>
@@ -218,12 +218,11 @@ function tlsPolicyStep(s3: S3Client, bucket: string): HardeningStep {
  * warning that names each gap and its fix.
  */
 export async function checkBucketProtection(
-  config: BackendConfig,
+  run: BackendRun,
   s3: S3Client,
-  bucket: string,
-  report: BackendReport,
-  log: (line: string) => void
+  bucket: string
 ): Promise<void> {
+  const { config, report, log } = run
   const steps = hardeningSteps(config, s3, bucket).filter(step => step.present)
   const results = await Promise.all(
     steps.map(async step => {
@@ -234,6 +233,9 @@ export async function checkBucketProtection(
       }
     })
   )
+  log.debug(
+    `S3 bucket ${bucket} protection read back: ${results.map(r => `${r.step.what} ${r.present === undefined ? 'unreadable' : r.present ? 'present' : 'missing'}`).join(', ')}`
+  )
   const unreadable = results.filter(r => r.present === undefined)
   if (unreadable.length > 0)
     report.warnings.push(
@@ -242,14 +244,18 @@ export async function checkBucketProtection(
   const missing = results.filter(r => r.present === false).map(r => r.step)
   if (missing.length === 0) return
   const names = missing.map(step => step.what).join(', ')
-  if (!(await managedByAction(s3, bucket))) {
+  const managed = await managedByAction(s3, bucket)
+  log.debug(
+    `S3 bucket ${bucket} ${managed ? 'carries' : 'lacks'} the ManagedBy tag (GetBucketTagging): ${managed ? 'the action finishes it' : 'left as it is'}`
+  )
+  if (!managed) {
     report.warnings.push(
       `The state bucket ${bucket} lacks ${names}${missing.some(m => m.what === 'versioning enabled') ? ' (without versioning the state-loss guard cannot find earlier versions of the state)' : ''}. It was not created by revive-deploy, so the action leaves it as it is; fix: ${missing.map(m => m.fix).join('; ')}.`
     )
     return
   }
   if (config.dryRun) {
-    log(`Dry run: would finish the hardening of ${bucket}: ${names}`)
+    log.info(`Dry run: would finish the hardening of ${bucket}: ${names}`)
     report.warnings.push(
       `The state bucket ${bucket} lacks ${names}; a run that is not a dry run finishes it (the bucket was created by revive-deploy).`
     )
@@ -266,7 +272,7 @@ export async function checkBucketProtection(
     }
     report.hardened.push(`bucket: ${step.what} (finished: was missing)`)
   }
-  log(`Finished the hardening of S3 bucket ${bucket}: ${names}`)
+  log.info(`Finished the hardening of S3 bucket ${bucket}: ${names}`)
 }
 
 /** The bucket carries the action's ManagedBy tag (set first when the action creates a bucket). */

@@ -11,7 +11,7 @@ import {
 import { awsErrorName, retryOn } from '../aws/clients'
 import { DeployError, errorMessage } from '../errors'
 
-import type { BackendConfig, BackendReport } from './backend'
+import type { BackendRun } from './backend'
 import { managedTag, tags } from './bucket-protection'
 
 const TABLE_ACTIVE_TIMEOUT_MS = 5 * 60_000
@@ -47,12 +47,8 @@ export function checkTable(table: TableDescription, name: string): void {
   }
 }
 
-export async function createTable(
-  config: BackendConfig,
-  dynamodb: DynamoDBClient,
-  report: BackendReport,
-  log: (line: string) => void
-): Promise<void> {
+export async function createTable(run: BackendRun, dynamodb: DynamoDBClient): Promise<void> {
+  const { config, report, log } = run
   const table = config.lockTable
   try {
     await dynamodb.send(
@@ -66,7 +62,7 @@ export async function createTable(
       })
     )
     report.tableCreated = true
-    log(`Creating DynamoDB table ${table} (LockID string key, on-demand)`)
+    log.info(`Creating DynamoDB table ${table} (LockID string key, on-demand)`)
   } catch (error) {
     if (awsErrorName(error) !== 'ResourceInUseException') {
       throw new DeployError(
@@ -76,8 +72,9 @@ export async function createTable(
         }
       )
     }
-    log(`DynamoDB table ${table} was created meanwhile by another run`)
+    log.info(`DynamoDB table ${table} was created meanwhile by another run`)
   }
+  log.debug(`Waiting for the lock table ${table} to become ACTIVE (DescribeTable)`)
   const active = await waitActive(dynamodb, table)
   checkTable(active, table)
   if (report.tableCreated) {
@@ -95,6 +92,7 @@ export async function createTable(
         5
       )
       report.hardened.push('table: point-in-time recovery')
+      log.debug(`Lock table ${table}: point-in-time recovery on (UpdateContinuousBackups)`)
     } catch (error) {
       report.warnings.push(
         `Point-in-time recovery could not be enabled on ${table} (${awsErrorName(error) || errorMessage(error)}); the lock table works without it.`
@@ -109,14 +107,16 @@ export async function createTable(
  * DescribeTable already says whether it is on, so a protected table costs no extra call.
  */
 export async function checkTableProtection(
-  config: BackendConfig,
+  run: BackendRun,
   dynamodb: DynamoDBClient,
-  table: TableDescription,
-  report: BackendReport,
-  log: (line: string) => void
+  table: TableDescription
 ): Promise<void> {
-  if (table.DeletionProtectionEnabled !== false) return
+  const { config, report, log } = run
   const name = config.lockTable
+  if (table.DeletionProtectionEnabled !== false) {
+    log.debug(`Lock table ${name}: deletion protection on (from DescribeTable; no further call)`)
+    return
+  }
   const fix = `aws dynamodb update-table --table-name ${name} --deletion-protection-enabled`
   let ours = false
   try {
@@ -127,6 +127,9 @@ export async function checkTableProtection(
   } catch {
     // No permission to read tags: not known to be ours, so only warn.
   }
+  log.debug(
+    `Lock table ${name}: no deletion protection; ManagedBy tag ${ours ? 'present' : 'absent or unreadable'} (ListTagsOfResource)`
+  )
   if (!ours || config.dryRun) {
     report.warnings.push(
       `The lock table ${name} has no deletion protection${ours ? '; a run that is not a dry run turns it on (the table was created by revive-deploy)' : `; fix: ${fix}`}.`
@@ -144,7 +147,7 @@ export async function checkTableProtection(
     return
   }
   report.hardened.push('table: deletion protection (finished: was missing)')
-  log(`Turned on deletion protection for the lock table ${name}`)
+  log.info(`Turned on deletion protection for the lock table ${name}`)
 }
 
 /** Wait (bounded) until the table is ACTIVE. */
