@@ -1,6 +1,7 @@
 import { HeadObjectCommand, ListObjectVersionsCommand, type S3Client } from '@aws-sdk/client-s3'
-import { DeleteItemCommand, GetItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb'
+import { DeleteItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import { awsErrorName, awsStatus } from '../aws/clients'
+import { readLockItem } from '../aws/lock-item'
 import { DeployError, errorMessage } from '../errors'
 
 export interface GuardResult {
@@ -91,21 +92,13 @@ async function readDigest(
   table: string,
   digestId: string
 ): Promise<string | undefined> {
-  try {
-    const item = await dynamodb.send(
-      new GetItemCommand({
-        TableName: table,
-        Key: { LockID: { S: digestId } },
-        ConsistentRead: true
-      })
-    )
-    return item.Item?.Digest?.S
-  } catch (error) {
-    throw new DeployError(
-      `Could not read the lock table ${table} to check for lost state: ${awsErrorName(error) || errorMessage(error)}`,
-      { cause: error }
-    )
-  }
+  const item = await readLockItem(
+    dynamodb,
+    table,
+    digestId,
+    reason => `Could not read the lock table ${table} to check for lost state: ${reason}`
+  )
+  return item?.Digest?.S
 }
 
 interface Version {

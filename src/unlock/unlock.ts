@@ -5,8 +5,9 @@
  */
 import * as core from '@actions/core'
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3'
-import { GetItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb'
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import { awsErrorName, awsStatus } from '../aws/clients'
+import { readLockItem } from '../aws/lock-item'
 import { DeployError, InputError, errorMessage } from '../errors'
 import type { Config, LockKind } from '../inputs'
 import { compareVersions } from '../terraform/install'
@@ -107,19 +108,15 @@ async function readTableLock(
   table: string,
   lockId: string
 ): Promise<HeldLock | undefined> {
-  try {
-    const out = await dynamodb.send(
-      new GetItemCommand({ TableName: table, Key: { LockID: { S: lockId } }, ConsistentRead: true })
-    )
-    const info = out.Item?.Info?.S
-    return info ? fromStored(info, `DynamoDB table ${table}`) : undefined
-  } catch (error) {
-    if (error instanceof DeployError) throw error
-    throw new DeployError(
-      `Could not read the state lock in the lock table ${table}: ${awsErrorName(error) || errorMessage(error)}; check dynamodb:GetItem`,
-      { cause: error }
-    )
-  }
+  const item = await readLockItem(
+    dynamodb,
+    table,
+    lockId,
+    reason =>
+      `Could not read the state lock in the lock table ${table}: ${reason}; check dynamodb:GetItem`
+  )
+  const info = item?.Info?.S
+  return info ? fromStored(info, `DynamoDB table ${table}`) : undefined
 }
 
 async function readFileLock(
