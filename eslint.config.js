@@ -96,7 +96,13 @@ export default tseslint.config(
   // Issue 18: no file over 400 lines, no function over 80. Enforced where the code already meets it
   // (more folders as they are split); a deliberate exception takes an eslint-disable comment saying why.
   {
-    files: ['src/report/**/*.ts', 'src/terraform/plan*.ts', 'src/terraform/sensitive.ts'],
+    files: [
+      'src/report/**/*.ts',
+      'src/terraform/plan*.ts',
+      'src/terraform/runner*.ts',
+      'src/terraform/fingerprint.ts',
+      'src/terraform/sensitive.ts'
+    ],
     rules: {
       'max-lines': ['error', { max: 400, skipBlankLines: false, skipComments: false }],
       'max-lines-per-function': ['error', { max: 80, skipBlankLines: false, skipComments: false }]

@@ -21,8 +21,8 @@ import { planSync } from '../src/frontend/sync-plan'
 import type { Log } from '../src/log'
 import { readConfig } from '../src/inputs'
 import { renderReport, type ReportContext } from '../src/report/render'
-import { summarizePlan } from '../src/terraform/plan'
-import { redact, sensitiveStrings } from '../src/terraform/sensitive'
+import { readPlanJson } from '../src/terraform/plan-json'
+import { redact } from '../src/terraform/sensitive'
 
 /** Milliseconds from process start until the bundle was loaded and this line ran. */
 const loadedMs = performance.now()
@@ -171,11 +171,9 @@ function report(args: ReportArgs): ReportFigures {
   const rssBeforeBytes = process.memoryUsage().rss
   const heapUsedBeforeBytes = process.memoryUsage().heapUsed
   const started = performance.now()
-  // As Terraform.plan() and the report do: the JSON parsed once, secrets from it, the summary, the
-  // redacted text.
-  const doc: unknown = JSON.parse(json)
-  const secrets = sensitiveStrings(doc)
-  const summary = summarizePlan(doc)
+  // What Terraform.plan() runs on `terraform show -json`'s output (the JSON parsed once: secrets,
+  // summary, fingerprint input), then the redacted text and the report.
+  const { summary, secrets } = readPlanJson(json)
   const summarized = performance.now()
   const planText = redact(text, secrets)
   const ctx: ReportContext = {
