@@ -99,6 +99,8 @@ export default tseslint.config(
     files: [
       'src/report/**/*.ts',
       'src/terraform/plan*.ts',
+      'src/terraform/runner*.ts',
+      'src/terraform/fingerprint.ts',
       'src/terraform/sensitive.ts',
       'src/backend/**/*.ts'
     ],

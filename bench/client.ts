@@ -11,6 +11,8 @@
  * Prints one line of JSON (the figures) last on stdout.
  */
 import * as fs from 'node:fs'
+import * as os from 'node:os'
+import * as path from 'node:path'
 import { createClients } from '../src/aws/clients'
 import { checkStateLoss } from '../src/backend/guard'
 import { ensureBackend } from '../src/backend/backend'
@@ -21,8 +23,8 @@ import { planSync } from '../src/frontend/sync-plan'
 import type { Log } from '../src/log'
 import { readConfig } from '../src/inputs'
 import { renderReport, type ReportContext } from '../src/report/render'
-import { summarizePlan } from '../src/terraform/plan'
-import { redact, sensitiveStrings } from '../src/terraform/sensitive'
+import { planFingerprint } from '../src/terraform/fingerprint'
+import { Terraform } from '../src/terraform/runner'
 
 /** Milliseconds from process start until the bundle was loaded and this line ran. */
 const loadedMs = performance.now()
@@ -165,19 +167,52 @@ async function sync(args: SyncArgs): Promise<SyncFigures> {
   }
 }
 
-function report(args: ReportArgs): ReportFigures {
-  const json = fs.readFileSync(args.planJsonFile, 'utf8')
-  const text = fs.readFileSync(args.planTextFile, 'utf8')
+/**
+ * A stand-in `terraform` for the report step: `plan` finds changes (exit 2), `show -json` and
+ * `show -no-color` print the bench's plan files, so `Terraform.plan()` runs as in the action.
+ */
+function planPrinter(args: ReportArgs): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'revive-bench-tf-'))
+  const bin = path.join(dir, 'terraform')
+  const q = (file: string): string => `'${file.replace(/'/g, `'\\''`)}'`
+  fs.writeFileSync(
+    bin,
+    [
+      '#!/bin/sh',
+      'case "$1 $2" in',
+      '  "plan "*) exit 2 ;;',
+      `  "show -json") exec cat ${q(args.planJsonFile)} ;;`,
+      `  "show -no-color") exec cat ${q(args.planTextFile)} ;;`,
+      'esac',
+      'exit 1',
+      ''
+    ].join('\n'),
+    { mode: 0o755 }
+  )
+  return bin
+}
+
+async function report(args: ReportArgs): Promise<ReportFigures> {
+  const bin = planPrinter(args)
+  const terraform = new Terraform({
+    bin,
+    cwd: path.dirname(bin),
+    lockTimeout: '1m',
+    planFile: path.join(path.dirname(bin), 'plan.tfplan'),
+    log: () => undefined
+  })
   const rssBeforeBytes = process.memoryUsage().rss
   const heapUsedBeforeBytes = process.memoryUsage().heapUsed
   const started = performance.now()
-  // As Terraform.plan() and the report do: the JSON parsed once, secrets from it, the summary, the
-  // redacted text.
-  const doc: unknown = JSON.parse(json)
-  const secrets = sensitiveStrings(doc)
-  const summary = summarizePlan(doc)
+  // What the action runs: Terraform.plan() (show -json read once: secrets, summary, fingerprint
+  // input; show -no-color redacted), the reviewed-plan fingerprint of a pull request's plan, then
+  // the report.
+  const plan = await terraform.plan()
+  const { summary, secrets } = plan
+  const planText = plan.text
+  const stack = { workingDirectory: 'terraform', stateKey: 'production/terraform.tfstate' }
+  planFingerprint(plan.effect, stack, Buffer.alloc(32, 7), '0123456789abcdef')
   const summarized = performance.now()
-  const planText = redact(text, secrets)
   const ctx: ReportContext = {
     stack: {
       workingDirectory: 'terraform',
@@ -198,6 +233,7 @@ function report(args: ReportArgs): ReportFigures {
   const renderStart = performance.now()
   const markdown = renderReport(summary, ctx, { includeMarker: true })
   const ended = performance.now()
+  fs.rmSync(path.dirname(bin), { recursive: true, force: true })
   const heapUsedAfterBytes = process.memoryUsage().heapUsed
   return {
     loadedMs,
@@ -210,8 +246,8 @@ function report(args: ReportArgs): ReportFigures {
     summarizeMs: summarized - started,
     resources: summary.resources.length,
     commentLength: markdown.length,
-    planJsonBytes: Buffer.byteLength(json),
-    planTextBytes: Buffer.byteLength(text)
+    planJsonBytes: fs.statSync(args.planJsonFile).size,
+    planTextBytes: fs.statSync(args.planTextFile).size
   }
 }
 
@@ -296,7 +332,7 @@ const [mode = '', raw = '{}'] = process.argv.slice(2)
 const args: unknown = JSON.parse(raw)
 let figures: unknown
 if (mode === 'sync') figures = await sync(args as SyncArgs)
-else if (mode === 'report') figures = report(args as ReportArgs)
+else if (mode === 'report') figures = await report(args as ReportArgs)
 else if (mode === 'backend') figures = await backend(args as BackendArgs)
 else if (mode === 'phases') figures = await phases(args as PhasesArgs)
 else throw new Error(`unknown mode ${mode}: sync, report, backend or phases`)

@@ -582,7 +582,7 @@ async function fingerprintOf(
     return undefined
   }
   return planFingerprint(
-    plan.json,
+    plan.effect,
     { workingDirectory: config.workingDirectoryInput, stateKey: config.stateKey },
     key.key,
     config.context.sha

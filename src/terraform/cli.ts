@@ -176,12 +176,15 @@ export class TerraformCli {
       }
     }
     const exitCode = stream ? await core.group(options.group ?? '', execute) : await execute()
+    const stdout = parts.out.join('')
+    const stderr = parts.err.join('')
     return {
       args,
       exitCode,
-      stdout: parts.out.join(''),
-      stderr: parts.err.join(''),
-      output: parts.all.join(''),
+      stdout,
+      stderr,
+      // Nothing on stderr: the same string, not a second copy (`show -json` prints tens of MB).
+      output: stderr === '' ? stdout : parts.all.join(''),
       durationMs: Date.now() - started
     }
   }

@@ -7,7 +7,7 @@ import * as core from '@actions/core'
 import { randomUUID } from 'node:crypto'
 import * as os from 'node:os'
 import * as path from 'node:path'
-import { DeployError, errorMessage } from '../errors'
+import { DeployError } from '../errors'
 import type { Config, KeyValue, LockKind } from '../inputs'
 import { TerraformCli, type CommandResult, type LogSink } from './cli'
 import {
@@ -22,8 +22,17 @@ import {
   type Diagnostic,
   type LockInfo
 } from './diagnostics'
-import { summarizePlan, type PlanSummary } from './plan'
-import { redact, sensitiveStrings } from './sensitive'
+import type { PlanSummary } from './plan'
+import { readPlanJson, type PlanEffect } from './plan-json'
+import { readOutputs, type TerraformOutputs } from './runner-outputs'
+import { redact } from './sensitive'
+
+export {
+  readOutputs,
+  secretStrings,
+  type TerraformOutput,
+  type TerraformOutputs
+} from './runner-outputs'
 
 /** The S3 backend the state-backend step made sure of. */
 export interface BackendSettings {
@@ -67,8 +76,11 @@ export interface PlanResult {
   summary: PlanSummary
   /** `terraform show -no-color <planfile>`: the plan as people read it. */
   text: string
-  /** `terraform show -json <planfile>`: the plan as data (sensitive values included: never print it). */
-  json: string
+  /**
+   * The changes of `terraform show -json <planfile>` as data, the fingerprint's input (sensitive
+   * values included: never print it). The JSON text itself is not kept.
+   */
+  effect: PlanEffect
   planFile: string
   /** What `terraform plan` printed (sensitive strings of the plan blanked out). */
   log: string
@@ -77,20 +89,6 @@ export interface PlanResult {
    * anything Terraform prints later, e.g. with `redact` from ./plan.
    */
   secrets: string[]
-}
-
-export interface TerraformOutput {
-  value: unknown
-  type: unknown
-  sensitive: boolean
-}
-
-export interface TerraformOutputs {
-  /** Every output, sensitive ones included (their values are masked in the log already). */
-  all: Record<string, TerraformOutput>
-  /** name → value of the outputs not marked sensitive (the `terraform-outputs` action output). */
-  nonSensitive: Record<string, unknown>
-  sensitiveNames: string[]
 }
 
 export interface ApplyResult {
@@ -170,69 +168,6 @@ export function initArgs(backend: BackendSettings, migrate = false): string[] {
   ]
 }
 
-/**
- * The strings that would reveal a sensitive value in a log: each string leaf (also each of its lines
- * and its JSON-escaped form) and the JSON form of the whole value.
- */
-export function secretStrings(value: unknown): string[] {
-  const found = new Set<string>()
-  const addString = (s: string): void => {
-    if (s.trim() === '') return
-    found.add(s)
-    const escaped = JSON.stringify(s).slice(1, -1)
-    if (escaped !== s) found.add(escaped)
-    if (/[\r\n]/.test(s)) {
-      for (const line of s.split(/\r?\n/)) if (line.trim() !== '') found.add(line)
-    }
-  }
-  const walk = (v: unknown): void => {
-    if (typeof v === 'string') addString(v)
-    else if (Array.isArray(v)) v.forEach(walk)
-    else if (v !== null && typeof v === 'object') Object.values(v).forEach(walk)
-  }
-  walk(value)
-  if (typeof value !== 'string' && value !== null && value !== undefined) {
-    const json = JSON.stringify(value)
-    if (json !== undefined && json.length > 1) {
-      found.add(json)
-      found.add(JSON.stringify(value, null, 2))
-    }
-  }
-  return [...found]
-}
-
-/** Parse `terraform output -json` and mask every sensitive value with core.setSecret. */
-export function readOutputs(json: string): TerraformOutputs {
-  let parsed: unknown
-  try {
-    parsed = JSON.parse(json)
-  } catch (error) {
-    throw new DeployError(`terraform output -json did not print JSON (${errorMessage(error)})`)
-  }
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-    throw new DeployError('terraform output -json did not print a JSON object')
-  }
-  const all: Record<string, TerraformOutput> = {}
-  const nonSensitive: Record<string, unknown> = {}
-  const sensitiveNames: string[] = []
-  // Mask first, for every sensitive output, before anything else looks at the values.
-  for (const raw of Object.values(parsed as Record<string, unknown>)) {
-    const entry = (raw ?? {}) as { value?: unknown; type?: unknown; sensitive?: unknown }
-    if (entry.sensitive !== false) {
-      for (const secret of secretStrings(entry.value)) core.setSecret(secret)
-    }
-  }
-  for (const [name, raw] of Object.entries(parsed as Record<string, unknown>)) {
-    const entry = (raw ?? {}) as { value?: unknown; type?: unknown; sensitive?: unknown }
-    const sensitive = entry.sensitive !== false
-    all[name] = { value: entry.value, type: entry.type, sensitive }
-    if (sensitive) sensitiveNames.push(name)
-    else nonSensitive[name] = entry.value
-  }
-  sensitiveNames.sort()
-  return { all, nonSensitive, sensitiveNames }
-}
-
 /** Tries for a command whose lock attempt found the lock gone before it could read its holder. */
 const LOCK_RACE_ATTEMPTS = 6
 
@@ -303,18 +238,7 @@ export class Terraform {
     const result = await this.runLocking(args, group, code => code === 0 || code === 2)
     if (result.exitCode !== 0 && result.exitCode !== 2) throw this.failure('plan', result)
 
-    const json = await this.cli.run(['show', '-json', planFile])
-    if (json.exitCode !== 0) throw this.failure('show', json, false)
-    // Parsed once: a 10,000-resource plan is tens of MB of JSON.
-    let doc: unknown
-    try {
-      doc = JSON.parse(json.stdout)
-    } catch {
-      doc = json.stdout // summarizePlan reports what is wrong with it
-    }
-    const secrets = sensitiveStrings(doc)
-    for (const secret of secrets) core.setSecret(secret)
-    const summary = summarizePlan(doc, { refreshOnly: options.refreshOnly === true })
+    const { summary, secrets, effect } = await this.showJson(planFile, options.refreshOnly === true)
     const text = await this.cli.run(['show', '-no-color', planFile])
     if (text.exitCode !== 0) throw this.failure('show', text)
     // Whether the plan changes anything comes from the plan itself: a wrapper around Terraform (or
@@ -330,11 +254,24 @@ export class Terraform {
       changes: summary.hasChanges,
       summary,
       text: redact(text.stdout, secrets),
-      json: json.stdout,
+      effect,
       planFile,
       log: redact(result.output, secrets),
       secrets
     }
+  }
+
+  /**
+   * `terraform show -json <planfile>` read once: the secrets (masked), the summary and the
+   * fingerprint's input. The JSON text (tens of MB for 10,000 resources) is unreachable on return.
+   */
+  private async showJson(
+    planFile: string,
+    refreshOnly: boolean
+  ): Promise<ReturnType<typeof readPlanJson>> {
+    const json = await this.cli.run(['show', '-json', planFile])
+    if (json.exitCode !== 0) throw this.failure('show', json, false)
+    return readPlanJson(json.stdout, { refreshOnly, mask: secret => core.setSecret(secret) })
   }
 
   /** `terraform apply <planfile>` (the saved plan only), then the outputs. */
