@@ -30,13 +30,13 @@ import { coreLog } from '../log'
 import {
   DEFAULT_HEAD_CONCURRENCY,
   DEFAULT_UPLOAD_CONCURRENCY,
-  Progress,
   deleteKeys,
   headObjects,
   listRemote,
   updateHeaders,
   uploadItems
 } from './s3-sync'
+import { Progress } from './upload-progress'
 import { siteId, type SiteRecord } from './site-manifest'
 import { keyFor, ownDeletions, planSync, syncPhases, type SyncPlan } from './sync-plan'
 import { formatBytes, formatCount, plural, secondsSince } from '../format'

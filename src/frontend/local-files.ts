@@ -21,7 +21,7 @@ import { readdir, readlink, realpath, stat } from 'node:fs/promises'
 import { availableParallelism } from 'node:os'
 import * as path from 'node:path'
 import { errorMessage } from '../errors'
-import { Worker } from 'node:worker_threads'
+import { hashInThreads, hashJobs, type FileHashes, type HashJob } from './file-hashing'
 
 const MiB = 1024 * 1024
 
@@ -248,112 +248,6 @@ class PartHasher {
   }
 }
 
-interface HashJob {
-  relPath: string
-  absPath: string
-}
-
-type FileHashes = Pick<LocalFile, 'size' | 'md5' | 'sha256' | 'multipartEtag'>
-
-/** A file's hashes, or why it could not be hashed (`build`: a BuildDirectoryError). */
-type HashOutcome = FileHashes | { error: string; build: boolean; code?: string }
-
-/**
- * Hashes `jobs` in order with blocking reads. Self-contained (no imports, no closures: built-in
- * modules through `process.getBuiltinModule`), because its source is also the worker's: see
- * {@link hashInThreads}.
- */
-function hashJobs(
-  jobs: readonly HashJob[],
-  withSha256: boolean,
-  partSize: number,
-  chunkSize: number
-): HashOutcome[] {
-  const crypto = process.getBuiltinModule('node:crypto')
-  const fs = process.getBuiltinModule('node:fs')
-  const buffer = Buffer.allocUnsafe(chunkSize + 1)
-  const outcomes: HashOutcome[] = []
-  for (const job of jobs) {
-    let fd = -1
-    try {
-      fd = fs.openSync(job.absPath, 'r')
-      const info = fs.fstatSync(fd)
-      if (!info.isFile()) {
-        outcomes.push({ error: `${job.relPath} is not a regular file`, build: true })
-        continue
-      }
-      let size = 0
-      let hashes: FileHashes
-      if (info.size <= chunkSize) {
-        // One read of one byte more than expected: a short read of a regular file is its end (no
-        // second read to see 0 bytes), and a file that grew is noticed.
-        for (;;) {
-          const wanted = info.size + 1 - size
-          const read = fs.readSync(fd, buffer, size, wanted, size)
-          size += read
-          if (read < wanted || size > info.size) break
-        }
-        const data = buffer.subarray(0, size)
-        hashes = { size, md5: crypto.hash('md5', data, 'hex') }
-        if (withSha256) hashes.sha256 = crypto.hash('sha256', data, 'hex')
-      } else {
-        const md5 = crypto.createHash('md5')
-        const sha256 = withSha256 ? crypto.createHash('sha256') : undefined
-        const multipart = info.size >= partSize
-        const partDigests: Buffer[] = []
-        let part = crypto.createHash('md5')
-        let partFilled = 0
-        for (;;) {
-          // A chunk never crosses a part boundary.
-          const wanted = multipart ? Math.min(chunkSize, partSize - partFilled) : chunkSize
-          const read = fs.readSync(fd, buffer, 0, wanted, size)
-          if (read === 0) break
-          const chunk = buffer.subarray(0, read)
-          md5.update(chunk)
-          sha256?.update(chunk)
-          size += read
-          if (multipart) {
-            part.update(chunk)
-            partFilled += read
-            if (partFilled === partSize) {
-              partDigests.push(part.digest())
-              part = crypto.createHash('md5')
-              partFilled = 0
-            }
-          }
-        }
-        hashes = { size, md5: md5.digest('hex') }
-        if (sha256) hashes.sha256 = sha256.digest('hex')
-        if (multipart) {
-          if (partFilled > 0 || partDigests.length === 0) partDigests.push(part.digest())
-          const etag = crypto.hash('md5', Buffer.concat(partDigests), 'hex')
-          hashes.multipartEtag = `${etag}-${partDigests.length}`
-        }
-      }
-      if (size !== info.size) {
-        outcomes.push({
-          error:
-            `${job.relPath} changed while it was being read (${info.size} bytes, then ${size}); ` +
-            'is the build still running?',
-          build: true
-        })
-        continue
-      }
-      outcomes.push(hashes)
-    } catch (error) {
-      const e = error as { message?: unknown; code?: unknown }
-      outcomes.push({
-        error: String(e?.message ?? error),
-        build: false,
-        ...(typeof e?.code === 'string' && { code: e.code })
-      })
-    } finally {
-      if (fd >= 0) fs.closeSync(fd)
-    }
-  }
-  return outcomes
-}
-
 /** The hashes of `jobs`, in order; throws the first file's error. */
 async function hashAll(
   jobs: readonly HashJob[],
@@ -361,14 +255,16 @@ async function hashAll(
   threads?: number
 ): Promise<FileHashes[]> {
   const wanted = threads ?? (jobs.length >= MIN_FILES_FOR_THREADS ? DEFAULT_HASH_THREADS : 0)
+  const settings = { withSha256, partSize: MULTIPART_PART_SIZE, chunkSize: READ_CHUNK_SIZE }
   const outcomes =
     wanted > 0 && jobs.length > 0
       ? await hashInThreads(
           jobs,
-          withSha256,
-          Math.min(wanted, Math.ceil(jobs.length / THREAD_BATCH))
+          settings,
+          Math.min(wanted, Math.ceil(jobs.length / THREAD_BATCH)),
+          THREAD_BATCH
         )
-      : hashJobs(jobs, withSha256, MULTIPART_PART_SIZE, READ_CHUNK_SIZE)
+      : hashJobs(jobs, settings)
   for (const outcome of outcomes) {
     if ('error' in outcome) {
       if (outcome.build) throw new BuildDirectoryError(outcome.error)
@@ -376,65 +272,6 @@ async function hashAll(
     }
   }
   return outcomes as FileHashes[]
-}
-
-/** The worker: {@link hashJobs} for each batch it is sent. */
-const WORKER_SOURCE = `'use strict'
-const { parentPort } = process.getBuiltinModule('node:worker_threads')
-const hashJobs = ${hashJobs.toString()}
-parentPort.on('message', ({ jobs, withSha256, partSize, chunkSize }) =>
-  parentPort.postMessage(hashJobs(jobs, withSha256, partSize, chunkSize)))
-`
-
-/**
- * {@link hashJobs} in `threads` worker threads, batches of {@link THREAD_BATCH} files handed to
- * whichever is free, so the calling thread stays free (the bucket listing runs meanwhile).
- */
-async function hashInThreads(
-  jobs: readonly HashJob[],
-  withSha256: boolean,
-  threads: number
-): Promise<HashOutcome[]> {
-  const outcomes = new Array<HashOutcome>(jobs.length)
-  let next = 0
-  const workers: Worker[] = []
-  try {
-    await Promise.all(
-      Array.from({ length: threads }, async () => {
-        const worker = new Worker(WORKER_SOURCE, { eval: true })
-        workers.push(worker)
-        await new Promise<void>((resolve, reject) => {
-          let start = 0
-          const send = (): void => {
-            if (next >= jobs.length) return resolve()
-            start = next
-            next = Math.min(jobs.length, next + THREAD_BATCH)
-            const batch = jobs
-              .slice(start, next)
-              .map(({ relPath, absPath }) => ({ relPath, absPath }))
-            worker.postMessage({
-              jobs: batch,
-              withSha256,
-              partSize: MULTIPART_PART_SIZE,
-              chunkSize: READ_CHUNK_SIZE
-            })
-          }
-          worker.on('message', (done: HashOutcome[]) => {
-            done.forEach((outcome, index) => (outcomes[start + index] = outcome))
-            send()
-          })
-          worker.once('error', reject)
-          worker.once('exit', code =>
-            reject(new Error(`A hashing thread stopped (exit code ${code})`))
-          )
-          send()
-        })
-      })
-    )
-  } finally {
-    for (const worker of workers) void worker.terminate()
-  }
-  return outcomes
 }
 
 function isInside(root: string, target: string): boolean {

@@ -99,6 +99,20 @@ describe('scanBuildDirectory', () => {
     expect(one).toHaveLength(40)
   })
 
+  it('hashes a file read in chunks (multipart ETag) the same in a hashing thread', async () => {
+    const dir = await makeDir('chunked-threads')
+    const data = Buffer.alloc(MULTIPART_PART_SIZE + 3 * 1024 * 1024 + 5, 7)
+    await writeFile(path.join(dir, 'video.mp4'), data)
+    const [inThread] = await scanBuildDirectory(dir, { threads: 1 })
+    expect(inThread).toMatchObject({
+      size: data.length,
+      md5: createHash('md5').update(data).digest('hex'),
+      sha256: createHash('sha256').update(data).digest('hex'),
+      multipartEtag: multipartEtagOf(data)
+    })
+    expect(await scanBuildDirectory(dir, { threads: 0 })).toEqual([inThread])
+  })
+
   it('computes the SHA-256 only when asked, and later only for the files given', async () => {
     const dir = await makeDir('sha-later')
     const data = pattern(3 * MiB + 7)
