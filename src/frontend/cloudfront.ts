@@ -111,10 +111,7 @@ export async function createInvalidation(
   reference: string,
   retry: InvalidationRetry = {}
 ): Promise<CreatedInvalidation> {
-  const timeoutMs = retry.timeoutMs ?? 10 * 60_000
-  const maxDelay = retry.maxDelayMs ?? 60_000
-  let delay = retry.initialDelayMs ?? 5_000
-  const start = performance.now()
+  const clock = new Backoff(retry, 10 * 60_000, 60_000)
   for (let attempt = 1; ; attempt++) {
     try {
       const result = await cloudfront.send(
@@ -131,15 +128,14 @@ export async function createInvalidation(
       return { id, status: result.Invalidation?.Status ?? 'InProgress' }
     } catch (error) {
       const name = awsErrorName(error)
-      const left = timeoutMs - (performance.now() - start)
+      const left = clock.left()
       if (RETRYABLE_INVALIDATION_ERRORS.has(name) && left > 0) {
-        const pause = Math.min(delay, left)
+        const pause = clock.pauseWithin(left)
         retry.onRetry?.(name, pause)
-        await new Promise(resolve => setTimeout(resolve, pause))
-        delay = Math.min(maxDelay, Math.round(delay * 1.5))
+        await clock.sleep(pause)
         continue
       }
-      const seconds = Math.round((performance.now() - start) / 100) / 10
+      const seconds = clock.seconds()
       const tries = attempt > 1 ? ` (${attempt} attempts in ${seconds} s)` : ''
       throw new DeployError(
         `${invalidationFailure(distributionId, error)}${tries}. Not invalidated: ${paths.join(' ')}`,
@@ -189,12 +185,8 @@ export async function waitForInvalidation(
   id: string,
   opts: WaitOptions = {}
 ): Promise<WaitResult> {
-  const timeoutMs = opts.timeoutMs ?? 15 * 60_000
-  const maxDelay = opts.maxDelayMs ?? 30_000
-  let delay = opts.initialDelayMs ?? 5_000
-  const start = performance.now()
-  const elapsed = (): number => performance.now() - start
-  const seconds = (): number => Math.round(elapsed() / 100) / 10
+  const clock = new Backoff(opts, 15 * 60_000, 30_000)
+  const seconds = (): number => clock.seconds()
   for (;;) {
     let status: string | undefined
     try {
@@ -210,15 +202,53 @@ export async function waitForInvalidation(
       }
     }
     if (status === 'Completed') return { status: 'Completed', seconds: seconds() }
-    const left = timeoutMs - elapsed()
+    const left = clock.left()
     if (left <= 0) {
       return {
         status: 'timed out',
         seconds: seconds(),
-        reason: `still ${status ?? 'in progress'} after ${timeoutMs / 1000} s`
+        reason: `still ${status ?? 'in progress'} after ${clock.timeoutMs / 1000} s`
       }
     }
-    await new Promise(resolve => setTimeout(resolve, Math.min(delay, left)))
-    delay = Math.min(maxDelay, Math.round(delay * 1.5))
+    await clock.sleep(clock.pauseWithin(left))
+  }
+}
+
+/**
+ * A growing pause within a time limit, for retries and polls: the first pause is
+ * `initialDelayMs` (default 5 s), each next one half longer, up to `maxDelayMs`.
+ */
+class Backoff {
+  readonly timeoutMs: number
+  private readonly maxDelay: number
+  private delay: number
+  private readonly start = performance.now()
+
+  /** `opts` as given; its unset bounds default to `timeoutMs` and `maxDelayMs`. */
+  constructor(opts: WaitOptions, timeoutMs: number, maxDelayMs: number) {
+    this.timeoutMs = opts.timeoutMs ?? timeoutMs
+    this.maxDelay = opts.maxDelayMs ?? maxDelayMs
+    this.delay = opts.initialDelayMs ?? 5_000
+  }
+
+  /** Milliseconds left before the time limit (0 or less once it is reached). */
+  left(): number {
+    return this.timeoutMs - (performance.now() - this.start)
+  }
+
+  /** Seconds since the start, to a tenth. */
+  seconds(): number {
+    return Math.round((performance.now() - this.start) / 100) / 10
+  }
+
+  /** The next pause, at most `left`. */
+  pauseWithin(left: number): number {
+    return Math.min(this.delay, left)
+  }
+
+  /** Sleeps `pause` ms; the next pause is half longer, up to the longest. */
+  async sleep(pause: number): Promise<void> {
+    await new Promise(resolve => setTimeout(resolve, pause))
+    this.delay = Math.min(this.maxDelay, Math.round(this.delay * 1.5))
   }
 }

@@ -7,8 +7,7 @@ import { type Log } from '../log'
 import { type SyncPlan, type UploadItem } from './sync-plan'
 import { formatCount } from '../format'
 
-import { FrontendError, type FrontendResult } from './result'
-import { finish } from './deploy'
+import { FrontendError, finish, type FrontendResult } from './result'
 
 /** Lines of per-file detail in the log of a dry run, per list. */
 const DRY_RUN_LIST_LIMIT = 200

@@ -9,6 +9,7 @@ import { type InvalidationRetry, type WaitOptions } from './cloudfront'
 import { type Log } from '../log'
 import { type ManifestLocation } from './site-manifest'
 import { type KeptRemoved } from './sync-plan'
+import { secondsSince } from '../format'
 
 export interface InvalidationReport {
   /** Set once CloudFront accepted it. */
@@ -108,3 +109,9 @@ export type FrontendConfig = Pick<
   | 'workspace'
   | 'context'
 >
+
+/** Sets the sync's duration (from `syncStart`, a performance.now()) and gives the result. */
+export function finish(result: FrontendResult, syncStart: number): FrontendResult {
+  result.syncSeconds = secondsSince(syncStart)
+  return result
+}

@@ -182,71 +182,124 @@ export function planSync(
     remoteByKey.set(object.key, object)
   }
 
-  const uploads: UploadItem[] = []
-  const unchanged: LocalFile[] = []
-  const headerUpdates: UploadItem[] = []
-  const needsHead: string[] = []
+  const files: FilePlans = {
+    uploads: [],
+    unchanged: [],
+    headerUpdates: [],
+    needsHead: [],
+    digests: new Map<string, string>()
+  }
   const localKeys = new Set<string>()
-  const digests = new Map<string, string>()
-
   for (const file of local) {
     const key = keyFor(prefix, file.relPath)
     localKeys.add(key)
-    const object = remoteByKey.get(key)
-    const contentType = contentTypeFor(file.relPath)
-    const cacheControl = cacheControlFor(file.relPath, rules)
-    const item = (reason: UploadItem['reason']): UploadItem => ({
-      file,
-      key,
-      reason,
-      phase: isEntryFile(file.relPath) ? 'entry' : 'assets',
-      contentType,
-      cacheControl,
-      headersDigest: headersDigest({ contentType, cacheControl })
-    })
-    const wanted = item('headers')
-    digests.set(key, wanted.headersDigest)
-    const upload = (reason: UploadItem['reason']): void => void uploads.push(item(reason))
-    if (!object) {
-      upload('new')
-      continue
-    }
-    if (object.size !== undefined && object.size !== file.size) {
-      upload('changed')
-      continue
-    }
-    const head = opts.heads?.get(key)
-    const etag = normalizeEtag(object.etag)
-    if (!(etag && (etag === file.md5 || etag === file.multipartEtag))) {
-      if (!head) {
-        needsHead.push(key)
-        continue
-      }
-      if (file.sha256 === undefined) {
-        throw new Error(`The SHA-256 of ${file.relPath} is needed to compare it (addSha256)`)
-      }
-      if (head.sha256?.toLowerCase() !== file.sha256) {
-        upload('changed')
-        continue
-      }
-    }
-    // The content is the same: do the headers follow the rules?
-    let same = true
-    if (head && head.contentType !== undefined) {
-      same = head.contentType === contentType && head.cacheControl === cacheControl
-    } else if (opts.headerDigests) {
-      const recorded = opts.headerDigests.get(key)
-      if (recorded === undefined) {
-        needsHead.push(key)
-        continue
-      }
-      same = recorded === wanted.headersDigest
-    }
-    if (same) unchanged.push(file)
-    else if (file.size > COPY_OBJECT_MAX_BYTES) uploads.push(wanted)
-    else headerUpdates.push(wanted)
+    planFile(file, key, remoteByKey.get(key), rules, opts, files)
   }
+  const { uploads, unchanged, headerUpdates, needsHead, digests } = files
+  const { deletions, keptRemoved } = planRemovals(remoteByKey, localKeys, prefix, opts)
 
+  uploads.sort((a, b) => uploadRank(a) - uploadRank(b) || compareStrings(a.key, b.key))
+  return {
+    prefix,
+    uploads,
+    unchanged,
+    headerUpdates: headerUpdates.sort((a, b) => compareStrings(a.key, b.key)),
+    keptRemoved,
+    digests,
+    deletions,
+    needsHead: needsHead.sort(compareStrings),
+    uploadBytes: uploads.reduce((sum, item) => sum + item.file.size, 0)
+  }
+}
+
+/** What the files of the build output need, as {@link planFile} sorts them. */
+interface FilePlans {
+  uploads: UploadItem[]
+  unchanged: LocalFile[]
+  headerUpdates: UploadItem[]
+  needsHead: string[]
+  /** Each key's wanted headers digest. */
+  digests: Map<string, string>
+}
+
+/**
+ * Sorts one local file (`key` under the prefix; `object` its listing, if any) into `plans`: upload
+ * when new or changed, HEAD when the listing cannot decide, a header update when only the headers
+ * differ from the rules, else unchanged.
+ */
+function planFile(
+  file: LocalFile,
+  key: string,
+  object: RemoteObject | undefined,
+  rules: ReturnType<typeof compileCacheRules>,
+  opts: SyncOptions,
+  plans: FilePlans
+): void {
+  const { uploads, unchanged, headerUpdates, needsHead, digests } = plans
+  const contentType = contentTypeFor(file.relPath)
+  const cacheControl = cacheControlFor(file.relPath, rules)
+  const item = (reason: UploadItem['reason']): UploadItem => ({
+    file,
+    key,
+    reason,
+    phase: isEntryFile(file.relPath) ? 'entry' : 'assets',
+    contentType,
+    cacheControl,
+    headersDigest: headersDigest({ contentType, cacheControl })
+  })
+  const wanted = item('headers')
+  digests.set(key, wanted.headersDigest)
+  const upload = (reason: UploadItem['reason']): void => void uploads.push(item(reason))
+  if (!object) {
+    upload('new')
+    return
+  }
+  if (object.size !== undefined && object.size !== file.size) {
+    upload('changed')
+    return
+  }
+  const head = opts.heads?.get(key)
+  const etag = normalizeEtag(object.etag)
+  if (!(etag && (etag === file.md5 || etag === file.multipartEtag))) {
+    if (!head) {
+      needsHead.push(key)
+      return
+    }
+    if (file.sha256 === undefined) {
+      throw new Error(`The SHA-256 of ${file.relPath} is needed to compare it (addSha256)`)
+    }
+    if (head.sha256?.toLowerCase() !== file.sha256) {
+      upload('changed')
+      return
+    }
+  }
+  // The content is the same: do the headers follow the rules?
+  let same = true
+  if (head && head.contentType !== undefined) {
+    same = head.contentType === contentType && head.cacheControl === cacheControl
+  } else if (opts.headerDigests) {
+    const recorded = opts.headerDigests.get(key)
+    if (recorded === undefined) {
+      needsHead.push(key)
+      return
+    }
+    same = recorded === wanted.headersDigest
+  }
+  if (same) unchanged.push(file)
+  else if (file.size > COPY_OBJECT_MAX_BYTES) uploads.push(wanted)
+  else headerUpdates.push(wanted)
+}
+
+/**
+ * The listed keys the build no longer has (with `delete-removed`): deleted, or kept while a
+ * removed fingerprinted asset is younger than `keep-removed`.
+ */
+function planRemovals(
+  remoteByKey: ReadonlyMap<string, RemoteObject>,
+  localKeys: ReadonlySet<string>,
+  prefix: string,
+  opts: SyncOptions
+): { deletions: string[]; keptRemoved: KeptRemoved[] } {
   const now = opts.now ?? Date.now()
   const keepMs = opts.keepRemovedMs ?? 0
   const deletions: string[] = []
@@ -262,19 +315,7 @@ export function planSync(
       }
     }
   }
-
-  uploads.sort((a, b) => uploadRank(a) - uploadRank(b) || compareStrings(a.key, b.key))
-  return {
-    prefix,
-    uploads,
-    unchanged,
-    headerUpdates: headerUpdates.sort((a, b) => compareStrings(a.key, b.key)),
-    keptRemoved,
-    digests,
-    deletions,
-    needsHead: needsHead.sort(compareStrings),
-    uploadBytes: uploads.reduce((sum, item) => sum + item.file.size, 0)
-  }
+  return { deletions, keptRemoved }
 }
 
 /** Keys that are, or could be, Terraform state, its lock, or the action's ownership record. */
