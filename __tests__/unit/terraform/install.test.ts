@@ -35,6 +35,23 @@ import { formatFingerprint } from '../../../src/terraform/signature'
 const REAL_TERRAFORM = '/usr/local/bin/terraform'
 const REAL_VERSION = '1.11.4'
 
+/**
+ * A new empty tool cache, RUNNER_TEMP and GITHUB_PATH under `work`, set in the environment, so a test
+ * finds only what it installed itself (in any order: `jest --randomize`).
+ */
+function freshRunnerDirs(work: string): { toolCache: string; runnerTemp: string } {
+  const dir = fs.mkdtempSync(path.join(work, 'runner-'))
+  const toolCache = path.join(dir, 'tool-cache')
+  const runnerTemp = path.join(dir, 'runner-temp')
+  fs.mkdirSync(toolCache)
+  fs.mkdirSync(runnerTemp)
+  process.env.RUNNER_TOOL_CACHE = toolCache
+  process.env.RUNNER_TEMP = runnerTemp
+  process.env.GITHUB_PATH = path.join(dir, 'github-path')
+  fs.writeFileSync(process.env.GITHUB_PATH, '')
+  return { toolCache, runnerTemp }
+}
+
 describe('installing Terraform from a mirror', () => {
   let mirror: Mirror
   let zip: Buffer
@@ -62,14 +79,6 @@ describe('installing Terraform from a mirror', () => {
     zip = storedZip('terraform', fs.readFileSync(REAL_TERRAFORM))
     console.log(`zip of ${zip.length} bytes built in ${Date.now() - started} ms`)
     work = fs.mkdtempSync(path.join(os.tmpdir(), 'tf-install-'))
-    toolCache = path.join(work, 'tool-cache')
-    runnerTemp = path.join(work, 'runner-temp')
-    fs.mkdirSync(toolCache)
-    fs.mkdirSync(runnerTemp)
-    process.env.RUNNER_TOOL_CACHE = toolCache
-    process.env.RUNNER_TEMP = runnerTemp
-    process.env.GITHUB_PATH = path.join(work, 'github-path')
-    fs.writeFileSync(process.env.GITHUB_PATH, '')
     // @actions/tool-cache's own hook: retry a failed connection without its 10-20 s pauses.
     globals.TEST_DOWNLOAD_TOOL_RETRY_MIN_SECONDS = 0
     globals.TEST_DOWNLOAD_TOOL_RETRY_MAX_SECONDS = 0
@@ -117,7 +126,11 @@ describe('installing Terraform from a mirror', () => {
     fs.rmSync(work, { recursive: true, force: true })
   })
 
+  // Each test has its own empty tool cache, RUNNER_TEMP and GITHUB_PATH: none relies on another's install.
   beforeEach(() => {
+    const dirs = freshRunnerDirs(work)
+    toolCache = dirs.toolCache
+    runnerTemp = dirs.runnerTemp
     process.env.PATH = noTerraformPath
     mirror.requests.length = 0
   })
@@ -154,6 +167,9 @@ describe('installing Terraform from a mirror', () => {
   })
 
   it('takes the version from the tool cache the second time, without downloading', async () => {
+    await locateTerraform({ terraformVersion: REAL_VERSION, ...fromMirror() })
+    mirror.requests.length = 0
+    process.env.PATH = noTerraformPath // the install put the cached version on PATH
     const again = await locateTerraform({
       terraformVersion: REAL_VERSION,
       ...fromMirror()
@@ -163,6 +179,9 @@ describe('installing Terraform from a mirror', () => {
   })
 
   it('resolves latest from index.json: newest stable release built for this platform', async () => {
+    await locateTerraform({ terraformVersion: REAL_VERSION, ...fromMirror() })
+    mirror.requests.length = 0
+    process.env.PATH = noTerraformPath
     expect(await locateTerraform({ terraformVersion: 'latest', ...fromMirror() })).toMatchObject({
       version: REAL_VERSION,
       source: 'cache'
@@ -369,11 +388,6 @@ describe('the Terraform version from the configuration', () => {
 
   beforeAll(async () => {
     work = fs.mkdtempSync(path.join(os.tmpdir(), 'tf-version-'))
-    for (const dir of ['tool-cache', 'runner-temp']) fs.mkdirSync(path.join(work, dir))
-    process.env.RUNNER_TOOL_CACHE = path.join(work, 'tool-cache')
-    process.env.RUNNER_TEMP = path.join(work, 'runner-temp')
-    process.env.GITHUB_PATH = path.join(work, 'github-path')
-    fs.writeFileSync(process.env.GITHUB_PATH, '')
     mirror = await startMirror()
     // A stand-in for the 1.9.8 release: it reports 1.9.8 and runs the real binary for the rest.
     const fake = `#!/bin/sh\nif [ "$1" = version ]; then echo '{"terraform_version":"1.9.8"}'; exit 0; fi\nexec ${REAL_TERRAFORM} "$@"\n`
@@ -399,6 +413,7 @@ describe('the Terraform version from the configuration', () => {
     fs.rmSync(work, { recursive: true, force: true })
   })
   beforeEach(() => {
+    freshRunnerDirs(work)
     process.env.PATH = withRealTerraform
     mirror.requests.length = 0
   })
@@ -427,6 +442,7 @@ describe('the Terraform version from the configuration', () => {
       { constraints: [req('>= 1.5, < 1.10')] }
     )
     expect(found.version).toBe('1.9.8')
+    mirror.requests.length = 0
     const pinned = await locateTerraform(
       { ...fromMirror() },
       { constraints: [], pin: { version: '1.9.8', source: '.terraform-version' } }
