@@ -14,6 +14,7 @@ const SHARED = [
   'src/log.ts',
   'src/format.ts',
   'src/root-module.ts',
+  'src/hcl.ts',
   'src/workspace-paths.ts',
   'src/json.ts',
   'src/input-reader.ts',

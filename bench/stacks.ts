@@ -11,7 +11,7 @@ import { execFileSync } from 'node:child_process'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
-import { actionInputDefaults } from '../src/stacks/action-inputs'
+import { INPUT_NAMES } from '../src/input-reader'
 import { changedFiles, selectStacks } from '../src/stacks/changes'
 import { loadStacks, waves } from '../src/stacks/stacks-file'
 
@@ -78,7 +78,7 @@ function makeRepo(withFile: boolean): { dir: string; base: string; head: string;
   return { dir, base, head: git(dir, 'rev-parse', 'HEAD'), files }
 }
 
-const inputNames = new Set(actionInputDefaults().keys())
+const inputNames = INPUT_NAMES
 const lines: string[] = [
   '| stacks file | stacks | files | discovery ms | git diff ms | selection ms | total ms | stacks touched | waves |',
   '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |'

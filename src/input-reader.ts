@@ -35,6 +35,49 @@ export const DEFAULTS = {
   'stacks-file': 'revive-deploy.yml'
 } as const
 export type DefaultedInput = keyof typeof DEFAULTS
+
+/**
+ * action.yml's inputs without a non-empty default (github-token's default is the runner's expression).
+ * With DEFAULTS' keys they are every input of action.yml: __tests__/unit/input-defaults.test.ts keeps
+ * the two equal, so the action never reads action.yml at run time.
+ */
+const WITHOUT_DEFAULT = [
+  'aws-region',
+  'project',
+  'state-bucket',
+  'state-key',
+  'lock-table',
+  'state-kms-key-id',
+  'backend-config',
+  'lock-id',
+  'terraform-version',
+  'terraform-signing-key',
+  'variables',
+  'var-files',
+  'frontend-directory',
+  'build-directory',
+  'build-env',
+  'config-file',
+  'site-bucket',
+  'site-prefix',
+  'distribution-id',
+  'cache-control',
+  'health-check',
+  'github-token',
+  'allow-destroy',
+  'stack'
+] as const
+
+/** Every input name of action.yml. */
+export const INPUT_NAMES: ReadonlySet<string> = new Set([
+  ...Object.keys(DEFAULTS),
+  ...WITHOUT_DEFAULT
+])
+
+/** action.yml's default of any input ('' for one without a non-empty default, or not an input). */
+export function actionDefault(name: string): string {
+  return Object.hasOwn(DEFAULTS, name) ? DEFAULTS[name as DefaultedInput] : ''
+}
 type BoolInput = {
   [K in DefaultedInput]: (typeof DEFAULTS)[K] extends 'true' | 'false' ? K : never
 }[DefaultedInput]

@@ -3,7 +3,7 @@ import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
 import { parse } from 'yaml'
-import { actionInputDefaults } from '../../src/stacks/action-inputs'
+import { INPUT_NAMES } from '../../src/input-reader'
 import { loadStacks } from '../../src/stacks/stacks-file'
 import { repoRoot } from '../../standins/run-action'
 import { actionlint } from '../helpers/actionlint'
@@ -29,7 +29,7 @@ describe('docs/stacks.md', () => {
     const ours = Object.values(workflow.jobs).flatMap(j =>
       j.steps.filter(s => s.uses?.startsWith('org/revive-deploy@'))
     )
-    const inputs = new Set(actionInputDefaults().keys())
+    const inputs = INPUT_NAMES
     for (const step of ours)
       for (const key of Object.keys(step.with ?? {})) expect(inputs).toContain(key)
     const modes = ours.map(s => s.with?.mode ?? 'auto')
@@ -45,7 +45,7 @@ describe('docs/stacks.md', () => {
     const set = loadStacks({
       workspace,
       file: 'revive-deploy.yml',
-      inputNames: new Set(actionInputDefaults().keys()),
+      inputNames: INPUT_NAMES,
       explicit: () => undefined
     })
     expect(set.stacks.map(s => [s.name, s.dependsOn, s.inputs['lock-timeout']])).toEqual([

@@ -229,14 +229,15 @@ describe('CreateBucket region rules', () => {
     expect(get.name).toBe('AccessDenied')
 
     // ExpectedBucketOwner guards against writing to a bucket someone else owns.
+    await use1.send(new CreateBucketCommand({ Bucket: 'owned-use1' }))
     const owner = await failure(
       use1.send(
-        new HeadBucketCommand({ Bucket: 'state-use1', ExpectedBucketOwner: '999999999999' })
+        new HeadBucketCommand({ Bucket: 'owned-use1', ExpectedBucketOwner: '999999999999' })
       )
     )
     expect(owner.$metadata.httpStatusCode).toBe(403)
     await use1.send(
-      new HeadBucketCommand({ Bucket: 'state-use1', ExpectedBucketOwner: '123456789012' })
+      new HeadBucketCommand({ Bucket: 'owned-use1', ExpectedBucketOwner: '123456789012' })
     )
 
     const missing = await failure(use1.send(new HeadBucketCommand({ Bucket: 'nobody-has-this' })))
@@ -248,12 +249,20 @@ describe('CreateBucket region rules', () => {
   })
 
   it('refuses unsigned requests and lists buckets with their regions', async () => {
-    const anonymous = await fetch(`${s3.url}/state-use1`)
+    // Buckets of its own: the tests above create theirs in any order.
+    await client('us-east-1').send(new CreateBucketCommand({ Bucket: 'list-use1' }))
+    await client('eu-west-1').send(
+      new CreateBucketCommand({
+        Bucket: 'list-euw1',
+        CreateBucketConfiguration: { LocationConstraint: 'eu-west-1' }
+      })
+    )
+    const anonymous = await fetch(`${s3.url}/list-use1`)
     expect(anonymous.status).toBe(403)
     expect(await anonymous.text()).toContain('<Code>AccessDenied</Code>')
     const list = await client('us-east-1').send(new ListBucketsCommand({}))
     const names = list.Buckets?.map(b => `${b.Name}@${b.BucketRegion}`)
-    expect(names).toEqual(expect.arrayContaining(['state-use1@us-east-1', 'state-euw1@eu-west-1']))
+    expect(names).toEqual(expect.arrayContaining(['list-use1@us-east-1', 'list-euw1@eu-west-1']))
   })
 })
 

@@ -2,12 +2,18 @@ import { describe, expect, it, beforeAll, afterAll } from '@jest/globals'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
-import { DEFAULTS } from '../../src/input-reader'
+import { parse } from 'yaml'
+import { actionDefault, DEFAULTS, INPUT_NAMES } from '../../src/input-reader'
 import { readConfig, type InputReader } from '../../src/inputs'
-import { actionInputDefaults } from '../../src/stacks/action-inputs'
+import { repoRoot } from '../../standins/run-action'
 
-// action.yml is where defaults live; the code's table (src/input-reader.ts) must say the same.
-const actionDefaults = Object.fromEntries(actionInputDefaults())
+// action.yml is where defaults live; the code's tables (src/input-reader.ts) must say the same.
+const actionYml = parse(fs.readFileSync(path.join(repoRoot, 'action.yml'), 'utf8')) as {
+  inputs: Record<string, { default?: unknown } | null>
+}
+const actionDefaults: Record<string, string> = Object.fromEntries(
+  Object.entries(actionYml.inputs).map(([name, spec]) => [name, String(spec?.default ?? '')])
+)
 
 let workspace: string
 beforeAll(() => {
@@ -36,6 +42,17 @@ describe('input defaults', () => {
       )
     )
     expect({ ...DEFAULTS }).toEqual(expected)
+  })
+
+  it("the code's list of input names is action.yml's inputs, in any order", () => {
+    expect([...INPUT_NAMES].sort()).toEqual(Object.keys(actionDefaults).sort())
+    expect(INPUT_NAMES.size).toBe(Object.keys(actionDefaults).length)
+  })
+
+  it('actionDefault gives every non-expression default of action.yml, empty for the others', () => {
+    for (const [name, value] of Object.entries(actionDefaults))
+      expect([name, actionDefault(name)]).toEqual([name, value.includes('${{') ? '' : value])
+    expect(actionDefault('toString')).toBe('')
   })
 
   it('a run with no inputs is configured exactly as one given every action.yml default', () => {

@@ -120,23 +120,13 @@ export async function upsertComment(
     const login = await tokenLogin(octokit)
     const existing = await findComment(octokit, pr, login, isOurs)
     const text = typeof body === 'function' ? body(existing) : body
-    if (existing) {
-      const { data } = await octokit.rest.issues.updateComment({
-        owner: pr.owner,
-        repo: pr.repo,
-        comment_id: existing.id,
-        body: text
-      })
-      return { status: 'updated', url: data.html_url, id: data.id }
-    }
-    if (!create) return { status: 'skipped', reason: 'no changes and no earlier comment' }
-    const { data } = await octokit.rest.issues.createComment({
-      owner: pr.owner,
-      repo: pr.repo,
-      issue_number: pr.number,
-      body: text
-    })
-    return { status: 'created', url: data.html_url, id: data.id }
+    if (!existing && !create)
+      return { status: 'skipped', reason: 'no changes and no earlier comment' }
+    const where = { owner: pr.owner, repo: pr.repo, body: text }
+    const { data } = existing
+      ? await octokit.rest.issues.updateComment({ ...where, comment_id: existing.id })
+      : await octokit.rest.issues.createComment({ ...where, issue_number: pr.number })
+    return { status: existing ? 'updated' : 'created', url: data.html_url, id: data.id }
   } catch (error) {
     return { status: 'failed', warning: commentWarning(error) }
   }

@@ -6,7 +6,7 @@
 import * as core from '@actions/core'
 import * as path from 'node:path'
 import { errorMessage } from '../errors'
-import { inputsFromEnv, withDefault, type InputReader } from '../input-reader'
+import { inputsFromEnv, INPUT_NAMES, withDefault, type InputReader } from '../input-reader'
 import { readContext, type RunContext } from '../github/run-context'
 import {
   commentsBy,
@@ -17,7 +17,6 @@ import {
 } from '../github/client'
 import { codeSpan, escapeText, tableHeader, tableRow } from '../report/markdown'
 import { changedFiles, rangeOf, selectStacks, type Selection } from './changes'
-import { actionInputDefaults } from './action-inputs'
 import { commentOf, isOverview, overviewRow, renderOverview } from './overview'
 import { explicitInputs } from './stack-input'
 import { loadStacks, waves, type StackSet } from './stacks-file'
@@ -53,7 +52,7 @@ export function selectForRun(config: StacksRunConfig): { set: StackSet; selectio
   const set = loadStacks({
     workspace: config.workspace,
     file: config.stacksFile,
-    inputNames: new Set(actionInputDefaults().keys()),
+    inputNames: INPUT_NAMES,
     explicit: name =>
       name === 'working-directory' || name === 'state-key' ? undefined : explicit(name)
   })

@@ -4,8 +4,7 @@
  * action.yml's default takes the stack's value.
  */
 import { InputError } from '../errors'
-import { withDefault, type InputReader } from '../input-reader'
-import { actionInputDefaults } from './action-inputs'
+import { actionDefault, INPUT_NAMES, withDefault, type InputReader } from '../input-reader'
 import { loadStacks, type Stack } from './stacks-file'
 
 export interface StackRun {
@@ -17,10 +16,9 @@ export interface StackRun {
 
 /** Inputs the workflow set: those that differ from action.yml's default. */
 export function explicitInputs(input: InputReader): (name: string) => string | undefined {
-  const defaults = actionInputDefaults()
   return name => {
     const value = input(name)
-    return value !== '' && value !== (defaults.get(name) ?? '') ? value : undefined
+    return value !== '' && value !== actionDefault(name) ? value : undefined
   }
 }
 
@@ -35,7 +33,7 @@ export function withStackDefaults(
   const set = loadStacks({
     workspace,
     file: withDefault(input, 'stacks-file'),
-    inputNames: new Set(actionInputDefaults().keys()),
+    inputNames: INPUT_NAMES,
     explicit
   })
   const stack = set.stacks.find(s => s.name === name)

@@ -5,7 +5,7 @@ import * as path from 'node:path'
 import { errorMessage } from '../../../src/errors'
 import { protectedLine } from '../../../src/terraform/protect'
 import type { RunContext } from '../../../src/inputs'
-import { actionInputDefaults } from '../../../src/stacks/action-inputs'
+import { actionDefault, INPUT_NAMES } from '../../../src/input-reader'
 import { changedFiles, rangeOf, selectStacks, type Range } from '../../../src/stacks/changes'
 import {
   headlineOf,
@@ -17,7 +17,7 @@ import { withStackDefaults } from '../../../src/stacks/stack-input'
 import { loadStacks, waves, type StackSet } from '../../../src/stacks/stacks-file'
 import { commit, git, makeStacksRepo, STACK_FILES } from '../../helpers/stacks-repo'
 
-const inputNames = new Set(actionInputDefaults().keys())
+const inputNames = INPUT_NAMES
 const load = (workspace: string, explicit: Record<string, string> = {}): StackSet =>
   loadStacks({ workspace, file: 'revive-deploy.yml', inputNames, explicit: n => explicit[n] })
 
@@ -254,7 +254,7 @@ describe('stack input', () => {
   const reader =
     (values: Record<string, string>) =>
     (name: string): string =>
-      values[name] ?? actionInputDefaults().get(name) ?? ''
+      values[name] ?? actionDefault(name)
 
   it("applies the stack's defaults under the inputs the workflow set", () => {
     const { dir } = makeStacksRepo({
