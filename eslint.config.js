@@ -94,30 +94,11 @@ export default tseslint.config(
     rules: { '@typescript-eslint/no-require-imports': 'off' }
   },
   ...layers,
-  // Issue 18: no file over 400 lines, no function over 80. Enforced where the code already meets it
-  // (more folders as they are split); a deliberate exception takes an eslint-disable comment saying why.
+  // Issue 18: no file over 400 lines, no function over 80, anywhere in src/; a deliberate exception
+  // takes an eslint-disable comment saying why.
   {
-    files: [
-      'src/report/**/*.ts',
-      'src/terraform/plan*.ts',
-      'src/terraform/runner*.ts',
-      'src/terraform/fingerprint.ts',
-      'src/terraform/sensitive.ts',
-      'src/backend/**/*.ts',
-      // src/frontend except s3-sync.ts and local-files.ts
-      'src/frontend/build.ts',
-      'src/frontend/cache-control.ts',
-      'src/frontend/cloudfront.ts',
-      'src/frontend/config.ts',
-      'src/frontend/content-type.ts',
-      'src/frontend/deploy*.ts',
-      'src/frontend/invalidation*.ts',
-      'src/frontend/result.ts',
-      'src/frontend/site-manifest.ts',
-      'src/frontend/site-record.ts',
-      'src/frontend/sync-plan.ts',
-      'src/frontend/targets.ts'
-    ],
+    files: ['src/**/*.ts'],
+    ignores: ['src/main.ts'],
     rules: {
       'max-lines': ['error', { max: 400, skipBlankLines: false, skipComments: false }],
       'max-lines-per-function': ['error', { max: 80, skipBlankLines: false, skipComments: false }]

@@ -23,6 +23,9 @@ import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node } from 'y
 import { DeployError } from '../errors'
 import { defaultStateKey } from '../backend/config'
 import { readModuleConfig } from '../root-module'
+import { findCycle } from './stack-graph'
+
+export { downstreamOf, findCycle, waves } from './stack-graph'
 
 export interface Stack {
   name: string
@@ -85,6 +88,93 @@ interface RawStack {
   dependsOn: Array<{ name: string; line: number }>
 }
 
+/** What the readers of one stacks file share: its problems so far and its line numbers. */
+interface ReadContext {
+  problems: string[]
+  lineOf: (node: Node | null | undefined) => number
+  inputNames: ReadonlySet<string>
+}
+
+/** One entry of the stacks list, or undefined (and a problem) when it is not a named mapping. */
+function rawStack(
+  ctx: ReadContext,
+  item: unknown,
+  defaults: Record<string, string>
+): RawStack | undefined {
+  const node = item as Node
+  if (!isMap(node)) {
+    ctx.problems.push(
+      `line ${ctx.lineOf(node)}: each stack is a mapping with name and working-directory`
+    )
+    return undefined
+  }
+  const nameNode = node.get('name', true) as Node | undefined
+  const name = isScalar(nameNode) ? String(nameNode.value ?? '') : ''
+  const line = ctx.lineOf(node)
+  if (!NAME.test(name)) {
+    ctx.problems.push(
+      `line ${line}: stack name ${JSON.stringify(name)} is missing or invalid; use letters, digits, ".", "_", "-" or "/"`
+    )
+    return undefined
+  }
+  const dependsOn: RawStack['dependsOn'] = []
+  const deps = node.get('depends-on', true) as Node | undefined
+  if (deps !== undefined) {
+    const items = isSeq(deps) ? (deps.items as Node[]) : [deps]
+    for (const d of items) {
+      if (isScalar(d) && typeof d.value === 'string')
+        dependsOn.push({ name: d.value, line: ctx.lineOf(d) })
+      else
+        ctx.problems.push(`stack "${name}" (line ${ctx.lineOf(d)}): depends-on lists stack names`)
+    }
+  }
+  const own = inputsOf(ctx, node, `stack "${name}"`, ['name', 'depends-on'])
+  return { name, line, inputs: { ...defaults, ...own }, dependsOn }
+}
+
+/** A mapping of input names to values (the file's defaults or one stack's), checked against action.yml's names. */
+function inputsOf(
+  ctx: ReadContext,
+  node: Node | undefined,
+  what: string,
+  skip: string[] = []
+): Record<string, string> {
+  const out: Record<string, string> = {}
+  if (node === undefined) return out
+  if (!isMap(node)) {
+    ctx.problems.push(
+      `${what} (line ${ctx.lineOf(node)}): expected a mapping of input names to values`
+    )
+    return out
+  }
+  for (const pair of node.items) {
+    const key = isScalar(pair.key) ? String(pair.key.value) : ''
+    if (skip.includes(key)) continue
+    const where = `${what} (line ${ctx.lineOf(pair.key as Node)})`
+    if (NOT_PER_STACK.has(key)) {
+      ctx.problems.push(
+        `${where}: ${key} cannot be set in the stacks file; set it on the step (with:) instead`
+      )
+      continue
+    }
+    if (!ctx.inputNames.has(key)) {
+      ctx.problems.push(
+        `${where}: unknown input ${JSON.stringify(key)}; use the action's input names (action.yml), e.g. working-directory, environment, state-key, var-files`
+      )
+      continue
+    }
+    const value = pair.value as Node | null
+    if (isSeq(value)) {
+      out[key] = value.items.map(v => (isScalar(v) ? String(v.value ?? '') : '')).join('\n')
+    } else if (isScalar(value)) {
+      out[key] = String(value.value ?? '')
+    } else {
+      ctx.problems.push(`${where}: ${key} must be a string, number, boolean or list of strings`)
+    }
+  }
+  return out
+}
+
 function readStacksFile(absolute: string, options: LoadOptions): StackSet {
   const file = path.relative(options.workspace, absolute).split(path.sep).join('/')
   const lines = new LineCounter()
@@ -108,7 +198,8 @@ function readStacksFile(absolute: string, options: LoadOptions): StackSet {
       )
     }
   }
-  const defaults = inputsOf(root.get('defaults', true) as Node | undefined, 'defaults')
+  const ctx: ReadContext = { problems, lineOf, inputNames: options.inputNames }
+  const defaults = inputsOf(ctx, root.get('defaults', true) as Node | undefined, 'defaults')
   const list = root.get('stacks', true) as Node | undefined
   if (!isSeq(list) || list.items.length === 0) {
     throw new StacksError(file, [
@@ -116,74 +207,7 @@ function readStacksFile(absolute: string, options: LoadOptions): StackSet {
       'no "stacks" list; list each stack with its name and working-directory'
     ])
   }
-  const raw: RawStack[] = []
-  for (const item of list.items) {
-    const node = item as Node
-    if (!isMap(node)) {
-      problems.push(`line ${lineOf(node)}: each stack is a mapping with name and working-directory`)
-      continue
-    }
-    const nameNode = node.get('name', true) as Node | undefined
-    const name = isScalar(nameNode) ? String(nameNode.value ?? '') : ''
-    const line = lineOf(node)
-    if (!NAME.test(name)) {
-      problems.push(
-        `line ${line}: stack name ${JSON.stringify(name)} is missing or invalid; use letters, digits, ".", "_", "-" or "/"`
-      )
-      continue
-    }
-    const dependsOn: RawStack['dependsOn'] = []
-    const deps = node.get('depends-on', true) as Node | undefined
-    if (deps !== undefined) {
-      const items = isSeq(deps) ? (deps.items as Node[]) : [deps]
-      for (const d of items) {
-        if (isScalar(d) && typeof d.value === 'string')
-          dependsOn.push({ name: d.value, line: lineOf(d) })
-        else problems.push(`stack "${name}" (line ${lineOf(d)}): depends-on lists stack names`)
-      }
-    }
-    const own = inputsOf(node, `stack "${name}"`, ['name', 'depends-on'])
-    raw.push({ name, line, inputs: { ...defaults, ...own }, dependsOn })
-  }
-
-  function inputsOf(
-    node: Node | undefined,
-    what: string,
-    skip: string[] = []
-  ): Record<string, string> {
-    const out: Record<string, string> = {}
-    if (node === undefined) return out
-    if (!isMap(node)) {
-      problems.push(`${what} (line ${lineOf(node)}): expected a mapping of input names to values`)
-      return out
-    }
-    for (const pair of node.items) {
-      const key = isScalar(pair.key) ? String(pair.key.value) : ''
-      if (skip.includes(key)) continue
-      const where = `${what} (line ${lineOf(pair.key as Node)})`
-      if (NOT_PER_STACK.has(key)) {
-        problems.push(
-          `${where}: ${key} cannot be set in the stacks file; set it on the step (with:) instead`
-        )
-        continue
-      }
-      if (!options.inputNames.has(key)) {
-        problems.push(
-          `${where}: unknown input ${JSON.stringify(key)}; use the action's input names (action.yml), e.g. working-directory, environment, state-key, var-files`
-        )
-        continue
-      }
-      const value = pair.value as Node | null
-      if (isSeq(value)) {
-        out[key] = value.items.map(v => (isScalar(v) ? String(v.value ?? '') : '')).join('\n')
-      } else if (isScalar(value)) {
-        out[key] = String(value.value ?? '')
-      } else {
-        problems.push(`${where}: ${key} must be a string, number, boolean or list of strings`)
-      }
-    }
-    return out
-  }
+  const raw = list.items.flatMap(item => rawStack(ctx, item, defaults) ?? [])
 
   const stacks = resolveStacks(raw, options, problems, name => `stack "${name}"`)
   if (problems.length > 0) throw new StacksError(file, problems)
@@ -265,31 +289,6 @@ function resolveStacks(
   return stacks
 }
 
-/** A dependency cycle as the names along it (first name repeated at the end), if there is one. */
-export function findCycle(stacks: readonly Stack[]): string[] | undefined {
-  const deps = new Map(stacks.map(s => [s.name, s.dependsOn]))
-  const state = new Map<string, 'visiting' | 'done'>()
-  const trail: string[] = []
-  const visit = (name: string): string[] | undefined => {
-    if (state.get(name) === 'done') return undefined
-    if (state.get(name) === 'visiting') return [...trail.slice(trail.indexOf(name)), name]
-    state.set(name, 'visiting')
-    trail.push(name)
-    for (const dep of deps.get(name) ?? []) {
-      const found = visit(dep)
-      if (found) return found
-    }
-    trail.pop()
-    state.set(name, 'done')
-    return undefined
-  }
-  for (const s of stacks) {
-    const found = visit(s.name)
-    if (found) return found
-  }
-  return undefined
-}
-
 const SKIP_DIRS = new Set(['node_modules', '.terraform', '.git'])
 
 /** Without a stacks file: every directory with a root module whose backend is S3, named by its path. */
@@ -333,48 +332,6 @@ function discoverStacks(options: LoadOptions): StackSet {
     ])
   }
   return { stacks }
-}
-
-/**
- * The stacks grouped so each group depends only on earlier ones (among `names`; a dependency that
- * is not in the run is not waited for).
- */
-export function waves(stacks: readonly Stack[], names: ReadonlySet<string>): string[][] {
-  const byName = new Map(stacks.map(s => [s.name, s]))
-  const level = new Map<string, number>()
-  const levelOf = (name: string): number => {
-    const known = level.get(name)
-    if (known !== undefined) return known
-    level.set(name, 0) // cycles are refused when the stacks are read; this only stops recursion
-    const deps = (byName.get(name)?.dependsOn ?? []).filter(d => names.has(d))
-    const l = deps.length === 0 ? 0 : 1 + Math.max(...deps.map(levelOf))
-    level.set(name, l)
-    return l
-  }
-  const out: string[][] = []
-  for (const s of stacks) {
-    if (!names.has(s.name)) continue
-    const l = levelOf(s.name)
-    ;(out[l] ??= []).push(s.name)
-  }
-  return out.filter(w => w !== undefined)
-}
-
-/** The stacks downstream of `names` (depending on them directly or through others). */
-export function downstreamOf(stacks: readonly Stack[], names: ReadonlySet<string>): Set<string> {
-  const out = new Set<string>()
-  let grew = true
-  while (grew) {
-    grew = false
-    for (const s of stacks) {
-      if (names.has(s.name) || out.has(s.name)) continue
-      if (s.dependsOn.some(d => names.has(d) || out.has(d))) {
-        out.add(s.name)
-        grew = true
-      }
-    }
-  }
-  return out
 }
 
 function isDirectory(p: string): boolean {
