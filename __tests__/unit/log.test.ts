@@ -10,7 +10,9 @@ beforeEach(() => {
     return true
   })
 })
-afterEach(() => jest.restoreAllMocks())
+afterEach(() => {
+  jest.restoreAllMocks()
+})
 
 const lines = (): string[] => written.join('').split(/\r?\n/).filter(Boolean)
 
