@@ -1,7 +1,7 @@
 import js from '@eslint/js'
 import tseslint from 'typescript-eslint'
 
-// Imports in src/ run only downward: entry (main, inputs, index) → modes (drift, stacks, unlock) →
+// Imports in src/ run only downward: entry (main, inputs, index, deploy/) → modes (drift, stacks, unlock) →
 // report → phases (backend, terraform, frontend, health) → shared modules and clients. A phase
 // never imports report/, a mode, the entry, or another phase (a type from inputs is allowed: the
 // entry composes the configuration every phase reads).
@@ -21,7 +21,8 @@ const SHARED = [
   'src/github/**'
 ]
 const dirs = names => names.flatMap(n => [`../${n}`, `../${n}/*`, `./${n}`, `./${n}/*`])
-const entry = ['../main', '../index', './main', './index']
+// src/deploy/ holds the deploy's stages: entry level, like main.ts that runs them.
+const entry = ['../main', '../index', './main', './index', ...dirs(['deploy'])]
 const restrict = (groups, message, allowTypeImports = false) => ({
   'no-restricted-imports': [
     'error',
@@ -96,7 +97,13 @@ export default tseslint.config(
   // Issue 18: no file over 400 lines, no function over 80. Enforced where the code already meets it
   // (more folders as they are split); a deliberate exception takes an eslint-disable comment saying why.
   {
-    files: ['src/report/**/*.ts', 'src/terraform/plan*.ts', 'src/terraform/sensitive.ts'],
+    files: [
+      'src/main.ts',
+      'src/deploy/**/*.ts',
+      'src/report/**/*.ts',
+      'src/terraform/plan*.ts',
+      'src/terraform/sensitive.ts'
+    ],
     rules: {
       'max-lines': ['error', { max: 400, skipBlankLines: false, skipComments: false }],
       'max-lines-per-function': ['error', { max: 80, skipBlankLines: false, skipComments: false }]
