@@ -21,8 +21,9 @@ const SHARED = [
   'src/github/**'
 ]
 const dirs = names => names.flatMap(n => [`../${n}`, `../${n}/*`, `./${n}`, `./${n}/*`])
-// src/deploy/ holds the deploy's stages: entry level, like main.ts that runs them.
-const entry = ['../main', '../index', './main', './index', ...dirs(['deploy'])]
+// src/deploy/ holds the deploy's stages: entry level, like main.ts that runs them. (Not './deploy':
+// inside a folder that is a sibling module, such as frontend/deploy.ts.)
+const entry = ['../main', '../index', './main', './index', '../deploy', '../deploy/*', './deploy/*']
 const restrict = (groups, message, allowTypeImports = false) => ({
   'no-restricted-imports': [
     'error',

@@ -154,7 +154,8 @@ describe('imports run only downward (the lint rule in eslint.config.js)', () => 
     ['src/frontend/probe.ts', "import { errorMessage } from '../errors'"],
     ['src/report/probe.ts', "import type { PlanSummary } from '../terraform/plan'"],
     ['src/drift/probe.ts', "import { renderReport } from '../report/render'"],
-    ['src/deploy/probe.ts', "import { checkDrift } from '../drift/check'"]
+    ['src/deploy/probe.ts', "import { checkDrift } from '../drift/check'"],
+    ['src/frontend/probe.ts', "import { deployFrontend } from './deploy'"]
   ])('%s may %s', (file, line) => {
     expect(lint(file, `${line}\nexport {}\n`)).toEqual([])
   })
