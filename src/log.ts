@@ -13,10 +13,33 @@ export interface Log {
   group<T>(name: string, fn: () => Promise<T>): Promise<T>
 }
 
+/** The title of the log group open now, if any. */
+let openGroup: string | undefined
+
+/**
+ * Runs `fn` with its output folded into a log group titled `title`. GitHub does not nest groups:
+ * inside one already open (a phase's), the title is a plain marker line and the output stays in the
+ * outer group.
+ */
+export async function group<T>(title: string, fn: () => Promise<T>): Promise<T> {
+  if (openGroup !== undefined) {
+    core.info(`── ${title}`)
+    return fn()
+  }
+  openGroup = title
+  core.startGroup(title)
+  try {
+    return await fn()
+  } finally {
+    core.endGroup()
+    openGroup = undefined
+  }
+}
+
 export const coreLog: Log = {
   debug: message => core.debug(message),
   info: message => core.info(message),
   notice: message => core.notice(message),
   warning: message => core.warning(message),
-  group: (name, fn) => core.group(name, fn)
+  group
 }

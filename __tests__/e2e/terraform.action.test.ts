@@ -15,6 +15,37 @@ const key = 'production/terraform.tfstate'
 const SECRET_VARIABLE = 'demo-api-key-value-123'
 const SECRET_OUTPUT = `sk-${SECRET_VARIABLE}`
 
+/** The titles of the log's `::group::` lines, and the ones opened while another was still open. */
+function logGroups(stdout: string): { titles: string[]; nested: string[] } {
+  const titles: string[] = []
+  const nested: string[] = []
+  let open = false
+  for (const line of stdout.split(/\r?\n/)) {
+    if (line.startsWith('::group::')) {
+      if (open) nested.push(line)
+      titles.push(line.slice('::group::'.length))
+      open = true
+    } else if (line === '::endgroup::') open = false
+  }
+  return { titles, nested }
+}
+
+/** The phases the job summary's timing table shows as run (a skipped phase opens no group). */
+function phasesRun(summary: string): string[] {
+  const lines = summary.split(/\r?\n/)
+  const header = lines.findIndex(l => /^\| Phase \| Result \| Time \|$/.test(l))
+  expect(header).toBeGreaterThanOrEqual(0)
+  const rows: string[] = []
+  for (const line of lines.slice(header + 2)) {
+    if (!line.startsWith('|')) break
+    rows.push(line)
+  }
+  return rows
+    .map(row => row.split(' | ').map(cell => cell.replace(/^\| |\s*\|$/g, '')))
+    .filter(([, result]) => result !== 'skipped')
+    .map(([name]) => (name ?? '').replace(/\\(.)/g, '$1'))
+}
+
 describe('terraform runner through the action', () => {
   let bed: Testbed
   let workspace: string
@@ -43,6 +74,12 @@ describe('terraform runner through the action', () => {
     expect(first.outputs['plan-summary']).toBe('6 to add, 0 to change, 0 to destroy, 0 to replace')
     expect(instanceCount(await bed.state(bucket))).toBe(6)
     const serial = (await bed.state(bucket))?.serial
+    // One log group per phase, titled as the phase's row in the summary; never one inside another.
+    const groups = logGroups(first.stdout)
+    expect(groups.nested).toEqual([])
+    expect(groups.titles).toEqual(phasesRun(first.summary))
+    expect(groups.titles).toEqual(expect.arrayContaining(['Terraform plan', 'Terraform apply']))
+    expect(first.stdout).toContain('── terraform apply')
 
     const second = await bed.run(workspace, { mode: 'apply' })
     expect(second.exitCode).toBe(0)

@@ -141,7 +141,10 @@ describe('imports run only downward (the lint rule in eslint.config.js)', () => 
     ['src/terraform/probe.ts', "import { checkDrift } from '../drift/check'"],
     ['src/health/probe.ts', "import { readConfig } from '../inputs'"],
     ['src/github/probe.ts', "import { renderReport } from '../report/render'"],
-    ['src/report/probe.ts', "import { run } from '../main'"]
+    ['src/report/probe.ts', "import { run } from '../main'"],
+    ['src/report/probe.ts', "import { siteStage } from '../deploy/stages'"],
+    ['src/terraform/probe.ts', "import { stateGuard } from '../deploy/state'"],
+    ['src/aws/probe.ts', "import { failureText } from '../deploy/terraform-steps'"]
   ])('%s may not %s', (file, line) => {
     expect(lint(file, `${line}\nexport {}\n`)).toHaveLength(1)
   })
@@ -150,7 +153,9 @@ describe('imports run only downward (the lint rule in eslint.config.js)', () => 
     ['src/frontend/probe.ts', "import type { Config } from '../inputs'"],
     ['src/frontend/probe.ts', "import { errorMessage } from '../errors'"],
     ['src/report/probe.ts', "import type { PlanSummary } from '../terraform/plan'"],
-    ['src/drift/probe.ts', "import { renderReport } from '../report/render'"]
+    ['src/drift/probe.ts', "import { renderReport } from '../report/render'"],
+    ['src/deploy/probe.ts', "import { checkDrift } from '../drift/check'"],
+    ['src/frontend/probe.ts', "import { deployFrontend } from './deploy'"]
   ])('%s may %s', (file, line) => {
     expect(lint(file, `${line}\nexport {}\n`)).toEqual([])
   })

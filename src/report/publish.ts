@@ -3,6 +3,7 @@ import type { BackendReport } from '../backend/backend'
 import type { FingerprintKey } from '../backend/fingerprint-key'
 import { DeployError } from '../errors'
 import { cancellation } from '../process'
+import { group } from '../log'
 import type { Config } from '../inputs'
 import { planSummaryLine, type PlanSummary } from '../terraform/plan'
 import { fingerprintLine, type Fingerprint } from '../terraform/fingerprint'
@@ -86,7 +87,8 @@ export class RunReport {
     const started = Date.now()
     let status: PhaseTiming['status'] = 'ok'
     try {
-      const result = await fn()
+      // One log group per phase, named as its row in the summary's timing table.
+      const result = await group(name, fn)
       if (cancellation()) throw new DeployError(`${name} was cancelled`)
       return result
     } catch (error) {

@@ -2,9 +2,9 @@
  * Running one Terraform command: arguments as an array (no shell), the automation environment, the
  * output streamed to the log while it runs and captured for the report and for parsing.
  */
-import * as core from '@actions/core'
 import { childEnv } from '../child-env'
 import { DeployError, errorMessage } from '../errors'
+import { group } from '../log'
 import { runProcess, withCommandsOff } from '../process'
 
 /** Where streamed output goes; the default writes to the step log (process.stdout). */
@@ -27,8 +27,9 @@ export interface CliOptions {
 
 export interface RunOptions {
   /**
-   * Stream the output to the log inside a `core.group` with this title. Without it nothing is
-   * streamed: use that for commands whose stdout holds values (show -json, output -json).
+   * Stream the output to the log inside a log group with this title (a marker line when a group,
+   * a phase's, is open). Without it nothing is streamed: use that for commands whose stdout holds
+   * values (show -json, output -json).
    */
   group?: string
   /** Shown instead of the arguments in the log line (to hide variable values). */
@@ -175,7 +176,7 @@ export class TerraformCli {
         )
       }
     }
-    const exitCode = stream ? await core.group(options.group ?? '', execute) : await execute()
+    const exitCode = stream ? await group(options.group ?? '', execute) : await execute()
     const stdout = parts.out.join('')
     const stderr = parts.err.join('')
     return {
