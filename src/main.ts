@@ -1,6 +1,6 @@
 import * as core from '@actions/core'
 import { lockHolder } from './unlock/unlock'
-import { settleBackendBlock } from './backend/identity'
+import { settleBackendBlock } from './backend/backend-block'
 import { createClients } from './aws/clients'
 import { cancellation, installCancellation } from './process'
 import { DeployError, errorMessage } from './errors'

@@ -157,15 +157,3 @@ async function readOwner(
     `The ownership record s3://${bucket}/${key}${OWNER_SUFFIX} is not readable JSON; delete it and re-run to record this working directory`
   )
 }
-
-// The entry still imports these from here while its code moves to src/deploy/; new code takes them
-// from their modules.
-export { settleBackendBlock } from './backend-block'
-export { readState } from './state-objects'
-export {
-  describeElsewhere,
-  findStateElsewhere,
-  sameContent,
-  snapshotOf,
-  type StateElsewhere
-} from './state-elsewhere'

@@ -1,11 +1,7 @@
 import * as core from '@actions/core'
 import type { BackendReport } from '../backend/backend'
-import {
-  describeElsewhere,
-  recordOwner,
-  type IdentityCheck,
-  type StateElsewhere
-} from '../backend/identity'
+import { recordOwner, type IdentityCheck } from '../backend/identity'
+import { describeElsewhere, type StateElsewhere } from '../backend/state-elsewhere'
 import { expectBucketOwner, type AwsClients } from '../aws/clients'
 import { fingerprintKey, type FingerprintKey } from '../backend/fingerprint-key'
 import type { Config } from '../inputs'

@@ -7,17 +7,15 @@ import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { checkStateLoss } from '../backend/guard'
 import { ensureBackend, type BackendReport } from '../backend/backend'
+import { checkStateIdentity, recordOwner, type IdentityCheck } from '../backend/identity'
 import {
-  checkStateIdentity,
   describeElsewhere,
   findStateElsewhere,
   sameContent,
   snapshotOf,
-  readState,
-  recordOwner,
-  type IdentityCheck,
   type StateElsewhere
-} from '../backend/identity'
+} from '../backend/state-elsewhere'
+import { readState } from '../backend/state-objects'
 import type { AwsClients } from '../aws/clients'
 import { DeployError } from '../errors'
 import type { Config } from '../inputs'
