@@ -37,6 +37,7 @@ import { resolveBucket, resolveDistribution } from './targets'
 import { type DeployRun } from './deploy-run'
 import { planDeploy } from './deploy-plan'
 import { dryRunResult, syncSite } from './deploy-sync'
+import { startHashingThreads, stopHashingThreads } from './local-files'
 import { invalidateAndRecord } from './deploy-invalidate'
 
 /**
@@ -62,6 +63,26 @@ export async function deployFrontend(
   // Everything that can be checked before the build is checked before the build.
   const { bucket, distributionId } = resolveTargets(config, outputs, opts.stateBucket, result)
   const buildEnv = mapBuildEnv(config.buildEnv, outputs)
+  // The scan's hashing threads start while the build runs (tens of milliseconds each).
+  startHashingThreads()
+  try {
+    return await buildAndSync(config, buildEnv, clients, opts, log, result, bucket, distributionId)
+  } finally {
+    stopHashingThreads()
+  }
+}
+
+/** The build, then the scan, the plan and the sync (or the dry run's result). */
+async function buildAndSync(
+  config: FrontendConfig,
+  buildEnv: ReturnType<typeof mapBuildEnv>,
+  clients: FrontendClients,
+  opts: DeployFrontendOptions,
+  log: Log,
+  result: FrontendResult,
+  bucket: string,
+  distributionId: string | undefined
+): Promise<FrontendResult> {
   const { buildDirectory, cacheRules } = await build(config, buildEnv, result, log)
 
   const run: DeployRun = {

@@ -1,8 +1,8 @@
 /**
  * Hashing the files of a scan (see `local-files.ts`): each file is read with blocking calls into one
- * reused buffer, in one read for a file up to the chunk size, in chunks for a larger one; on the
- * calling thread ({@link hashJobs}) or in worker threads ({@link hashInThreads}) that run the same
- * code, so the calling thread stays free to list the bucket meanwhile.
+ * reused buffer, in one read for a file up to the chunk size, in chunks for a larger one
+ * ({@link hashJobs}); shared between the calling thread and worker threads running the same code
+ * ({@link hashShared}), the calling thread in short slices, so it lists the bucket meanwhile.
  */
 import { Worker } from 'node:worker_threads'
 
@@ -27,23 +27,28 @@ export interface HashSettings {
   withSha256: boolean
   partSize: number
   chunkSize: number
+  /** A file larger than this is not hashed but answered with `deferred` (default: none). */
+  deferAbove?: number
 }
+
+/** What {@link hashJobs} answers for a file left for a worker thread (`deferAbove`). */
+export type Deferred = 'deferred'
 
 /**
  * Hashes `jobs` in order with blocking reads. Self-contained (no imports, no closures: built-in
  * modules through `process.getBuiltinModule`, {@link hashChunks} passed in), because its source is
- * also the worker's: see {@link hashInThreads}.
+ * also the worker's: see {@link hashShared}.
  */
 export function hashJobs(
   jobs: readonly HashJob[],
   settings: HashSettings,
-  chunked: typeof hashChunks = hashChunks
-): HashOutcome[] {
-  const { withSha256, chunkSize } = settings
+  chunked: typeof hashChunks = hashChunks,
+  buffer: Buffer = Buffer.allocUnsafe(settings.chunkSize + 1)
+): Array<HashOutcome | Deferred> {
+  const { withSha256, chunkSize, deferAbove = Infinity } = settings
   const crypto = process.getBuiltinModule('node:crypto')
   const fs = process.getBuiltinModule('node:fs')
-  const buffer = Buffer.allocUnsafe(chunkSize + 1)
-  const outcomes: HashOutcome[] = []
+  const outcomes: Array<HashOutcome | Deferred> = []
   for (const job of jobs) {
     let fd = -1
     try {
@@ -51,6 +56,10 @@ export function hashJobs(
       const info = fs.fstatSync(fd)
       if (!info.isFile()) {
         outcomes.push({ error: `${job.relPath} is not a regular file`, build: true })
+        continue
+      }
+      if (info.size > deferAbove) {
+        outcomes.push('deferred')
         continue
       }
       let size = 0
@@ -143,58 +152,174 @@ export function hashChunks(
   return hashes
 }
 
-/** The worker: {@link hashJobs} for each batch it is sent. */
+/**
+ * The state a {@link hashShared} shares with its workers, an Int32Array over a SharedArrayBuffer:
+ * [0] the cursor (the next file nobody took), [1] the next deferred file to take, [2] how many the
+ * calling thread deferred, [3] 1 once the calling thread took its last file, then the indexes of
+ * the deferred files. Only the calling thread appends; workers take with compare-and-swap, so each
+ * file is hashed once. (Plain indexes: {@link workerLoop} runs in the worker from its source.)
+ */
+const STATE_FIELDS = 4
+
+/** Files a worker takes at a time, and posts the hashes of at once (at least). */
+const WORKER_STEP = 8
+const WORKER_POST = 64
+
+/**
+ * A worker's loop (self-contained like {@link hashJobs}; `hash` is hashJobs with its buffer): the
+ * large files the calling thread left first, else `step` files from the cursor; the hashes are
+ * posted every `post` files, so a worker never waits for the calling thread (busy parsing a
+ * listing page, say). Past the end of the list it waits for deferred files until the calling
+ * thread is done.
+ */
+export function workerLoop(
+  count: number,
+  state: Int32Array,
+  { step, post }: { step: number; post: number },
+  hash: (start: number, end: number) => unknown[],
+  send: (parts: Array<{ start: number; done: unknown[] }>) => void
+): void {
+  let parts: Array<{ start: number; done: unknown[] }> = []
+  let pending = 0
+  for (;;) {
+    const head = Atomics.load(state, 1)
+    let start = -1
+    let end = -1
+    if (head < Atomics.load(state, 2)) {
+      if (Atomics.compareExchange(state, 1, head, head + 1) === head) {
+        start = Atomics.load(state, 4 + head)
+        end = start + 1
+      }
+    } else if (Atomics.load(state, 0) < count) {
+      start = Atomics.add(state, 0, step)
+      end = Math.min(count, start + step)
+    } else {
+      if (pending > 0) send(parts)
+      parts = []
+      pending = 0
+      if (Atomics.load(state, 3) === 1 && Atomics.load(state, 1) >= Atomics.load(state, 2)) return
+      Atomics.wait(state, 2, Atomics.load(state, 2), 20)
+    }
+    if (start >= 0 && start < end) {
+      const done = hash(start, end)
+      parts.push({ start, done })
+      pending += done.length
+      if (pending >= post) {
+        send(parts)
+        parts = []
+        pending = 0
+      }
+    }
+  }
+}
+
+/** The worker: {@link workerLoop} over the list it is sent once. */
 const WORKER_SOURCE = `'use strict'
 const { parentPort } = process.getBuiltinModule('node:worker_threads')
 const hashChunks = ${hashChunks.toString()}
 const hashJobs = ${hashJobs.toString()}
-parentPort.on('message', ({ jobs, settings }) =>
-  parentPort.postMessage(hashJobs(jobs, settings, hashChunks)))
+const workerLoop = ${workerLoop.toString()}
+parentPort.once('message', ({ jobs, settings, shared, options }) => {
+  const buffer = Buffer.allocUnsafe(settings.chunkSize + 1)
+  workerLoop(jobs.length, new Int32Array(shared), options,
+    (start, end) => hashJobs(jobs.slice(start, end), settings, hashChunks, buffer),
+    parts => parentPort.postMessage(parts))
+})
 `
 
 /**
- * {@link hashJobs} in `threads` worker threads, batches of `batchSize` files handed to whichever is
- * free, so the calling thread stays free (the bucket listing runs meanwhile).
+ * A hashing thread, starting (it waits for the list of files {@link hashShared} sends it). Unref'd:
+ * one started ahead that is never used does not keep the process alive.
  */
-export async function hashInThreads(
+export function hashingThread(): Worker {
+  const worker = new Worker(WORKER_SOURCE, { eval: true })
+  worker.unref()
+  return worker
+}
+
+/** Files the calling thread takes at a time, and how long it hashes before it lets the event loop
+ * run (milliseconds). */
+const CALLING_STEP = 4
+const SLICE_MS = 4
+
+/**
+ * {@link hashJobs} shared between the calling thread and `threads` worker threads (0: the calling
+ * thread alone). The files are taken in order from one shared cursor: a worker, once started,
+ * takes a few at a time without waiting for the calling thread; the calling thread takes a few at
+ * a time and lets the event loop run every {@link SLICE_MS} ms, so whatever runs beside the scan
+ * (the bucket listing: requests sent, responses parsed) goes on, and hashing fills the time the
+ * thread would otherwise wait. With workers, the calling thread leaves files larger than one read
+ * chunk to them (they take those first), so it never ends the scan with a large file while the
+ * workers wait. Both cores of a runner stay busy until the last file. `callingThread: false`
+ * leaves every file to the workers.
+ */
+export async function hashShared(
   jobs: readonly HashJob[],
   settings: HashSettings,
   threads: number,
-  batchSize: number
+  { callingThread = true, started = [] }: { callingThread?: boolean; started?: Worker[] } = {}
 ): Promise<HashOutcome[]> {
   const outcomes = new Array<HashOutcome>(jobs.length)
-  let next = 0
+  const shared = new SharedArrayBuffer(4 * (STATE_FIELDS + jobs.length))
+  const state = new Int32Array(shared)
+  const plain = jobs.map(({ relPath, absPath }) => ({ relPath, absPath }))
   const workers: Worker[] = []
+  let hashed = 0
+  const store = (start: number, done: ReadonlyArray<HashOutcome | Deferred>): void => {
+    done.forEach((outcome, index) => {
+      if (outcome !== 'deferred') {
+        outcomes[start + index] = outcome
+        hashed++
+      } else {
+        Atomics.store(state, STATE_FIELDS + Atomics.load(state, 2), start + index)
+        Atomics.add(state, 2, 1)
+        Atomics.notify(state, 2)
+      }
+    })
+  }
+  const own = { ...settings, ...(threads > 0 && { deferAbove: settings.chunkSize }) }
   try {
-    await Promise.all(
-      Array.from({ length: threads }, async () => {
-        const worker = new Worker(WORKER_SOURCE, { eval: true })
+    await new Promise<void>((resolve, reject) => {
+      let ended = false
+      const end = (error?: unknown): void => {
+        if (ended) return
+        ended = true
+        Atomics.store(state, 3, 1)
+        if (error === undefined) resolve()
+        else reject(error instanceof Error ? error : new Error(String(error)))
+      }
+      const settled = (): void => void (hashed === jobs.length && end())
+      const buffer = Buffer.allocUnsafe(settings.chunkSize + 1)
+      const slice = (): void => {
+        const until = performance.now() + SLICE_MS
+        while (!ended && callingThread && performance.now() < until) {
+          const start = Atomics.add(state, 0, CALLING_STEP)
+          if (start >= jobs.length) break
+          store(start, hashJobs(plain.slice(start, start + CALLING_STEP), own, hashChunks, buffer))
+        }
+        if (ended) return
+        if (callingThread && Atomics.load(state, 0) < jobs.length) return void setImmediate(slice)
+        Atomics.store(state, 3, 1)
+        Atomics.notify(state, 2)
+        settled()
+      }
+      for (let i = 0; i < threads; i++) {
+        const worker = started[i] ?? hashingThread()
+        worker.ref()
         workers.push(worker)
-        await new Promise<void>((resolve, reject) => {
-          let start = 0
-          const send = (): void => {
-            if (next >= jobs.length) return resolve()
-            start = next
-            next = Math.min(jobs.length, next + batchSize)
-            const batch = jobs
-              .slice(start, next)
-              .map(({ relPath, absPath }) => ({ relPath, absPath }))
-            worker.postMessage({ jobs: batch, settings })
-          }
-          worker.on('message', (done: HashOutcome[]) => {
-            done.forEach((outcome, index) => (outcomes[start + index] = outcome))
-            send()
-          })
-          worker.once('error', reject)
-          worker.once('exit', code =>
-            reject(new Error(`A hashing thread stopped (exit code ${code})`))
-          )
-          send()
+        const options = { step: WORKER_STEP, post: WORKER_POST }
+        worker.postMessage({ jobs: plain, settings, shared, options })
+        worker.on('message', (parts: Array<{ start: number; done: HashOutcome[] }>) => {
+          for (const { start, done } of parts) store(start, done)
+          settled()
         })
-      })
-    )
+        worker.once('error', end)
+        worker.once('exit', code => end(new Error(`A hashing thread stopped (exit code ${code})`)))
+      }
+      slice()
+    })
   } finally {
-    for (const worker of workers) void worker.terminate()
+    for (const worker of [...workers, ...started]) void worker.terminate()
   }
   return outcomes
 }

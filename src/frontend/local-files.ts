@@ -7,21 +7,25 @@
  * default); the sync asks for it afterwards with {@link addSha256}, for the few files it uploads or
  * must compare by metadata, so an unchanged site is hashed once.
  *
- * Hashing runs in worker threads (both cores of a runner, while the main thread lists the bucket):
- * each file is read with blocking calls into one reused buffer, in one read for a file up to 1 MiB,
- * in chunks for a larger one. Small builds are hashed on the calling thread (starting a worker costs
- * more than hashing them). Symbolic links are followed when their real path is inside the build
+ * The directory is walked with blocking calls (milliseconds for thousands of files), then hashed by
+ * the calling thread and worker threads together (`file-hashing.ts`): the calling thread hashes in
+ * short slices between whatever else its event loop runs (the bucket listing), the workers take
+ * files from the same list without waiting for it, so both cores of a runner stay busy. A build
+ * below a thousand files is hashed on the calling thread alone, unless threads were started ahead
+ * ({@link startHashingThreads}, while the build runs). Symbolic links are followed when their real
+ * path is inside the build
  * directory and refused when it is not, so nothing outside the build directory can be uploaded
  * (SPEC §5). A link cycle, a dangling link, or anything that is neither a file nor a directory (a
  * socket, a FIFO) is an error too.
  */
 import { createHash, type Hash } from 'node:crypto'
-import { createReadStream } from 'node:fs'
-import { readdir, readlink, realpath, stat } from 'node:fs/promises'
+import { createReadStream, readdirSync, readlinkSync, realpathSync, statSync } from 'node:fs'
+import { realpath, stat } from 'node:fs/promises'
 import { availableParallelism } from 'node:os'
 import * as path from 'node:path'
 import { errorMessage } from '../errors'
-import { hashInThreads, hashJobs, type FileHashes, type HashJob } from './file-hashing'
+import { type Worker } from 'node:worker_threads'
+import { hashShared, hashingThread, type FileHashes, type HashJob } from './file-hashing'
 
 const MiB = 1024 * 1024
 
@@ -42,14 +46,17 @@ export const MULTIPART_THRESHOLD = MULTIPART_PART_SIZE
 const READ_CHUNK_SIZE = MiB
 
 /**
- * Below this many files the scan hashes on the calling thread: starting a worker cost 0.1-0.4 s of
- * CPU in the bench (more on a busy machine), what hashing a few thousand typical files costs, and
- * the listing it would overlap is a few pages.
+ * Below this many files a scan without threads started ahead ({@link startHashingThreads}) hashes
+ * on the calling thread alone: a worker takes 40-60 ms of CPU to start, about what hashing a few
+ * hundred typical files costs.
  */
-const MIN_FILES_FOR_THREADS = 5000
+const MIN_FILES_FOR_THREADS = 1000
 
-/** Files a worker hashes per message. */
-const THREAD_BATCH = 64
+/** At most one hashing thread per this many files. */
+const FILES_PER_THREAD = 64
+
+/** Hashing threads started ahead by {@link startHashingThreads}, for the next scan. */
+let started: Worker[] = []
 
 /**
  * Hashing threads by default: one core fewer than the machine has (the main thread lists the bucket
@@ -110,23 +117,25 @@ export async function scanBuildDirectory(
   }
 
   const found: HashJob[] = []
-  await walk(root, '', [root])
+  // Blocking calls: a few milliseconds for thousands of files, and the hashing (which waits for
+  // the whole list) starts at once instead of after a readdir round trip per directory, each of
+  // which would wait behind whatever else the event loop runs (the listing's XML parsing).
+  walk(root, '', [root])
   found.sort((a, b) => compareStrings(a.relPath, b.relPath))
 
   const hashes = await hashAll(found, opts.sha256 ?? true, opts.threads)
   return found.map((file, index) => ({ ...file, ...(hashes[index] as FileHashes) }))
 
-  async function walk(realDir: string, relDir: string, ancestors: string[]): Promise<void> {
-    const entries = await readdir(realDir, { withFileTypes: true })
-    for (const entry of entries) {
+  function walk(realDir: string, relDir: string, ancestors: string[]): void {
+    for (const entry of readdirSync(realDir, { withFileTypes: true })) {
       const absPath = path.join(realDir, entry.name)
       const relPath = relDir ? `${relDir}/${entry.name}` : entry.name
       if (entry.isDirectory()) {
-        await walk(absPath, relPath, [...ancestors, absPath])
+        walk(absPath, relPath, [...ancestors, absPath])
       } else if (entry.isFile()) {
         found.push({ relPath, absPath })
       } else if (entry.isSymbolicLink()) {
-        await followLink(absPath, relPath, ancestors)
+        followLink(absPath, relPath, ancestors)
       } else {
         throw new BuildDirectoryError(
           `${path.join(dir, relPath)} is neither a file nor a directory; remove it from the build output`
@@ -135,12 +144,12 @@ export async function scanBuildDirectory(
     }
   }
 
-  async function followLink(linkPath: string, relPath: string, ancestors: string[]): Promise<void> {
+  function followLink(linkPath: string, relPath: string, ancestors: string[]): void {
     const shown = path.join(dir, relPath)
-    const written = await readlink(linkPath)
+    const written = readlinkSync(linkPath)
     let target: string
     try {
-      target = await realpath(linkPath)
+      target = realpathSync.native(linkPath)
     } catch (error) {
       throw new BuildDirectoryError(
         `Symlink ${shown} -> ${written} cannot be followed: ${errorMessage(error)}`
@@ -152,14 +161,14 @@ export async function scanBuildDirectory(
           'refusing to upload it. Copy the file into the build output instead of linking it.'
       )
     }
-    const info = await stat(target)
+    const info = statSync(target)
     if (info.isDirectory()) {
       if (ancestors.includes(target)) {
         throw new BuildDirectoryError(
           `Symlink ${shown} -> ${written} points to a directory containing it (a loop)`
         )
       }
-      await walk(target, relPath, [...ancestors, target])
+      walk(target, relPath, [...ancestors, target])
     } else if (info.isFile()) {
       found.push({ relPath, absPath: target })
     } else {
@@ -248,23 +257,40 @@ class PartHasher {
   }
 }
 
+/**
+ * Starts the hashing threads of the next scan now, e.g. before the build: a thread takes tens of
+ * milliseconds to start, which the build's time hides. The next {@link scanBuildDirectory} (or
+ * {@link addSha256}) uses them whatever its size, and ends them; {@link stopHashingThreads} ends
+ * them when no scan follows. Started threads do not keep the process alive.
+ */
+export function startHashingThreads(count: number = DEFAULT_HASH_THREADS): void {
+  stopHashingThreads()
+  started = Array.from({ length: count }, () => hashingThread())
+}
+
+/** Ends the threads {@link startHashingThreads} started that no scan used. */
+export function stopHashingThreads(): void {
+  for (const worker of started.splice(0)) void worker.terminate()
+}
+
 /** The hashes of `jobs`, in order; throws the first file's error. */
 async function hashAll(
   jobs: readonly HashJob[],
   withSha256: boolean,
   threads?: number
 ): Promise<FileHashes[]> {
-  const wanted = threads ?? (jobs.length >= MIN_FILES_FOR_THREADS ? DEFAULT_HASH_THREADS : 0)
+  const ready = threads === undefined ? started.splice(0) : []
+  stopHashingThreads()
+  const wanted =
+    threads ??
+    (ready.length > 0
+      ? ready.length
+      : jobs.length >= MIN_FILES_FOR_THREADS
+        ? DEFAULT_HASH_THREADS
+        : 0)
   const settings = { withSha256, partSize: MULTIPART_PART_SIZE, chunkSize: READ_CHUNK_SIZE }
-  const outcomes =
-    wanted > 0 && jobs.length > 0
-      ? await hashInThreads(
-          jobs,
-          settings,
-          Math.min(wanted, Math.ceil(jobs.length / THREAD_BATCH)),
-          THREAD_BATCH
-        )
-      : hashJobs(jobs, settings)
+  const threadCount = Math.min(wanted, Math.ceil(jobs.length / FILES_PER_THREAD))
+  const outcomes = await hashShared(jobs, settings, threadCount, { started: ready })
   for (const outcome of outcomes) {
     if ('error' in outcome) {
       if (outcome.build) throw new BuildDirectoryError(outcome.error)
