@@ -12,11 +12,12 @@
  * short slices between whatever else its event loop runs (the bucket listing), the workers take
  * files from the same list without waiting for it, so both cores of a runner stay busy. A build
  * below a thousand files is hashed on the calling thread alone, unless threads were started ahead
- * ({@link startHashingThreads}, while the build runs). Symbolic links are followed when their real
- * path is inside the build
- * directory and refused when it is not, so nothing outside the build directory can be uploaded
- * (SPEC §5). A link cycle, a dangling link, or anything that is neither a file nor a directory (a
- * socket, a FIFO) is an error too.
+ * ({@link startHashingThreads}, while the build runs).
+ *
+ * Symbolic links are followed when their real path is inside the build directory and refused when
+ * it is not, so nothing outside the build directory can be uploaded (SPEC §5). A link cycle, a
+ * dangling link, or anything that is neither a file nor a directory (a socket, a FIFO) is an error
+ * too.
  */
 import { createHash, type Hash } from 'node:crypto'
 import { createReadStream, readdirSync, readlinkSync, realpathSync, statSync } from 'node:fs'
