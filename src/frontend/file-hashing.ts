@@ -314,7 +314,10 @@ export async function hashShared(
           settled()
         })
         worker.once('error', end)
-        worker.once('exit', code => end(new Error(`A hashing thread stopped (exit code ${code})`)))
+        // A worker ends by itself (code 0) once it posted its last hashes and nothing is left.
+        worker.once('exit', code => {
+          if (code !== 0) end(new Error(`A hashing thread stopped (exit code ${code})`))
+        })
       }
       slice()
     })
