@@ -38,18 +38,19 @@ export async function planDeploy(
 }
 
 /**
- * The scan hashes in worker threads while this thread reads the manifest and lists the bucket;
- * only the hashes the listing is compared with (MD5, multipart ETag): the SHA-256 is computed
- * later for the few files that need it. The scan starts first; a scan failure is reported first.
+ * The scan hashes in worker threads while this thread reads the manifest and lists the bucket,
+ * then hashes with them; only the hashes the listing is compared with (MD5, multipart ETag): the
+ * SHA-256 is computed later for the few files that need it. The reads start first (their first
+ * requests go out while the directory is walked); a scan failure is reported first.
  */
 async function scanAndRead(run: DeployRun, buildDirectory: string): Promise<Found> {
   const { config, bucket } = run
-  const scanning = scanBuildDirectory(buildDirectory, { sha256: false })
   const reading = Promise.all([
     openManifest(run.opts.manifest, siteId(bucket, config.sitePrefix), run.warn),
     listRemote(run.clients.s3, bucket, config.sitePrefix)
   ])
   reading.catch(() => undefined) // a scan failure is reported first
+  const scanning = scanBuildDirectory(buildDirectory, { sha256: false, joinAfter: reading })
   let local: LocalFile[]
   try {
     local = await scanning

@@ -237,6 +237,20 @@ export function hashingThread(): Worker {
   return worker
 }
 
+/** How {@link hashShared} uses the calling thread, and threads started ahead. */
+export interface SharedOptions {
+  /** False: the workers hash every file. */
+  callingThread?: boolean
+  /**
+   * With workers, the calling thread joins the hashing once this settles (the bucket listing):
+   * until then the workers hash and it keeps its event loop to the listing's responses, which
+   * slices of hashing between them would delay.
+   */
+  joinAfter?: PromiseLike<unknown> | undefined
+  /** Threads started ahead ({@link hashingThread}) to use first; all are ended afterwards. */
+  started?: Worker[]
+}
+
 /** Files the calling thread takes at a time, and how long it hashes before it lets the event loop
  * run (milliseconds). */
 const CALLING_STEP = 4
@@ -250,14 +264,13 @@ const SLICE_MS = 4
  * (the bucket listing: requests sent, responses parsed) goes on, and hashing fills the time the
  * thread would otherwise wait. With workers, the calling thread leaves files larger than one read
  * chunk to them (they take those first), so it never ends the scan with a large file while the
- * workers wait. Both cores of a runner stay busy until the last file. `callingThread: false`
- * leaves every file to the workers.
+ * workers wait. Both cores of a runner stay busy until the last file. See {@link SharedOptions}.
  */
 export async function hashShared(
   jobs: readonly HashJob[],
   settings: HashSettings,
   threads: number,
-  { callingThread = true, started = [] }: { callingThread?: boolean; started?: Worker[] } = {}
+  { callingThread = true, started = [], joinAfter }: SharedOptions = {}
 ): Promise<HashOutcome[]> {
   const outcomes = new Array<HashOutcome>(jobs.length)
   const shared = new SharedArrayBuffer(4 * (STATE_FIELDS + jobs.length))
@@ -319,7 +332,8 @@ export async function hashShared(
           if (code !== 0) end(new Error(`A hashing thread stopped (exit code ${code})`))
         })
       }
-      slice()
+      if (joinAfter && threads > 0) joinAfter.then(slice, slice)
+      else slice()
     })
   } finally {
     for (const worker of [...workers, ...started]) void worker.terminate()

@@ -91,6 +91,11 @@ export interface ScanOptions {
    * {@link MIN_FILES_FOR_THREADS} files); 0 hashes on the calling thread.
    */
   threads?: number
+  /**
+   * With hashing threads, the calling thread hashes too only once this settles (the bucket
+   * listing running beside the scan): until then its event loop serves the listing.
+   */
+  joinAfter?: PromiseLike<unknown>
 }
 
 /** An error about the build directory's content (escaping symlink, loop, special file). */
@@ -124,7 +129,7 @@ export async function scanBuildDirectory(
   walk(root, '', [root])
   found.sort((a, b) => compareStrings(a.relPath, b.relPath))
 
-  const hashes = await hashAll(found, opts.sha256 ?? true, opts.threads)
+  const hashes = await hashAll(found, opts.sha256 ?? true, opts.threads, opts.joinAfter)
   return found.map((file, index) => ({ ...file, ...(hashes[index] as FileHashes) }))
 
   function walk(realDir: string, relDir: string, ancestors: string[]): void {
@@ -278,7 +283,8 @@ export function stopHashingThreads(): void {
 async function hashAll(
   jobs: readonly HashJob[],
   withSha256: boolean,
-  threads?: number
+  threads?: number,
+  joinAfter?: PromiseLike<unknown>
 ): Promise<FileHashes[]> {
   const ready = threads === undefined ? started.splice(0) : []
   stopHashingThreads()
@@ -291,7 +297,7 @@ async function hashAll(
         : 0)
   const settings = { withSha256, partSize: MULTIPART_PART_SIZE, chunkSize: READ_CHUNK_SIZE }
   const threadCount = Math.min(wanted, Math.ceil(jobs.length / FILES_PER_THREAD))
-  const outcomes = await hashShared(jobs, settings, threadCount, { started: ready })
+  const outcomes = await hashShared(jobs, settings, threadCount, { started: ready, joinAfter })
   for (const outcome of outcomes) {
     if ('error' in outcome) {
       if (outcome.build) throw new BuildDirectoryError(outcome.error)

@@ -77,6 +77,19 @@ describe('hashShared', () => {
     ])
   })
 
+  it('with workers, the calling thread joins only once joinAfter settles', async () => {
+    const reference = hashJobs(jobs, settings)
+    const never = new Promise<void>(() => undefined)
+    // The workers hash every file while the calling thread waits (here for ever).
+    expect(await hashShared(jobs, settings, 1, { joinAfter: never })).toEqual(reference)
+    // Without workers the calling thread hashes at once.
+    expect(await hashShared(jobs, settings, 0, { joinAfter: never })).toEqual(reference)
+    // A failed listing lets it join too.
+    const failed = Promise.reject(new Error('listing failed'))
+    failed.catch(() => undefined)
+    expect(await hashShared(jobs, settings, 1, { joinAfter: failed })).toEqual(reference)
+  })
+
   it('hashes an empty list', async () => {
     expect(await hashShared([], settings, 0)).toEqual([])
     expect(await hashShared([], settings, 1)).toEqual([])
