@@ -409,8 +409,8 @@ export function markdown(r: BenchResults): string {
       '',
       'Each phase timed on its own in a fresh process (scanBuildDirectory, listRemote, planSync); CPU ' +
         "is the process's user + system time, all threads. Scan and listing at once: both started " +
-        'together (Promise.all) in another fresh process, as deployFrontend does (the hashing in ' +
-        'worker threads, the listing on the main thread).'
+        'together in another fresh process, as deployFrontend does (the listing first; the hashing ' +
+        'in a worker thread, the main thread joining it once the listing is read).'
     )
     if (r.sync.some(size => size.latency?.length)) {
       parts.push('', '### With injected latency', '', latencyTable(r.sync))
