@@ -21,7 +21,6 @@
  */
 import { createHash, type Hash } from 'node:crypto'
 import { createReadStream, readdirSync, readlinkSync, realpathSync, statSync } from 'node:fs'
-import { realpath, stat } from 'node:fs/promises'
 import { availableParallelism } from 'node:os'
 import * as path from 'node:path'
 import { errorMessage } from '../errors'
@@ -114,11 +113,11 @@ export async function scanBuildDirectory(
 ): Promise<LocalFile[]> {
   let root: string
   try {
-    root = await realpath(dir)
+    root = realpathSync.native(dir)
   } catch (error) {
     throw new BuildDirectoryError(`Build directory ${dir} cannot be read: ${errorMessage(error)}`)
   }
-  if (!(await stat(root)).isDirectory()) {
+  if (!statSync(root).isDirectory()) {
     throw new BuildDirectoryError(`Build directory ${dir} is not a directory`)
   }
 
