@@ -288,9 +288,12 @@ async function phases(args: PhasesArgs): Promise<PhasesFigures> {
   }
   if (args.overlap) {
     const start = performance.now()
+    // As deployFrontend's scanAndRead: the listing first, the calling thread joining the hashing
+    // threads once it is read.
+    const listing = listRemote(clients.s3, args.bucket, '')
     const [local, remote] = await Promise.all([
-      scanBuildDirectory(args.directory, { sha256: false }),
-      listRemote(clients.s3, args.bucket, '')
+      scanBuildDirectory(args.directory, { sha256: false, joinAfter: listing }),
+      listing
     ])
     const overlapMs = performance.now() - start
     clients.s3.destroy()
