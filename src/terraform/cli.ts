@@ -2,6 +2,7 @@
  * Running one Terraform command: arguments as an array (no shell), the automation environment, the
  * output streamed to the log while it runs and captured for the report and for parsing.
  */
+import * as fs from 'node:fs'
 import { childEnv } from '../child-env'
 import { DeployError, errorMessage } from '../errors'
 import { group } from '../log'
@@ -135,6 +136,37 @@ export class TerraformCli {
    * means). Throws a DeployError when the binary cannot be started at all.
    */
   async run(args: string[], options: RunOptions = {}): Promise<CommandResult> {
+    return this.runWith(args, options)
+  }
+
+  /**
+   * Run `terraform <args>` with its stdout written straight to `file` (created new, mode 0600),
+   * never through this process, then read back in one piece as `bytes` and the file removed:
+   * `show -json` prints tens of MB, not collected chunk by chunk into strings and joined.
+   * `stdout` is empty and `output` is stderr's text. Nothing is streamed. The file holds what
+   * Terraform prints: put it where the plan file is (the run's private directory).
+   */
+  async runToFile(args: string[], file: string): Promise<CommandResult & { bytes: Buffer }> {
+    fs.rmSync(file, { force: true })
+    try {
+      const fd = fs.openSync(file, 'wx', 0o600)
+      let result: CommandResult
+      try {
+        result = await this.runWith(args, {}, fd)
+      } finally {
+        fs.closeSync(fd)
+      }
+      return { ...result, bytes: fs.readFileSync(file) }
+    } finally {
+      fs.rmSync(file, { force: true })
+    }
+  }
+
+  private async runWith(
+    args: string[],
+    options: RunOptions,
+    stdoutFd?: number
+  ): Promise<CommandResult> {
     const stream = options.group !== undefined
     const started = Date.now()
     const parts = { out: [] as string[], err: [] as string[], all: [] as string[] }
@@ -151,6 +183,7 @@ export class TerraformCli {
       runProcess(this.bin, args, {
         cwd: this.cwd,
         env: terraformEnv(this.env),
+        ...(stdoutFd !== undefined && { stdoutFd }),
         onStdout: text => take('out', text),
         onStderr: text => take('err', text),
         interruptedMark: /Interrupt received/

@@ -1,14 +1,21 @@
 /**
- * `terraform show -json <planfile>` read once: a 10,000-resource plan is tens of MB of JSON, so it
- * is parsed once and everything the run needs from it is taken from that one parse.
+ * `terraform show -json <planfile>` read once: a 10,000-resource plan is tens of MB of JSON. Its
+ * bytes are read piece by piece (`json-scan.ts`): each resource change is parsed on its own when it
+ * is used and dropped after, so the plan never lives as one tree of objects (several times the size
+ * of its text). First pass: every piece, for the sensitive strings (and to know the text is valid
+ * JSON); second pass: the summary, from the resource changes again. The fingerprint parses them a
+ * third time, from the bytes the effect keeps, only when it is asked for.
  */
-import { isObject } from '../json'
+import { isObject, type JsonObject } from '../json'
+import { resourceEntryId } from './fingerprint'
+import { JsonArrayBytes, JsonBytes, JsonScanError, type Span } from './json-scan'
 import { summarizePlan, type PlanSummary } from './plan'
-import { sensitiveStrings } from './sensitive'
+import { Collector, sensitiveStrings } from './sensitive'
 
 /**
  * The parts of the JSON plan the reviewed-plan fingerprint reads (`planFingerprint` takes it as
- * the plan): the resource and output changes. Sensitive values included: never print it.
+ * the plan): the resource and output changes. Sensitive values included: never print it. Read
+ * from the plan's bytes, `resource_changes` is a {@link JsonArrayBytes} over them.
  */
 export interface PlanEffect {
   resource_changes?: unknown
@@ -22,11 +29,13 @@ export interface ReadPlan {
   effect: PlanEffect
 }
 
+export interface ReadPlanOptions {
+  refreshOnly?: boolean
+  mask?: (secret: string) => void
+}
+
 /** Parse the JSON plan once: its sensitive strings (masked first), its summary, its effect. */
-export function readPlanJson(
-  json: string,
-  options: { refreshOnly?: boolean; mask?: (secret: string) => void } = {}
-): ReadPlan {
+export function readPlanJson(json: string, options: ReadPlanOptions = {}): ReadPlan {
   let doc: unknown
   try {
     doc = JSON.parse(json)
@@ -34,10 +43,102 @@ export function readPlanJson(
     doc = json // summarizePlan reports what is wrong with it
   }
   const secrets = sensitiveStrings(doc)
+  return summarized(doc, secrets, options)
+}
+
+/**
+ * The same from the plan's bytes (UTF-8), read piece by piece. Text that is not a JSON object is
+ * read by {@link readPlanJson}, which reports what is wrong with it as it always has.
+ */
+export function readPlanBytes(bytes: Buffer, options: ReadPlanOptions = {}): ReadPlan {
+  let doc: JsonObject
+  let secrets: string[]
+  try {
+    ;({ doc, secrets } = readPieces(new JsonBytes(bytes)))
+  } catch (error) {
+    if (!(error instanceof JsonScanError)) throw error
+    return readPlanJson(bytes.toString('utf8'), options)
+  }
+  return summarized(doc, secrets, options)
+}
+
+function summarized(doc: unknown, secrets: string[], options: ReadPlanOptions): ReadPlan {
   for (const secret of secrets) options.mask?.(secret)
-  const summary = summarizePlan(doc, { refreshOnly: options.refreshOnly === true })
+  const summary = summarizePlan(doc, { refreshOnly: options.refreshOnly === true, secrets })
   const effect: PlanEffect = isObject(doc)
     ? { resource_changes: doc.resource_changes, output_changes: doc.output_changes }
     : {}
   return { summary, secrets, effect }
+}
+
+/** Large parts of the plan: read piece by piece, never parsed whole. */
+const LISTS = new Set(['resource_changes', 'resource_drift'])
+const STATES = new Set(['planned_values', 'prior_state'])
+
+/**
+ * The top-level object with its small members parsed, `resource_changes` and `resource_drift` as
+ * {@link JsonArrayBytes}, and the planned values, prior state and configuration (read here for
+ * their sensitive values) as `true`: nothing after this reads them but `in`. The sensitive strings
+ * are the ones {@link sensitiveStrings} finds in the parsed document. Throws JsonScanError when
+ * the text is not a JSON object.
+ */
+function readPieces(source: JsonBytes): { doc: JsonObject; secrets: string[] } {
+  const found = new Collector()
+  const doc: JsonObject = {}
+  // As JSON.parse makes them: a member named __proto__ is a member, not the prototype.
+  const set = (name: string, value: unknown): void =>
+    void Object.defineProperty(doc, name, {
+      value,
+      writable: true,
+      enumerable: true,
+      configurable: true
+    })
+  const members = source.memberMap(source.root())
+  for (const [name, span] of members) {
+    if (LISTS.has(name) && source.first(span) === 0x5b) {
+      const spans = source.elements(span)
+      const ids: Array<string | undefined> = []
+      for (const element of spans) {
+        const item = source.parse(element)
+        found.change(item)
+        ids.push(resourceEntryId(item))
+      }
+      set(name, new JsonArrayBytes(source, spans, name === 'resource_changes' ? ids : undefined))
+    } else if (STATES.has(name) || name === 'configuration') {
+      set(name, true)
+    } else {
+      set(name, source.parse(span))
+    }
+  }
+  found.outputChanges(doc['output_changes'])
+  const planned = members.get('planned_values')
+  if (planned) stateValues(source, found, planned)
+  const prior = members.get('prior_state')
+  const priorValues = prior && source.member(prior, 'values')
+  if (priorValues) stateValues(source, found, priorValues)
+  const config = members.get('configuration')
+  const rootModule = config && source.member(config, 'root_module')
+  const declared = rootModule && source.member(rootModule, 'variables')
+  if (declared) found.variables(source.parse(declared), doc['variables'])
+  return { doc, secrets: found.sorted() }
+}
+
+/** Sensitive outputs and resource values of a state or planned-values document, piece by piece. */
+function stateValues(source: JsonBytes, found: Collector, span: Span): void {
+  for (const [name, value] of source.objectMembers(span) ?? []) {
+    if (name === 'outputs') found.stateOutputs(source.parse(value))
+    else if (name === 'root_module') walkModule(source, found, value)
+    else source.check(value)
+  }
+}
+
+function walkModule(source: JsonBytes, found: Collector, span: Span): void {
+  for (const [name, value] of source.objectMembers(span) ?? []) {
+    const isArray = source.first(value) === 0x5b
+    if (name === 'resources' && isArray) {
+      for (const r of source.elements(value)) found.resource(source.parse(r))
+    } else if (name === 'child_modules' && isArray) {
+      for (const child of source.elements(value)) walkModule(source, found, child)
+    } else source.check(value)
+  }
 }

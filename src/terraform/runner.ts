@@ -23,7 +23,7 @@ import {
   type LockInfo
 } from './diagnostics'
 import type { PlanSummary } from './plan'
-import { readPlanJson, type PlanEffect } from './plan-json'
+import { readPlanBytes, type PlanEffect, type ReadPlan } from './plan-json'
 import { readOutputs, type TerraformOutputs } from './runner-outputs'
 import { redact } from './sensitive'
 
@@ -239,7 +239,12 @@ export class Terraform {
     if (result.exitCode !== 0 && result.exitCode !== 2) throw this.failure('plan', result)
 
     const { summary, secrets, effect } = await this.showJson(planFile, options.refreshOnly === true)
-    const text = await this.cli.run(['show', '-no-color', planFile])
+    // Read the same way (7.7 MB for 10,000 resources): decoded once, no chunks joined.
+    const { bytes, ...shown } = await this.cli.runToFile(
+      ['show', '-no-color', planFile],
+      `${planFile}.txt`
+    )
+    const text = { ...shown, stdout: bytes.toString('utf8') }
     if (text.exitCode !== 0) throw this.failure('show', text)
     // Whether the plan changes anything comes from the plan itself: a wrapper around Terraform (or
     // TF_CLI_ARGS) can change the exit code; the JSON cannot be wrong about what it holds. (A
@@ -263,15 +268,13 @@ export class Terraform {
 
   /**
    * `terraform show -json <planfile>` read once: the secrets (masked), the summary and the
-   * fingerprint's input. The JSON text (tens of MB for 10,000 resources) is unreachable on return.
+   * fingerprint's input. The JSON (tens of MB for 10,000 resources) is kept as bytes, never as one
+   * string or one tree of objects; the effect reads the resource changes from those bytes.
    */
-  private async showJson(
-    planFile: string,
-    refreshOnly: boolean
-  ): Promise<ReturnType<typeof readPlanJson>> {
-    const json = await this.cli.run(['show', '-json', planFile])
+  private async showJson(planFile: string, refreshOnly: boolean): Promise<ReadPlan> {
+    const json = await this.cli.runToFile(['show', '-json', planFile], `${planFile}.json`)
     if (json.exitCode !== 0) throw this.failure('show', json, false)
-    return readPlanJson(json.stdout, { refreshOnly, mask: secret => core.setSecret(secret) })
+    return readPlanBytes(json.bytes, { refreshOnly, mask: secret => core.setSecret(secret) })
   }
 
   /** `terraform apply <planfile>` (the saved plan only), then the outputs. */
