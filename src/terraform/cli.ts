@@ -140,25 +140,33 @@ export class TerraformCli {
   }
 
   /**
-   * Run `terraform <args>` with its stdout written straight to `file` (created new, mode 0600),
-   * never through this process, then read back in one piece as `bytes` and the file removed:
-   * `show -json` prints tens of MB, not collected chunk by chunk into strings and joined.
-   * `stdout` is empty and `output` is stderr's text. Nothing is streamed. The file holds what
-   * Terraform prints: put it where the plan file is (the run's private directory).
+   * Run `terraform <args>` with its stdout written straight to a file, never through this
+   * process: `show -json` prints tens of MB. The file is created as `file` (new, mode 0600, so put
+   * it where the plan file is: it holds what Terraform prints) and removed from the directory as
+   * soon as Terraform is done; what it printed stays readable through `fd` (open for reading and
+   * writing) until the caller closes it. `stdout` is empty and `output` is stderr's text. Nothing
+   * is streamed.
    */
-  async runToFile(args: string[], file: string): Promise<CommandResult & { bytes: Buffer }> {
+  async runToFile(args: string[], file: string): Promise<CommandResult & { fd: number }> {
     fs.rmSync(file, { force: true })
+    const fd = fs.openSync(file, 'wx+', 0o600)
     try {
-      const fd = fs.openSync(file, 'wx', 0o600)
-      let result: CommandResult
-      try {
-        result = await this.runWith(args, {}, fd)
-      } finally {
-        fs.closeSync(fd)
-      }
-      return { ...result, bytes: fs.readFileSync(file) }
+      return { ...(await this.runWith(args, {}, fd)), fd }
+    } catch (error) {
+      fs.closeSync(fd)
+      throw error
     } finally {
       fs.rmSync(file, { force: true })
+    }
+  }
+
+  /** {@link runToFile}, with what Terraform printed read back in one piece and the file closed. */
+  async runToBytes(args: string[], file: string): Promise<CommandResult & { bytes: Buffer }> {
+    const { fd, ...result } = await this.runToFile(args, file)
+    try {
+      return { ...result, bytes: readAll(fd) }
+    } finally {
+      fs.closeSync(fd)
     }
   }
 
@@ -222,4 +230,19 @@ export class TerraformCli {
       durationMs: Date.now() - started
     }
   }
+}
+
+/**
+ * Everything in the file, read from its start (the file position is past the end: the child
+ * wrote through the same open file).
+ */
+export function readAll(fd: number): Buffer {
+  const bytes = Buffer.allocUnsafe(fs.fstatSync(fd).size)
+  let done = 0
+  while (done < bytes.length) {
+    const n = fs.readSync(fd, bytes, done, bytes.length - done, done)
+    if (n === 0) break
+    done += n
+  }
+  return bytes.subarray(0, done)
 }

@@ -44,13 +44,20 @@ function isSpace(byte: number | undefined): boolean {
   return byte === 0x20 || byte === 0x0a || byte === 0x0d || byte === 0x09
 }
 
-export class JsonBytes {
-  constructor(readonly bytes: Buffer) {}
+/** A JSON text read piece by piece: from a buffer ({@link JsonBytes}) or a file ({@link JsonFile}). */
+export abstract class JsonSource {
+  abstract readonly length: number
+  /** The byte at `at` (undefined past the end). */
+  protected abstract byteAt(at: number): number | undefined
+  /** The text of the span, decoded. */
+  protected abstract text(span: Span): string
+  /** Just past the value that starts at `at`. */
+  protected abstract skipValue(at: number): number
 
   /** The value in the span, parsed (throws JsonScanError when it is not JSON). */
   parse(span: Span): unknown {
     try {
-      return JSON.parse(this.bytes.toString('utf8', span.start, span.end)) as unknown
+      return JSON.parse(this.text(span)) as unknown
     } catch {
       throw new JsonScanError(`no JSON value at ${span.start}`)
     }
@@ -58,14 +65,14 @@ export class JsonBytes {
 
   /** The first byte of the value in the span. */
   first(span: Span): number | undefined {
-    return this.bytes[span.start]
+    return this.byteAt(span.start)
   }
 
-  /** The one value of the whole buffer (whitespace around it allowed). */
+  /** The one value of the whole text (whitespace around it allowed). */
   root(): Span {
     const start = this.space(0)
     const end = this.skipValue(start)
-    if (this.space(end) !== this.bytes.length) throw new JsonScanError(`text after the value`)
+    if (this.space(end) !== this.length) throw new JsonScanError(`text after the value`)
     return { start, end }
   }
 
@@ -74,23 +81,23 @@ export class JsonBytes {
    * last of a name). Throws when the span is not an object.
    */
   members(span: Span): Array<[string, Span]> {
-    const bytes = this.bytes
     const found: Array<[string, Span]> = []
-    if (bytes[span.start] !== OPEN_OBJECT) throw new JsonScanError(`no object at ${span.start}`)
+    if (this.byteAt(span.start) !== OPEN_OBJECT)
+      throw new JsonScanError(`no object at ${span.start}`)
     let at = this.space(span.start + 1)
-    if (bytes[at] === CLOSE_OBJECT) return this.closed(found, at, span)
+    if (this.byteAt(at) === CLOSE_OBJECT) return this.closed(found, at, span)
     for (;;) {
-      if (bytes[at] !== QUOTE) throw new JsonScanError(`no member name at ${at}`)
-      const nameEnd = this.skipString(at)
+      if (this.byteAt(at) !== QUOTE) throw new JsonScanError(`no member name at ${at}`)
+      const nameEnd = this.skipValue(at)
       const name = this.parse({ start: at, end: nameEnd })
       at = this.space(nameEnd)
-      if (bytes[at] !== COLON) throw new JsonScanError(`no colon at ${at}`)
+      if (this.byteAt(at) !== COLON) throw new JsonScanError(`no colon at ${at}`)
       const start = this.space(at + 1)
       const end = this.skipValue(start)
       found.push([name as string, { start, end }])
       at = this.space(end)
-      if (bytes[at] === CLOSE_OBJECT) return this.closed(found, at, span)
-      if (bytes[at] !== COMMA) throw new JsonScanError(`no comma at ${at}`)
+      if (this.byteAt(at) === CLOSE_OBJECT) return this.closed(found, at, span)
+      if (this.byteAt(at) !== COMMA) throw new JsonScanError(`no comma at ${at}`)
       at = this.space(at + 1)
     }
   }
@@ -114,7 +121,7 @@ export class JsonBytes {
    * which is then checked.
    */
   objectMembers(span: Span): Map<string, Span> | undefined {
-    if (this.bytes[span.start] === OPEN_OBJECT) return this.memberMap(span)
+    if (this.byteAt(span.start) === OPEN_OBJECT) return this.memberMap(span)
     this.check(span)
     return undefined
   }
@@ -129,17 +136,16 @@ export class JsonBytes {
 
   /** The elements of the array in the span. Throws when the span is not an array. */
   elements(span: Span): Span[] {
-    const bytes = this.bytes
     const found: Span[] = []
-    if (bytes[span.start] !== OPEN_ARRAY) throw new JsonScanError(`no array at ${span.start}`)
+    if (this.byteAt(span.start) !== OPEN_ARRAY) throw new JsonScanError(`no array at ${span.start}`)
     let at = this.space(span.start + 1)
-    if (bytes[at] === CLOSE_ARRAY) return this.closed(found, at, span)
+    if (this.byteAt(at) === CLOSE_ARRAY) return this.closed(found, at, span)
     for (;;) {
       const end = this.skipValue(at)
       found.push({ start: at, end })
       at = this.space(end)
-      if (bytes[at] === CLOSE_ARRAY) return this.closed(found, at, span)
-      if (bytes[at] !== COMMA) throw new JsonScanError(`no comma at ${at}`)
+      if (this.byteAt(at) === CLOSE_ARRAY) return this.closed(found, at, span)
+      if (this.byteAt(at) !== COMMA) throw new JsonScanError(`no comma at ${at}`)
       at = this.space(at + 1)
     }
   }
@@ -166,9 +172,27 @@ export class JsonBytes {
 
   /** The first byte at or after `at` that is not whitespace. */
   private space(at: number): number {
-    const bytes = this.bytes
-    while (isSpace(bytes[at])) at++
+    while (isSpace(this.byteAt(at))) at++
     return at
+  }
+}
+
+/** A JSON text in memory. */
+export class JsonBytes extends JsonSource {
+  constructor(readonly bytes: Buffer) {
+    super()
+  }
+
+  get length(): number {
+    return this.bytes.length
+  }
+
+  protected byteAt(at: number): number | undefined {
+    return this.bytes[at]
+  }
+
+  protected text(span: Span): string {
+    return this.bytes.toString('utf8', span.start, span.end)
   }
 
   /** Just past the string that starts at `at` (a quote). */
@@ -189,7 +213,7 @@ export class JsonBytes {
    * the value (or of its pieces) checks the rest. One loop, no calls: it reads every byte of the
    * plan at least once.
    */
-  private skipValue(at: number): number {
+  protected skipValue(at: number): number {
     const bytes = this.bytes
     const length = bytes.length
     const first = bytes[at]
@@ -237,7 +261,7 @@ export class JsonArrayBytes {
    *   found while the elements were read the first time
    */
   constructor(
-    private readonly source: JsonBytes,
+    private readonly source: JsonSource,
     private readonly spans: Span[],
     readonly entryIds?: Array<string | undefined>
   ) {}

@@ -8,7 +8,10 @@
  */
 import { isObject, type JsonObject } from '../json'
 import { resourceEntryId } from './fingerprint'
-import { JsonArrayBytes, JsonBytes, JsonScanError, type Span } from './json-scan'
+import * as fs from 'node:fs'
+import { readAll } from './cli'
+import { JsonFile } from './json-file'
+import { JsonArrayBytes, JsonBytes, JsonScanError, type JsonSource, type Span } from './json-scan'
 import { summarizePlan, type PlanSummary } from './plan'
 import { Collector, sensitiveStrings } from './sensitive'
 
@@ -62,6 +65,24 @@ export function readPlanBytes(bytes: Buffer, options: ReadPlanOptions = {}): Rea
   return summarized(doc, secrets, options)
 }
 
+/**
+ * The same from a file (`fd` open for reading; read with positioned reads, never whole): the
+ * effect keeps reading the resource changes from it, and the file is closed once the effect is
+ * garbage. Text that is not a JSON object is read by {@link readPlanJson}.
+ */
+export function readPlanFile(fd: number, options: ReadPlanOptions = {}): ReadPlan {
+  const size = fs.fstatSync(fd).size
+  let doc: JsonObject
+  let secrets: string[]
+  try {
+    ;({ doc, secrets } = readPieces(new JsonFile(fd, size)))
+  } catch (error) {
+    if (!(error instanceof JsonScanError)) throw error
+    return readPlanJson(readAll(fd).toString('utf8'), options)
+  }
+  return summarized(doc, secrets, options)
+}
+
 function summarized(doc: unknown, secrets: string[], options: ReadPlanOptions): ReadPlan {
   for (const secret of secrets) options.mask?.(secret)
   const summary = summarizePlan(doc, { refreshOnly: options.refreshOnly === true, secrets })
@@ -82,7 +103,7 @@ const STATES = new Set(['planned_values', 'prior_state'])
  * are the ones {@link sensitiveStrings} finds in the parsed document. Throws JsonScanError when
  * the text is not a JSON object.
  */
-function readPieces(source: JsonBytes): { doc: JsonObject; secrets: string[] } {
+function readPieces(source: JsonSource): { doc: JsonObject; secrets: string[] } {
   const found = new Collector()
   const doc: JsonObject = {}
   // As JSON.parse makes them: a member named __proto__ is a member, not the prototype.
@@ -124,7 +145,7 @@ function readPieces(source: JsonBytes): { doc: JsonObject; secrets: string[] } {
 }
 
 /** Sensitive outputs and resource values of a state or planned-values document, piece by piece. */
-function stateValues(source: JsonBytes, found: Collector, span: Span): void {
+function stateValues(source: JsonSource, found: Collector, span: Span): void {
   for (const [name, value] of source.objectMembers(span) ?? []) {
     if (name === 'outputs') found.stateOutputs(source.parse(value))
     else if (name === 'root_module') walkModule(source, found, value)
@@ -132,7 +153,7 @@ function stateValues(source: JsonBytes, found: Collector, span: Span): void {
   }
 }
 
-function walkModule(source: JsonBytes, found: Collector, span: Span): void {
+function walkModule(source: JsonSource, found: Collector, span: Span): void {
   for (const [name, value] of source.objectMembers(span) ?? []) {
     const isArray = source.first(value) === 0x5b
     if (name === 'resources' && isArray) {

@@ -5,6 +5,7 @@
  */
 import * as core from '@actions/core'
 import { randomUUID } from 'node:crypto'
+import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
 import { DeployError } from '../errors'
@@ -23,7 +24,7 @@ import {
   type LockInfo
 } from './diagnostics'
 import type { PlanSummary } from './plan'
-import { readPlanBytes, type PlanEffect, type ReadPlan } from './plan-json'
+import { readPlanFile, type PlanEffect, type ReadPlan } from './plan-json'
 import { readOutputs, type TerraformOutputs } from './runner-outputs'
 import { redact } from './sensitive'
 
@@ -240,7 +241,7 @@ export class Terraform {
 
     const { summary, secrets, effect } = await this.showJson(planFile, options.refreshOnly === true)
     // Read the same way (7.7 MB for 10,000 resources): decoded once, no chunks joined.
-    const { bytes, ...shown } = await this.cli.runToFile(
+    const { bytes, ...shown } = await this.cli.runToBytes(
       ['show', '-no-color', planFile],
       `${planFile}.txt`
     )
@@ -272,9 +273,16 @@ export class Terraform {
    * string or one tree of objects; the effect reads the resource changes from those bytes.
    */
   private async showJson(planFile: string, refreshOnly: boolean): Promise<ReadPlan> {
-    const json = await this.cli.runToFile(['show', '-json', planFile], `${planFile}.json`)
-    if (json.exitCode !== 0) throw this.failure('show', json, false)
-    return readPlanBytes(json.bytes, { refreshOnly, mask: secret => core.setSecret(secret) })
+    const { fd, ...json } = await this.cli.runToFile(
+      ['show', '-json', planFile],
+      `${planFile}.json`
+    )
+    if (json.exitCode !== 0) {
+      fs.closeSync(fd)
+      throw this.failure('show', json, false)
+    }
+    // The plan is read from the file piece by piece; the file is closed once the effect is garbage.
+    return readPlanFile(fd, { refreshOnly, mask: secret => core.setSecret(secret) })
   }
 
   /** `terraform apply <planfile>` (the saved plan only), then the outputs. */

@@ -5,7 +5,7 @@
  * that is not a plan. On the real plans of `../shared/real-plans` (read where they are, never
  * copied in), the fixtures, and the bench's synthetic AWS-like plan.
  */
-import { describe, expect, it } from '@jest/globals'
+import { afterAll, describe, expect, it } from '@jest/globals'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url'
 import { writePlan } from '../../../bench/lib/plans'
 import { planEntries, planFingerprint } from '../../../src/terraform/fingerprint'
 import { JsonArrayBytes } from '../../../src/terraform/json-scan'
-import { readPlanBytes, readPlanJson } from '../../../src/terraform/plan-json'
+import { readPlanBytes, readPlanFile, readPlanJson } from '../../../src/terraform/plan-json'
 import { sensitiveStrings } from '../../../src/terraform/sensitive'
 
 const repositoryRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
@@ -60,8 +60,23 @@ function outcome(read: (mask: (s: string) => void) => ReturnType<typeof readPlan
 
 const whole = (text: string, refreshOnly = false): Outcome =>
   outcome(mask => readPlanJson(text, { mask, refreshOnly }))
-const pieces = (text: string, refreshOnly = false): Outcome =>
+const inMemory = (text: string, refreshOnly = false): Outcome =>
   outcome(mask => readPlanBytes(Buffer.from(text, 'utf8'), { mask, refreshOnly }))
+
+const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'plan-bytes-'))
+afterAll(() => fs.rmSync(scratch, { recursive: true, force: true }))
+let files = 0
+
+/** As Terraform.plan() reads it: from a file, piece by piece (and the same from memory). */
+function pieces(text: string, refreshOnly = false): Outcome {
+  const file = path.join(scratch, `plan-${files++}.json`)
+  fs.writeFileSync(file, text)
+  const fd = fs.openSync(file, 'r')
+  fs.rmSync(file)
+  const fromFile = outcome(mask => readPlanFile(fd, { mask, refreshOnly }))
+  expect(inMemory(text, refreshOnly)).toEqual(fromFile)
+  return fromFile
+}
 
 describe('readPlanBytes: the plan read piece by piece, as the whole document', () => {
   const corpus = jsonFiles(CORPUS)
@@ -100,8 +115,7 @@ describe('readPlanBytes: the plan read piece by piece, as the whole document', (
 
   it('keeps the resource changes as bytes, not as a tree of objects', () => {
     const text = fs.readFileSync(path.join(FIXTURES, 'outputs-secret-change.json'), 'utf8')
-    const plan = readPlanBytes(Buffer.from(text))
-    expect(plan.effect.resource_changes).toBeInstanceOf(JsonArrayBytes)
+    expect(readPlanBytes(Buffer.from(text)).effect.resource_changes).toBeInstanceOf(JsonArrayBytes)
   })
 })
 
