@@ -4,6 +4,7 @@
  */
 import * as fs from 'node:fs'
 import { childEnv } from '../child-env'
+import { readAll } from './json-file'
 import { DeployError, errorMessage } from '../errors'
 import { group } from '../log'
 import { runProcess, withCommandsOff } from '../process'
@@ -230,19 +231,4 @@ export class TerraformCli {
       durationMs: Date.now() - started
     }
   }
-}
-
-/**
- * Everything in the file, read from its start (the file position is past the end: the child
- * wrote through the same open file).
- */
-export function readAll(fd: number): Buffer {
-  const bytes = Buffer.allocUnsafe(fs.fstatSync(fd).size)
-  let done = 0
-  while (done < bytes.length) {
-    const n = fs.readSync(fd, bytes, done, bytes.length - done, done)
-    if (n === 0) break
-    done += n
-  }
-  return bytes.subarray(0, done)
 }

@@ -31,7 +31,10 @@ const closeWhenUnused = new FinalizationRegistry<number>(fd => {
 })
 
 export class JsonFile extends JsonSource {
-  private window: Buffer = Buffer.alloc(0)
+  /** One buffer for every read (allocated once: no churn of MB-sized buffers). */
+  private buffer = Buffer.allocUnsafeSlow(WINDOW)
+  /** The bytes read last, in `buffer`, and where in the file they are. */
+  private window: Buffer = this.buffer.subarray(0, 0)
   private windowStart = 0
   /** Where each object or array starts (ascending) and ends (just past its closing bracket). */
   private opens = new Uint32Array(1024)
@@ -71,9 +74,11 @@ export class JsonFile extends JsonSource {
       this.load(span.start, WINDOW)
       return this.window.toString('utf8', 0, size)
     }
-    const piece = Buffer.allocUnsafe(size)
-    this.read(piece, span.start)
-    return piece.toString('utf8')
+    if (size > this.buffer.length) this.buffer = Buffer.allocUnsafeSlow(size)
+    this.window = this.buffer.subarray(0, size)
+    this.windowStart = span.start
+    this.read(this.window, span.start)
+    return this.window.toString('utf8')
   }
 
   protected skipValue(at: number): number {
@@ -168,10 +173,9 @@ export class JsonFile extends JsonSource {
   }
 
   private load(at: number, size: number): void {
-    const window = Buffer.allocUnsafe(Math.min(size, this.length - at))
-    this.read(window, at)
-    this.window = window
+    this.window = this.buffer.subarray(0, Math.min(size, this.length - at))
     this.windowStart = at
+    this.read(this.window, at)
   }
 
   private read(into: Buffer, at: number): void {
@@ -182,4 +186,19 @@ export class JsonFile extends JsonSource {
       done += n
     }
   }
+}
+
+/**
+ * Everything in the file, read from its start (the file position is past the end: the child
+ * wrote through the same open file).
+ */
+export function readAll(fd: number): Buffer {
+  const bytes = Buffer.allocUnsafe(fs.fstatSync(fd).size)
+  let done = 0
+  while (done < bytes.length) {
+    const n = fs.readSync(fd, bytes, done, bytes.length - done, done)
+    if (n === 0) break
+    done += n
+  }
+  return bytes.subarray(0, done)
 }
