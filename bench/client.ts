@@ -64,7 +64,7 @@ export interface ReportFigures {
   peakRssBytes: number
   heapUsedBeforeBytes: number
   heapUsedAfterBytes: number
-  /** sensitiveStrings + summarizePlan + redact + renderReport, as the action runs them. */
+  /** Terraform.plan() (secrets, summary, redact) + planFingerprint + renderReport, as the action runs them. */
   totalMs: number
   renderMs: number
   summarizeMs: number

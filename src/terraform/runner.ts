@@ -79,7 +79,8 @@ export interface PlanResult {
   text: string
   /**
    * The changes of `terraform show -json <planfile>` as data, the fingerprint's input (sensitive
-   * values included: never print it). The JSON text itself is not kept.
+   * values included: never print it). Neither the JSON text nor its objects are kept: the
+   * resource changes are read again, one at a time, from the unlinked file Terraform wrote.
    */
   effect: PlanEffect
   planFile: string
