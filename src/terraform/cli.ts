@@ -161,11 +161,14 @@ export class TerraformCli {
     }
   }
 
-  /** {@link runToFile}, with what Terraform printed read back in one piece and the file closed. */
-  async runToBytes(args: string[], file: string): Promise<CommandResult & { bytes: Buffer }> {
+  /**
+   * {@link runToFile}, with what Terraform printed read back in one piece as `stdout` and the file
+   * closed: `show -no-color` prints 7.7 MB for 10,000 resources, decoded once, no chunks joined.
+   */
+  async runToText(args: string[], file: string): Promise<CommandResult> {
     const { fd, ...result } = await this.runToFile(args, file)
     try {
-      return { ...result, bytes: readAll(fd) }
+      return { ...result, stdout: readAll(fd).toString('utf8') }
     } finally {
       fs.closeSync(fd)
     }

@@ -196,12 +196,59 @@ export function planFingerprint(
   key: Buffer,
   head?: string
 ): Fingerprint {
+  return fingerprintOf(sortedEntries(showJson, macWith(key), key), stack, key, head)
+}
+
+/** What a fingerprint is asked for with: the key and what it is the fingerprint of. */
+export interface FingerprintRequest {
+  key: Buffer
+  stack: StackKey
+  head?: string
+}
+
+/**
+ * The entries of a plan read piece by piece, gathered while its resource changes are parsed the
+ * first time (`plan-json.ts`): planFingerprint without parsing them again. Gives what
+ * planFingerprint gives for the whole plan.
+ */
+export class EntryCollector {
+  private readonly mac: Mac
+  private readonly entries = new Map<string, string>()
+
+  constructor(private readonly request: FingerprintRequest) {
+    this.mac = macWith(request.key)
+  }
+
+  /** The next element of `resource_changes` and its entry id (see resourceEntryId). */
+  resource(rc: unknown, id: string | undefined): void {
+    if (id !== undefined) this.entries.set(id, resourceValues(this.mac, rc as JsonObject))
+  }
+
+  /** The fingerprint, once every resource change was given; `outputChanges` as parsed. */
+  fingerprint(outputChanges: unknown): Fingerprint {
+    for (const [id, value] of outputEntries(this.mac, { output_changes: outputChanges }))
+      this.entries.set(id, value)
+    const entries = this.entries
+    const sorted = function* (): Generator<[string, string]> {
+      for (const id of [...entries.keys()].sort()) yield [id, entries.get(id) ?? '']
+    }
+    const { key, stack, head } = this.request
+    return fingerprintOf(sorted(), stack, key, head)
+  }
+}
+
+function fingerprintOf(
+  entries: Iterable<[string, string]>,
+  stack: StackKey,
+  key: Buffer,
+  head: string | undefined
+): Fingerprint {
   const mac = macWith(key)
   const hash = createHmac('sha256', key).update(
     `stack ${stack.workingDirectory}\n${stack.stateKey}\n`
   )
   const short: Record<string, string> = {}
-  for (const [id, value] of sortedEntries(showJson, mac, key)) {
+  for (const [id, value] of entries) {
     // JSON-quoted: no address or value can pass for an entry boundary
     hash.update(`${JSON.stringify([id, value])}\n`)
     short[id] = mac(value).slice(0, 12)

@@ -7,7 +7,13 @@
  * third time, from the bytes the effect keeps, only when it is asked for.
  */
 import { isObject, type JsonObject } from '../json'
-import { resourceEntryId } from './fingerprint'
+import {
+  EntryCollector,
+  planFingerprint,
+  resourceEntryId,
+  type Fingerprint,
+  type FingerprintRequest
+} from './fingerprint'
 import * as fs from 'node:fs'
 import { JsonFile, readAll } from './json-file'
 import { JsonArrayBytes, JsonBytes, JsonScanError, type JsonSource, type Span } from './json-scan'
@@ -29,11 +35,18 @@ export interface ReadPlan {
   /** The strings the plan marks sensitive (each passed to `mask` before the summary is made). */
   secrets: string[]
   effect: PlanEffect
+  /** When asked for: planFingerprint(effect, ...). */
+  fingerprint?: Fingerprint
 }
 
 export interface ReadPlanOptions {
   refreshOnly?: boolean
   mask?: (secret: string) => void
+  /**
+   * Make the reviewed-plan fingerprint too (readPlanFile, readPlanBytes: while the resource changes
+   * are parsed the first time, instead of parsing them again later).
+   */
+  fingerprint?: FingerprintRequest
 }
 
 /** Parse the JSON plan once: its sensitive strings (masked first), its summary, its effect. */
@@ -45,7 +58,7 @@ export function readPlanJson(json: string, options: ReadPlanOptions = {}): ReadP
     doc = json // summarizePlan reports what is wrong with it
   }
   const secrets = sensitiveStrings(doc)
-  return summarized(doc, secrets, options)
+  return summarized(doc, secrets, options, undefined)
 }
 
 /**
@@ -55,13 +68,14 @@ export function readPlanJson(json: string, options: ReadPlanOptions = {}): ReadP
 export function readPlanBytes(bytes: Buffer, options: ReadPlanOptions = {}): ReadPlan {
   let doc: JsonObject
   let secrets: string[]
+  let entries: EntryCollector | undefined
   try {
-    ;({ doc, secrets } = readPieces(new JsonBytes(bytes)))
+    ;({ doc, secrets, entries } = readPieces(new JsonBytes(bytes), options.fingerprint))
   } catch (error) {
     if (!(error instanceof JsonScanError)) throw error
     return readPlanJson(bytes.toString('utf8'), options)
   }
-  return summarized(doc, secrets, options)
+  return summarized(doc, secrets, options, entries)
 }
 
 /**
@@ -73,22 +87,35 @@ export function readPlanFile(fd: number, options: ReadPlanOptions = {}): ReadPla
   const size = fs.fstatSync(fd).size
   let doc: JsonObject
   let secrets: string[]
+  let entries: EntryCollector | undefined
   try {
-    ;({ doc, secrets } = readPieces(new JsonFile(fd, size)))
+    ;({ doc, secrets, entries } = readPieces(new JsonFile(fd, size), options.fingerprint))
   } catch (error) {
     if (!(error instanceof JsonScanError)) throw error
     return readPlanJson(readAll(fd).toString('utf8'), options)
   }
-  return summarized(doc, secrets, options)
+  return summarized(doc, secrets, options, entries)
 }
 
-function summarized(doc: unknown, secrets: string[], options: ReadPlanOptions): ReadPlan {
+function summarized(
+  doc: unknown,
+  secrets: string[],
+  options: ReadPlanOptions,
+  entries: EntryCollector | undefined
+): ReadPlan {
   for (const secret of secrets) options.mask?.(secret)
   const summary = summarizePlan(doc, { refreshOnly: options.refreshOnly === true, secrets })
   const effect: PlanEffect = isObject(doc)
     ? { resource_changes: doc.resource_changes, output_changes: doc.output_changes }
     : {}
-  return { summary, secrets, effect }
+  const request = options.fingerprint
+  let fingerprint: Fingerprint | undefined
+  if (request && isObject(doc)) {
+    fingerprint = entries
+      ? entries.fingerprint(doc.output_changes)
+      : planFingerprint(effect, request.stack, request.key, request.head)
+  }
+  return { summary, secrets, effect, ...(fingerprint && { fingerprint }) }
 }
 
 /** Large parts of the plan: read piece by piece, never parsed whole. */
@@ -102,9 +129,13 @@ const STATES = new Set(['planned_values', 'prior_state'])
  * are the ones {@link sensitiveStrings} finds in the parsed document. Throws JsonScanError when
  * the text is not a JSON object.
  */
-function readPieces(source: JsonSource): { doc: JsonObject; secrets: string[] } {
+function readPieces(
+  source: JsonSource,
+  request?: FingerprintRequest
+): { doc: JsonObject; secrets: string[]; entries?: EntryCollector } {
   const found = new Collector()
   const doc: JsonObject = {}
+  let entries: EntryCollector | undefined
   // As JSON.parse makes them: a member named __proto__ is a member, not the prototype.
   const set = (name: string, value: unknown): void =>
     void Object.defineProperty(doc, name, {
@@ -118,10 +149,15 @@ function readPieces(source: JsonSource): { doc: JsonObject; secrets: string[] } 
     if (LISTS.has(name) && source.first(span) === 0x5b) {
       const spans = source.elements(span)
       const ids: Array<string | undefined> = []
+      const collector =
+        request && name === 'resource_changes' ? new EntryCollector(request) : undefined
+      if (collector) entries = collector
       for (const element of spans) {
         const item = source.parse(element)
         found.change(item)
-        ids.push(resourceEntryId(item))
+        const id = resourceEntryId(item)
+        ids.push(id)
+        collector?.resource(item, id)
       }
       set(name, new JsonArrayBytes(source, spans, name === 'resource_changes' ? ids : undefined))
     } else if (STATES.has(name) || name === 'configuration') {
@@ -140,7 +176,9 @@ function readPieces(source: JsonSource): { doc: JsonObject; secrets: string[] } 
   const rootModule = config && source.member(config, 'root_module')
   const declared = rootModule && source.member(rootModule, 'variables')
   if (declared) found.variables(source.parse(declared), doc['variables'])
-  return { doc, secrets: found.sorted() }
+  // resource_changes given, but not as an array: planFingerprint reads it as it is.
+  if (!(doc['resource_changes'] instanceof JsonArrayBytes)) entries = undefined
+  return { doc, secrets: found.sorted(), ...(entries && { entries }) }
 }
 
 /** Sensitive outputs and resource values of a state or planned-values document, piece by piece. */

@@ -23,6 +23,7 @@ import {
   type Diagnostic,
   type LockInfo
 } from './diagnostics'
+import type { Fingerprint, FingerprintRequest } from './fingerprint'
 import type { PlanSummary } from './plan'
 import { readPlanFile, type PlanEffect, type ReadPlan } from './plan-json'
 import { readOutputs, type TerraformOutputs } from './runner-outputs'
@@ -83,6 +84,8 @@ export interface PlanResult {
    * resource changes are read again, one at a time, from the unlinked file Terraform wrote.
    */
   effect: PlanEffect
+  /** With PlanOptions.fingerprint: planFingerprint of the effect. */
+  fingerprint?: Fingerprint
   planFile: string
   /** What `terraform plan` printed (sensitive strings of the plan blanked out). */
   log: string
@@ -107,6 +110,11 @@ export interface PlanOptions {
   lock?: boolean
   /** Where this plan is saved (default: the run's plan file). */
   planFile?: string
+  /**
+   * Make the reviewed-plan fingerprint with this key while the plan is read (its resource changes
+   * are then parsed once less than by planFingerprint on the effect afterwards).
+   */
+  fingerprint?: FingerprintRequest
 }
 
 /** A Terraform command failed; `message` is the one line to fail with. */
@@ -240,13 +248,8 @@ export class Terraform {
     const result = await this.runLocking(args, group, code => code === 0 || code === 2)
     if (result.exitCode !== 0 && result.exitCode !== 2) throw this.failure('plan', result)
 
-    const { summary, secrets, effect } = await this.showJson(planFile, options.refreshOnly === true)
-    // Read the same way (7.7 MB for 10,000 resources): decoded once, no chunks joined.
-    const { bytes, ...shown } = await this.cli.runToBytes(
-      ['show', '-no-color', planFile],
-      `${planFile}.txt`
-    )
-    const text = { ...shown, stdout: bytes.toString('utf8') }
+    const { summary, secrets, effect, fingerprint } = await this.showJson(planFile, options)
+    const text = await this.cli.runToText(['show', '-no-color', planFile], `${planFile}.txt`)
     if (text.exitCode !== 0) throw this.failure('show', text)
     // Whether the plan changes anything comes from the plan itself: a wrapper around Terraform (or
     // TF_CLI_ARGS) can change the exit code; the JSON cannot be wrong about what it holds. (A
@@ -262,6 +265,7 @@ export class Terraform {
       summary,
       text: redact(text.stdout, secrets),
       effect,
+      ...(fingerprint && { fingerprint }),
       planFile,
       log: redact(result.output, secrets),
       secrets
@@ -270,10 +274,10 @@ export class Terraform {
 
   /**
    * `terraform show -json <planfile>` read once: the secrets (masked), the summary and the
-   * fingerprint's input. The JSON (tens of MB for 10,000 resources) is kept as bytes, never as one
-   * string or one tree of objects; the effect reads the resource changes from those bytes.
+   * fingerprint's input (and the fingerprint when asked for). The JSON (tens of MB for 10,000
+   * resources) is read piece by piece from the file Terraform wrote, never whole (readPlanFile).
    */
-  private async showJson(planFile: string, refreshOnly: boolean): Promise<ReadPlan> {
+  private async showJson(planFile: string, options: PlanOptions): Promise<ReadPlan> {
     const { fd, ...json } = await this.cli.runToFile(
       ['show', '-json', planFile],
       `${planFile}.json`
@@ -282,8 +286,11 @@ export class Terraform {
       fs.closeSync(fd)
       throw this.failure('show', json, false)
     }
-    // The plan is read from the file piece by piece; the file is closed once the effect is garbage.
-    return readPlanFile(fd, { refreshOnly, mask: secret => core.setSecret(secret) })
+    return readPlanFile(fd, {
+      refreshOnly: options.refreshOnly === true,
+      mask: secret => core.setSecret(secret),
+      ...(options.fingerprint && { fingerprint: options.fingerprint })
+    })
   }
 
   /** `terraform apply <planfile>` (the saved plan only), then the outputs. */

@@ -13,7 +13,12 @@ import { fileURLToPath } from 'node:url'
 import { writePlan } from '../../../bench/lib/plans'
 import { planEntries, planFingerprint } from '../../../src/terraform/fingerprint'
 import { JsonArrayBytes } from '../../../src/terraform/json-scan'
-import { readPlanBytes, readPlanFile, readPlanJson } from '../../../src/terraform/plan-json'
+import {
+  readPlanBytes,
+  readPlanFile,
+  readPlanJson,
+  type ReadPlanOptions
+} from '../../../src/terraform/plan-json'
 import { sensitiveStrings } from '../../../src/terraform/sensitive'
 
 const repositoryRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
@@ -39,19 +44,25 @@ type Outcome =
       masked: string[]
       fingerprint: unknown
       entries: unknown
+      /** made while the plan was read (ReadPlanOptions.fingerprint) */
+      given: unknown
     }
 
 /** Everything a run takes from the plan, or the error it fails with. */
-function outcome(read: (mask: (s: string) => void) => ReturnType<typeof readPlanJson>): Outcome {
+function outcome(read: (options: ReadPlanOptions) => ReturnType<typeof readPlanJson>): Outcome {
   const masked: string[] = []
   try {
-    const plan = read(s => masked.push(s))
+    const plan = read({
+      mask: s => masked.push(s),
+      fingerprint: { key: KEY, stack, head: 'abc1234' }
+    })
     return {
       summary: plan.summary,
       secrets: plan.secrets,
       masked,
       fingerprint: planFingerprint(plan.effect, stack, KEY, 'abc1234'),
-      entries: [...planEntries(plan.effect, KEY)]
+      entries: [...planEntries(plan.effect, KEY)],
+      given: plan.fingerprint
     }
   } catch (error) {
     return { error: `${(error as Error).name}: ${(error as Error).message}` }
@@ -59,9 +70,9 @@ function outcome(read: (mask: (s: string) => void) => ReturnType<typeof readPlan
 }
 
 const whole = (text: string, refreshOnly = false): Outcome =>
-  outcome(mask => readPlanJson(text, { mask, refreshOnly }))
+  outcome(options => readPlanJson(text, { ...options, refreshOnly }))
 const inMemory = (text: string, refreshOnly = false): Outcome =>
-  outcome(mask => readPlanBytes(Buffer.from(text, 'utf8'), { mask, refreshOnly }))
+  outcome(options => readPlanBytes(Buffer.from(text, 'utf8'), { ...options, refreshOnly }))
 
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'plan-bytes-'))
 afterAll(() => fs.rmSync(scratch, { recursive: true, force: true }))
@@ -73,7 +84,7 @@ function pieces(text: string, refreshOnly = false): Outcome {
   fs.writeFileSync(file, text)
   const fd = fs.openSync(file, 'r')
   fs.rmSync(file)
-  const fromFile = outcome(mask => readPlanFile(fd, { mask, refreshOnly }))
+  const fromFile = outcome(options => readPlanFile(fd, { ...options, refreshOnly }))
   expect(inMemory(text, refreshOnly)).toEqual(fromFile)
   return fromFile
 }
@@ -95,6 +106,7 @@ describe('readPlanBytes: the plan read piece by piece, as the whole document', (
       if (!('error' in expected)) {
         // and the fingerprint is the one of the whole document, as before
         expect(expected.fingerprint).toEqual(planFingerprint(text, stack, KEY, 'abc1234'))
+        expect(expected.given).toEqual(expected.fingerprint)
         expect(expected.secrets).toEqual(sensitiveStrings(text))
       }
     }
