@@ -23,7 +23,6 @@ import { planSync } from '../src/frontend/sync-plan'
 import type { Log } from '../src/log'
 import { readConfig } from '../src/inputs'
 import { renderReport, type ReportContext } from '../src/report/render'
-import { planFingerprint } from '../src/terraform/fingerprint'
 import { Terraform } from '../src/terraform/runner'
 
 /** Milliseconds from process start until the bundle was loaded and this line ran. */
@@ -64,7 +63,7 @@ export interface ReportFigures {
   peakRssBytes: number
   heapUsedBeforeBytes: number
   heapUsedAfterBytes: number
-  /** sensitiveStrings + summarizePlan + redact + renderReport, as the action runs them. */
+  /** Terraform.plan() (secrets, summary, redact) + planFingerprint + renderReport, as the action runs them. */
   totalMs: number
   renderMs: number
   summarizeMs: number
@@ -207,11 +206,14 @@ async function report(args: ReportArgs): Promise<ReportFigures> {
   // What the action runs: Terraform.plan() (show -json read once: secrets, summary, fingerprint
   // input; show -no-color redacted), the reviewed-plan fingerprint of a pull request's plan, then
   // the report.
-  const plan = await terraform.plan()
+  // On a pull request the key is read before the plan, and the fingerprint made while it is read.
+  const stack = { workingDirectory: 'terraform', stateKey: 'production/terraform.tfstate' }
+  const plan = await terraform.plan({
+    fingerprint: { key: Buffer.alloc(32, 7), stack, head: '0123456789abcdef' }
+  })
   const { summary, secrets } = plan
   const planText = plan.text
-  const stack = { workingDirectory: 'terraform', stateKey: 'production/terraform.tfstate' }
-  planFingerprint(plan.effect, stack, Buffer.alloc(32, 7), '0123456789abcdef')
+  if (!plan.fingerprint) throw new Error('no fingerprint')
   const summarized = performance.now()
   const ctx: ReportContext = {
     stack: {

@@ -65,6 +65,8 @@ export interface RunProcessOptions {
   env: Record<string, string>
   /** Decoded output as it arrives. */
   onStdout?: (text: string) => void
+  /** A file descriptor the child writes its stdout to (instead of a pipe; onStdout is not called). */
+  stdoutFd?: number
   onStderr?: (text: string) => void
   /** Output that shows the child received SIGINT itself (so none is forwarded). */
   interruptedMark?: RegExp
@@ -85,7 +87,7 @@ export function runProcess(
       child = spawn(bin, args, {
         cwd: options.cwd,
         env: options.env,
-        stdio: ['ignore', 'pipe', 'pipe']
+        stdio: ['ignore', options.stdoutFd ?? 'pipe', 'pipe']
       })
     } catch (error) {
       reject(error instanceof Error ? error : new Error(String(error)))

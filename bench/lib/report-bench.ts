@@ -1,7 +1,8 @@
 /**
  * Report rendering: a plan of N resource changes to the PR comment, in a fresh bundled process per
- * run (bench/client.ts `report`), as the action does it: sensitiveStrings and summarizePlan on the
- * `terraform show -json` text, redact on the plan text, renderReport. Peak memory is the process's
+ * run (bench/client.ts `report`), as the action does it: Terraform.plan() with a stand-in terraform
+ * (the `show -json` output read piece by piece: sensitive strings, summary), the reviewed-plan
+ * fingerprint, redact on the plan text, renderReport. Peak memory is the process's
  * peak resident set size (VmHWM), so everything the step allocated counts, garbage included.
  */
 import * as path from 'node:path'

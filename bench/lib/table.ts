@@ -169,8 +169,8 @@ export function reportTable(results: ReportResult[]): string {
       'of them; 30% create, 30% update, 10% delete, 30% replace. Terraform: real Terraform output for ' +
       'a stack of N `terraform_data` resources (small, all created).',
     '',
-    'A fresh bundled process per run, as the action does it: the `terraform show -json` text parsed ' +
-      'once, sensitiveStrings and summarizePlan on the parsed plan, redact on the plan text, renderReport (medians). Peak RSS: the ' +
+    'A fresh bundled process per run, as the action does it: Terraform.plan() (the `terraform show -json` output ' +
+      'read piece by piece from its file: sensitive strings, then the summary), the fingerprint, redact on the plan text, renderReport (medians). Peak RSS: the ' +
       "process's peak resident set (VmHWM), Node and the bundle included; step: peak minus the " +
       'RSS just before the step (the plan texts already read). Heap needed: the smallest ' +
       '`--max-old-space-size` under which the step still completes (binary search, 8 MB steps).'

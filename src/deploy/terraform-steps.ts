@@ -9,7 +9,7 @@ import { checkLockSupport } from '../unlock/unlock'
 import { DeployError, errorMessage } from '../errors'
 import type { Config } from '../inputs'
 import { publishPlanOutputs, type RunReport } from '../report/publish'
-import { planFingerprint, type Fingerprint } from '../terraform/fingerprint'
+import { planFingerprint, type Fingerprint, type StackKey } from '../terraform/fingerprint'
 import { locateTerraform } from '../terraform/install'
 import type { PrivateDir } from '../terraform/private-dir'
 import type { ModuleConfig } from '../root-module'
@@ -61,13 +61,19 @@ export async function planStack(
   report: RunReport
 ): Promise<PlanResult> {
   try {
-    const plan = await terraform.plan()
+    // On a pull request, the comment keeps the fingerprint of the plan the reviewers see: made
+    // while the plan is read when the key is there already (one pass over the changes less).
+    const onPullRequest = config.context.pullRequest !== undefined
+    const key = onPullRequest ? (await report.fingerprintKey?.())?.key : undefined
+    const head = config.context.sha
+    const plan = await terraform.plan(
+      key ? { fingerprint: { key, stack: stackKey(config), ...(head && { head }) } } : {}
+    )
     report.secrets.push(...plan.secrets)
     report.summary = plan.summary
     report.planText = plan.text
-    // On a pull request, the comment keeps the fingerprint of the plan the reviewers see.
-    if (config.context.pullRequest !== undefined) {
-      const fingerprint = await fingerprintOf(config, plan, report)
+    if (onPullRequest) {
+      const fingerprint = plan.fingerprint ?? (await fingerprintOf(config, plan, report))
       if (fingerprint) report.fingerprint = fingerprint
     }
     publishPlanOutputs(plan)
@@ -135,12 +141,11 @@ async function fingerprintOf(
     )
     return undefined
   }
-  return planFingerprint(
-    plan.effect,
-    { workingDirectory: config.workingDirectoryInput, stateKey: config.stateKey },
-    key.key,
-    config.context.sha
-  )
+  return planFingerprint(plan.effect, stackKey(config), key.key, config.context.sha)
+}
+
+function stackKey(config: Config): StackKey {
+  return { workingDirectory: config.workingDirectoryInput, stateKey: config.stateKey }
 }
 
 /** The protected-resource guard, recorded in the report; a refusal stops the run before apply. */

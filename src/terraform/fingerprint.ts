@@ -13,7 +13,8 @@
  */
 import { createHmac } from 'node:crypto'
 import { gunzipSync, gzipSync } from 'node:zlib'
-import { isObject, type Json } from '../json'
+import { isObject, type Json, type JsonObject } from '../json'
+import { JsonArrayBytes, listItems } from './json-scan'
 
 export interface StackKey {
   workingDirectory: string
@@ -87,40 +88,46 @@ function known(mac: Mac, value: unknown, unknownMask: unknown, sensitiveMask: un
 }
 
 /**
- * One entry per change → its planned values. Resources: `resource <address> <actions>`, then
- * `deposed <key>`, `import` and `moved from <previous address>` when they apply; outputs:
- * `output <name> <action>`. A no-op that neither imports nor moves is no effect and has no entry.
+ * The entry id of a resource change: `resource <address> <actions>`, then `deposed <key>`,
+ * `import` and `moved from <previous address>` when they apply. Undefined for a no-op that neither
+ * imports nor moves (no effect, no entry) and for anything that is not a change.
  */
-export function planEntries(showJson: unknown, key: Buffer): Map<string, string> {
-  const mac = macWith(key)
-  const doc: unknown = typeof showJson === 'string' ? JSON.parse(showJson) : showJson
-  if (!isObject(doc)) throw new Error('not a Terraform JSON plan')
-  const entries = new Map<string, string>()
-  for (const rc of Array.isArray(doc.resource_changes) ? doc.resource_changes : []) {
-    if (!isObject(rc) || !isObject(rc.change)) continue
-    const change = rc.change
-    const actions = Array.isArray(change.actions) ? change.actions.map(String) : []
-    const importing = isObject(change.importing) ? change.importing : undefined
-    const moved =
-      typeof rc.previous_address === 'string' &&
-      rc.previous_address !== '' &&
-      rc.previous_address !== rc.address
-        ? rc.previous_address
-        : undefined
-    const noOp = actions.length === 1 && actions[0] === 'no-op'
-    if (noOp && !importing && moved === undefined) continue
-    let id = `resource ${String(rc.address)} ${actions.join(',')}`
-    if (typeof rc.deposed === 'string') id += ` deposed ${rc.deposed}`
-    if (importing) id += ' import'
-    if (moved !== undefined) id += ` moved from ${moved}`
-    const values: Record<string, Json> = {
-      after: known(mac, change.after, change.after_unknown, change.after_sensitive)
-    }
-    // What is imported (an import id or, since Terraform 1.12, an identity): another object under
-    // the same address is another effect.
-    if (importing) values.importing = known(mac, importing, undefined, undefined)
-    entries.set(id, JSON.stringify(values))
+export function resourceEntryId(rc: unknown): string | undefined {
+  if (!isObject(rc) || !isObject(rc.change)) return undefined
+  const change = rc.change
+  const actions = Array.isArray(change.actions) ? change.actions.map(String) : []
+  const importing = isObject(change.importing)
+  const moved =
+    typeof rc.previous_address === 'string' &&
+    rc.previous_address !== '' &&
+    rc.previous_address !== rc.address
+      ? rc.previous_address
+      : undefined
+  const noOp = actions.length === 1 && actions[0] === 'no-op'
+  if (noOp && !importing && moved === undefined) return undefined
+  let id = `resource ${String(rc.address)} ${actions.join(',')}`
+  if (typeof rc.deposed === 'string') id += ` deposed ${rc.deposed}`
+  if (importing) id += ' import'
+  if (moved !== undefined) id += ` moved from ${moved}`
+  return id
+}
+
+/** The planned values of a resource change that has an entry (see {@link resourceEntryId}). */
+function resourceValues(mac: Mac, rc: JsonObject): string {
+  const change = isObject(rc.change) ? rc.change : {}
+  const values: Record<string, Json> = {
+    after: known(mac, change.after, change.after_unknown, change.after_sensitive)
   }
+  // What is imported (an import id or, since Terraform 1.12, an identity): another object under
+  // the same address is another effect.
+  if (isObject(change.importing))
+    values.importing = known(mac, change.importing, undefined, undefined)
+  return JSON.stringify(values)
+}
+
+/** `output <name> <action>` → planned value, for every output change that is not a no-op. */
+function outputEntries(mac: Mac, doc: JsonObject): Map<string, string> {
+  const entries = new Map<string, string>()
   const outputs = isObject(doc.output_changes) ? doc.output_changes : {}
   for (const name of Object.keys(outputs).sort()) {
     const change = outputs[name]
@@ -133,6 +140,53 @@ export function planEntries(showJson: unknown, key: Buffer): Map<string, string>
   return entries
 }
 
+function planDocument(showJson: unknown): JsonObject {
+  const doc: unknown = typeof showJson === 'string' ? JSON.parse(showJson) : showJson
+  if (!isObject(doc)) throw new Error('not a Terraform JSON plan')
+  return doc
+}
+
+/**
+ * One entry per change → its planned values. Resources: `resource <address> <actions>` and more
+ * (see {@link resourceEntryId}); outputs: `output <name> <action>`.
+ */
+export function planEntries(showJson: unknown, key: Buffer): Map<string, string> {
+  const mac = macWith(key)
+  const doc = planDocument(showJson)
+  const entries = new Map<string, string>()
+  for (const rc of listItems(doc.resource_changes)) {
+    const id = resourceEntryId(rc)
+    if (id !== undefined) entries.set(id, resourceValues(mac, rc as JsonObject))
+  }
+  for (const [id, value] of outputEntries(mac, doc)) entries.set(id, value)
+  return entries
+}
+
+/**
+ * The entries in id order. From a plan read piece by piece (`resource_changes` a JsonArrayBytes
+ * that knows each change's entry id), each resource change is parsed again only when its turn
+ * comes and its values are dropped once hashed: the values of every change are never held at once.
+ */
+function* sortedEntries(showJson: unknown, mac: Mac, key: Buffer): Generator<[string, string]> {
+  const doc = planDocument(showJson)
+  const list = doc.resource_changes
+  const ids = list instanceof JsonArrayBytes ? list.entryIds : undefined
+  if (!(list instanceof JsonArrayBytes) || ids === undefined) {
+    const entries = planEntries(doc, key)
+    for (const id of [...entries.keys()].sort()) yield [id, entries.get(id) ?? '']
+    return
+  }
+  // The last change of an id counts, as in planEntries.
+  const where = new Map<string, number | string>()
+  ids.forEach((id, index) => id !== undefined && where.set(id, index))
+  for (const [id, value] of outputEntries(mac, doc)) where.set(id, value)
+  for (const id of [...where.keys()].sort()) {
+    const at = where.get(id)
+    if (typeof at === 'string') yield [id, at]
+    else if (at !== undefined) yield [id, resourceValues(mac, list.at(at) as JsonObject)]
+  }
+}
+
 /** Entry lists kept in the comment up to this many characters (encoded); beyond, the digest only. */
 const MAX_ENTRIES_CHARS = 12_000
 
@@ -142,15 +196,76 @@ export function planFingerprint(
   key: Buffer,
   head?: string
 ): Fingerprint {
-  const entries = planEntries(showJson, key)
+  return fingerprintOf(sortedEntries(showJson, macWith(key), key), stack, key, head)
+}
+
+/** What a fingerprint is asked for with: the key and what it is the fingerprint of. */
+export interface FingerprintRequest {
+  key: Buffer
+  stack: StackKey
+  head?: string
+}
+
+/**
+ * The entries of a plan read piece by piece, gathered while its resource changes are parsed the
+ * first time (`plan-json.ts`): planFingerprint without parsing them again. Gives what
+ * planFingerprint gives for the whole plan.
+ */
+export class EntryCollector {
+  private readonly mac: Mac
+  /**
+   * id → the line the digest hashes, as UTF-8 bytes (outside the JS heap: the values of 10,000
+   * changes kept as strings made the garbage collector double its young generation), and the
+   * entry's short hash.
+   */
+  private readonly entries = new Map<string, { line: Buffer; short: string }>()
+
+  constructor(private readonly request: FingerprintRequest) {
+    this.mac = macWith(request.key)
+  }
+
+  /** The next element of `resource_changes` and its entry id (see resourceEntryId). */
+  resource(rc: unknown, id: string | undefined): void {
+    if (id !== undefined) this.add(id, resourceValues(this.mac, rc as JsonObject))
+  }
+
+  /** The fingerprint, once every resource change was given; `outputChanges` as parsed. */
+  fingerprint(outputChanges: unknown): Fingerprint {
+    for (const [id, value] of outputEntries(this.mac, { output_changes: outputChanges }))
+      this.add(id, value)
+    const { key, stack, head } = this.request
+    const hash = createHmac('sha256', key).update(
+      `stack ${stack.workingDirectory}\n${stack.stateKey}\n`
+    )
+    const short: Record<string, string> = {}
+    for (const id of [...this.entries.keys()].sort()) {
+      const entry = this.entries.get(id)
+      if (!entry) continue
+      hash.update(entry.line)
+      short[id] = entry.short
+    }
+    return { digest: hash.digest('hex'), keyed: true, ...(head && { head }), entries: short }
+  }
+
+  /** As fingerprintOf hashes and shortens the entry. */
+  private add(id: string, value: string): void {
+    const line = Buffer.from(`${JSON.stringify([id, value])}\n`, 'utf8')
+    this.entries.set(id, { line, short: this.mac(value).slice(0, 12) })
+  }
+}
+
+function fingerprintOf(
+  entries: Iterable<[string, string]>,
+  stack: StackKey,
+  key: Buffer,
+  head: string | undefined
+): Fingerprint {
   const mac = macWith(key)
-  const ids = [...entries.keys()].sort()
   const hash = createHmac('sha256', key).update(
     `stack ${stack.workingDirectory}\n${stack.stateKey}\n`
   )
   const short: Record<string, string> = {}
-  for (const id of ids) {
-    const value = entries.get(id) ?? ''
+  for (const [id, value] of entries) {
     // JSON-quoted: no address or value can pass for an entry boundary
     hash.update(`${JSON.stringify([id, value])}\n`)
     short[id] = mac(value).slice(0, 12)

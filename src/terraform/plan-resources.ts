@@ -4,6 +4,7 @@ import type { ResourceChange } from './plan'
 import { addressOf } from './plan-address'
 import { attributeChanges, formatPaths, type PathFilter } from './plan-diff'
 import { describe, fail, parseActions } from './plan-format'
+import { isList, listAt } from './json-scan'
 
 export function readResourceChanges(
   doc: JsonObject,
@@ -13,11 +14,11 @@ export function readResourceChanges(
 ): ResourceChange[] {
   const list = doc[key]
   if (list === undefined || list === null) return []
-  if (!Array.isArray(list)) fail(`${key} is ${describe(list)}, not an array`)
+  if (!isList(list)) fail(`${key} is ${describe(list)}, not an array`)
   const result: ResourceChange[] = []
   for (let i = 0; i < list.length; i++) {
     const where = `${key}[${i}]`
-    const item: unknown = list[i]
+    const item: unknown = listAt(list, i)
     if (!isObject(item)) fail(`${where} is ${describe(item)}`)
     const address = addressOf(item, key === 'resource_drift')
     if (address === undefined) fail(`${where}.address is missing`)

@@ -22,6 +22,7 @@ import { readOutputChanges } from './plan-outputs'
 import { readResourceChanges } from './plan-resources'
 import { shownDrift } from './plan-drift'
 import { sensitiveStrings } from './sensitive'
+import { isList } from './json-scan'
 
 export type ResourceAction =
   'create' | 'update' | 'delete' | 'replace' | 'read' | 'no-op' | 'forget'
@@ -121,7 +122,11 @@ export interface PlanSummary {
  */
 export function summarizePlan(
   showJson: unknown,
-  options: { refreshOnly?: boolean } = {}
+  options: {
+    refreshOnly?: boolean
+    /** The plan's sensitive strings when the caller has them (else found when needed). */
+    secrets?: string[]
+  } = {}
 ): PlanSummary {
   const doc = readPlanDocument(showJson)
   const summary: PlanSummary = {
@@ -140,7 +145,7 @@ export function summarizePlan(
     outputs: [],
     errored: doc['errored'] === true
   }
-  let secrets: string[] | undefined
+  let secrets = options.secrets
   const findSecrets = (): string[] => (secrets ??= sensitiveStrings(doc))
   const tfVersion = doc['terraform_version']
   if (typeof tfVersion === 'string' && tfVersion !== '') summary.terraformVersion = tfVersion
@@ -157,7 +162,7 @@ export function summarizePlan(
   // normal plan has an entry, if only a no-op, for every resource it refreshed), only drift.
   summary.refreshOnly =
     options.refreshOnly ??
-    ((!Array.isArray(changes) || changes.length === 0) && Array.isArray(drift) && drift.length > 0)
+    ((!isList(changes) || changes.length === 0) && isList(drift) && drift.length > 0)
   summary.drift = shownDrift(doc, summary, findSecrets)
 
   sortByAddress(summary.resources)

@@ -5,6 +5,7 @@
  */
 import * as core from '@actions/core'
 import { randomUUID } from 'node:crypto'
+import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
 import { DeployError } from '../errors'
@@ -22,8 +23,9 @@ import {
   type Diagnostic,
   type LockInfo
 } from './diagnostics'
+import type { Fingerprint, FingerprintRequest } from './fingerprint'
 import type { PlanSummary } from './plan'
-import { readPlanJson, type PlanEffect } from './plan-json'
+import { readPlanFile, type PlanEffect, type ReadPlan } from './plan-json'
 import { readOutputs, type TerraformOutputs } from './runner-outputs'
 import { redact } from './sensitive'
 
@@ -78,9 +80,12 @@ export interface PlanResult {
   text: string
   /**
    * The changes of `terraform show -json <planfile>` as data, the fingerprint's input (sensitive
-   * values included: never print it). The JSON text itself is not kept.
+   * values included: never print it). Neither the JSON text nor its objects are kept: the
+   * resource changes are read again, one at a time, from the unlinked file Terraform wrote.
    */
   effect: PlanEffect
+  /** With PlanOptions.fingerprint: planFingerprint of the effect. */
+  fingerprint?: Fingerprint
   planFile: string
   /** What `terraform plan` printed (sensitive strings of the plan blanked out). */
   log: string
@@ -105,6 +110,11 @@ export interface PlanOptions {
   lock?: boolean
   /** Where this plan is saved (default: the run's plan file). */
   planFile?: string
+  /**
+   * Make the reviewed-plan fingerprint with this key while the plan is read (its resource changes
+   * are then parsed once less than by planFingerprint on the effect afterwards).
+   */
+  fingerprint?: FingerprintRequest
 }
 
 /** A Terraform command failed; `message` is the one line to fail with. */
@@ -238,8 +248,8 @@ export class Terraform {
     const result = await this.runLocking(args, group, code => code === 0 || code === 2)
     if (result.exitCode !== 0 && result.exitCode !== 2) throw this.failure('plan', result)
 
-    const { summary, secrets, effect } = await this.showJson(planFile, options.refreshOnly === true)
-    const text = await this.cli.run(['show', '-no-color', planFile])
+    const { summary, secrets, effect, fingerprint } = await this.showJson(planFile, options)
+    const text = await this.cli.runToText(['show', '-no-color', planFile], `${planFile}.txt`)
     if (text.exitCode !== 0) throw this.failure('show', text)
     // Whether the plan changes anything comes from the plan itself: a wrapper around Terraform (or
     // TF_CLI_ARGS) can change the exit code; the JSON cannot be wrong about what it holds. (A
@@ -255,6 +265,7 @@ export class Terraform {
       summary,
       text: redact(text.stdout, secrets),
       effect,
+      ...(fingerprint && { fingerprint }),
       planFile,
       log: redact(result.output, secrets),
       secrets
@@ -263,15 +274,23 @@ export class Terraform {
 
   /**
    * `terraform show -json <planfile>` read once: the secrets (masked), the summary and the
-   * fingerprint's input. The JSON text (tens of MB for 10,000 resources) is unreachable on return.
+   * fingerprint's input (and the fingerprint when asked for). The JSON (tens of MB for 10,000
+   * resources) is read piece by piece from the file Terraform wrote, never whole (readPlanFile).
    */
-  private async showJson(
-    planFile: string,
-    refreshOnly: boolean
-  ): Promise<ReturnType<typeof readPlanJson>> {
-    const json = await this.cli.run(['show', '-json', planFile])
-    if (json.exitCode !== 0) throw this.failure('show', json, false)
-    return readPlanJson(json.stdout, { refreshOnly, mask: secret => core.setSecret(secret) })
+  private async showJson(planFile: string, options: PlanOptions): Promise<ReadPlan> {
+    const { fd, ...json } = await this.cli.runToFile(
+      ['show', '-json', planFile],
+      `${planFile}.json`
+    )
+    if (json.exitCode !== 0) {
+      fs.closeSync(fd)
+      throw this.failure('show', json, false)
+    }
+    return readPlanFile(fd, {
+      refreshOnly: options.refreshOnly === true,
+      mask: secret => core.setSecret(secret),
+      ...(options.fingerprint && { fingerprint: options.fingerprint })
+    })
   }
 
   /** `terraform apply <planfile>` (the saved plan only), then the outputs. */

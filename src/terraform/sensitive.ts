@@ -27,41 +27,68 @@ export function sensitiveStrings(showJson: unknown): string[] {
   for (const key of ['resource_changes', 'resource_drift']) {
     const list = doc[key]
     if (!Array.isArray(list)) continue
-    for (const item of list) {
-      if (!isObject(item) || !isObject(item['change'])) continue
-      const change = item['change']
-      found.masked(change['before'], change['before_sensitive'])
-      found.masked(change['after'], change['after_sensitive'])
-    }
+    for (const item of list) found.change(item)
   }
-  const outputs = doc['output_changes']
-  if (isObject(outputs)) {
-    for (const change of Object.values(outputs)) {
-      if (!isObject(change)) continue
-      found.masked(change['before'], change['before_sensitive'])
-      found.masked(change['after'], change['after_sensitive'])
-    }
-  }
+  found.outputChanges(doc['output_changes'])
   stateValues(found, doc['planned_values'])
   if (isObject(doc['prior_state'])) stateValues(found, doc['prior_state']['values'])
   const config = doc['configuration']
-  const variables = doc['variables']
-  if (isObject(config) && isObject(config['root_module']) && isObject(variables)) {
-    const declared = config['root_module']['variables']
-    if (isObject(declared)) {
-      for (const [name, decl] of Object.entries(declared)) {
-        const given = variables[name]
-        if (isObject(decl) && decl['sensitive'] === true && isObject(given))
-          found.add(given['value'])
-      }
-    }
-  }
-  return [...found.strings].sort((a, b) => b.length - a.length || (a < b ? -1 : 1))
+  if (isObject(config) && isObject(config['root_module']))
+    found.variables(config['root_module']['variables'], doc['variables'])
+  return found.sorted()
 }
 
-/** The sensitive strings found so far, in the forms Terraform prints them. */
-class Collector {
+/**
+ * The sensitive strings found so far, in the forms Terraform prints them. Its methods take the
+ * parts of the plan one at a time (`plan-json.ts` reads a large plan piece by piece).
+ */
+export class Collector {
   readonly strings = new Set<string>()
+
+  /** An entry of `resource_changes` or `resource_drift`. */
+  change(item: unknown): void {
+    if (!isObject(item) || !isObject(item['change'])) return
+    const change = item['change']
+    this.masked(change['before'], change['before_sensitive'])
+    this.masked(change['after'], change['after_sensitive'])
+  }
+
+  /** The `output_changes` object. */
+  outputChanges(outputs: unknown): void {
+    if (!isObject(outputs)) return
+    for (const change of Object.values(outputs)) {
+      if (!isObject(change)) continue
+      this.masked(change['before'], change['before_sensitive'])
+      this.masked(change['after'], change['after_sensitive'])
+    }
+  }
+
+  /** The `outputs` of a state or planned-values document. */
+  stateOutputs(outs: unknown): void {
+    if (!isObject(outs)) return
+    for (const out of Object.values(outs)) {
+      if (isObject(out) && out['sensitive'] === true) this.add(out['value'])
+    }
+  }
+
+  /** A resource of a module in a state or planned-values document. */
+  resource(r: unknown): void {
+    if (isObject(r)) this.masked(r['values'], r['sensitive_values'])
+  }
+
+  /** The values of the root module's variables declared sensitive. */
+  variables(declared: unknown, variables: unknown): void {
+    if (!isObject(declared) || !isObject(variables)) return
+    for (const [name, decl] of Object.entries(declared)) {
+      const given = variables[name]
+      if (isObject(decl) && decl['sensitive'] === true && isObject(given)) this.add(given['value'])
+    }
+  }
+
+  /** Longest first (then in code-unit order). */
+  sorted(): string[] {
+    return [...this.strings].sort((a, b) => b.length - a.length || (a < b ? -1 : 1))
+  }
 
   /** every string in the value */
   add(value: unknown): void {
@@ -90,20 +117,11 @@ class Collector {
 /** Sensitive outputs and resource values of a state or planned-values document. */
 function stateValues(found: Collector, values: unknown): void {
   if (!isObject(values)) return
-  const outs = values['outputs']
-  if (isObject(outs)) {
-    for (const out of Object.values(outs)) {
-      if (isObject(out) && out['sensitive'] === true) found.add(out['value'])
-    }
-  }
+  found.stateOutputs(values['outputs'])
   const walkModule = (mod: unknown): void => {
     if (!isObject(mod)) return
     const resources = mod['resources']
-    if (Array.isArray(resources)) {
-      for (const r of resources) {
-        if (isObject(r)) found.masked(r['values'], r['sensitive_values'])
-      }
-    }
+    if (Array.isArray(resources)) resources.forEach(r => found.resource(r))
     const children = mod['child_modules']
     if (Array.isArray(children)) children.forEach(walkModule)
   }

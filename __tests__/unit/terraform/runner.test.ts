@@ -12,6 +12,7 @@ import { CreateBucketCommand, GetObjectCommand, S3Client } from '@aws-sdk/client
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import { STANDIN_CREDENTIALS, startStandIns, type StandIns } from '../../../standins/index'
 import type { KeyValue } from '../../../src/inputs'
+import { JsonArrayBytes } from '../../../src/terraform/json-scan'
 import {
   Terraform,
   TerraformError,
@@ -176,6 +177,13 @@ describe('a stack deployed again and again (runner-stack, state key stack/terraf
     ])
     expect(plan.text).toContain('Plan: 5 to add, 0 to change, 0 to destroy.')
     expect(fs.existsSync(plan.planFile)).toBe(true)
+    // show -json and show -no-color went through files beside the plan file, removed once read
+    expect(
+      fs
+        .readdirSync(path.dirname(plan.planFile))
+        .filter(f => f.startsWith(path.basename(plan.planFile)))
+    ).toEqual([path.basename(plan.planFile)])
+    expect(plan.effect.resource_changes).toBeInstanceOf(JsonArrayBytes)
     // each command in its own log group, the plan streamed inside it
     const planLog = logText()
     expect(planLog).toContain('::group::terraform plan\n')
