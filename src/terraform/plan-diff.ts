@@ -4,6 +4,7 @@
  */
 import { isObject, type JsonObject } from '../json'
 import type { ResourceChange } from './plan'
+import { containsSecret } from './sensitive'
 
 /** At most this many changed attributes are kept per resource. */
 export const MAX_ATTRIBUTES = 25
@@ -114,8 +115,7 @@ function displayValue(
   if (value === null || value === undefined) return undefined
   if (sensitive) return SENSITIVE_VALUE
   const text = JSON.stringify(value)
-  const secrets = findSecrets()
-  if (secrets.length > 0 && secrets.some(secret => text.includes(secret))) return SENSITIVE_VALUE
+  if (containsSecret(text, findSecrets())) return SENSITIVE_VALUE
   return truncateValue(text)
 }
 

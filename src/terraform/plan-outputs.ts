@@ -3,6 +3,7 @@ import { isObject, type Json } from '../json'
 import type { OutputChange } from './plan'
 import { UNKNOWN_VALUE } from './plan-diff'
 import { describe, fail, parseActions } from './plan-format'
+import { containsSecret } from './sensitive'
 
 export function readOutputChanges(value: unknown, findSecrets: () => string[]): OutputChange[] {
   let secrets: string[] | undefined
@@ -39,7 +40,7 @@ export function readOutputChanges(value: unknown, findSecrets: () => string[]): 
       // a value that holds a sensitive value from elsewhere in the plan is treated as sensitive
       const shown = `${out.before ?? ''}\n${out.after ?? ''}`
       secrets ??= findSecrets()
-      if (secrets.some(secret => shown.includes(secret))) {
+      if (containsSecret(shown, secrets)) {
         out.sensitive = true
         delete out.before
         delete out.after

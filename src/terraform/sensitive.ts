@@ -128,14 +128,29 @@ function stateValues(found: Collector, values: unknown): void {
   walkModule(values['root_module'])
 }
 
+/** A pattern matching any of the strings, longest first (a regex alternation of the escaped strings). */
+function anyOf(strings: readonly string[], flags: string): RegExp {
+  const sorted = [...strings].sort((a, b) => b.length - a.length)
+  return new RegExp(sorted.map(s => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'), flags)
+}
+
+const secretPatterns = new WeakMap<readonly string[], RegExp>()
+
+/**
+ * Whether the text contains any of the secrets. One regex alternation, compiled once per list: a
+ * 10,000-resource plan asks this for every shown value (hundreds of thousands), and one regex scan
+ * is several times faster than a `includes` per secret (bench/README.md, report).
+ */
+export function containsSecret(text: string, secrets: readonly string[]): boolean {
+  if (secrets.length === 0) return false
+  let pattern = secretPatterns.get(secrets)
+  if (!pattern) secretPatterns.set(secrets, (pattern = anyOf(secrets, '')))
+  return pattern.test(text)
+}
+
 /** The text with every occurrence of the given strings replaced by "(sensitive value)". */
 export function redact(text: string, secrets: readonly string[]): string {
   const usable = secrets.filter(s => s.length >= MIN_REDACTED_LENGTH)
   if (usable.length === 0 || text === '') return text
-  const sorted = [...usable].sort((a, b) => b.length - a.length)
-  const pattern = new RegExp(
-    sorted.map(s => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'),
-    'g'
-  )
-  return text.replace(pattern, '(sensitive value)')
+  return text.replace(anyOf(usable, 'g'), '(sensitive value)')
 }
