@@ -180,7 +180,8 @@ export async function addSha256(
   opts: ScanOptions = {}
 ): Promise<void> {
   const missing = files.filter(file => file.sha256 === undefined)
-  const hashes = await hashAll(missing, true, opts.threads)
+  // No part MD5s: the scan computed the multipart ETag already (one MD5 pass less over large files).
+  const hashes = await hashAll(missing, true, opts.threads, Number.POSITIVE_INFINITY)
   missing.forEach((file, index) => {
     const now = hashes[index] as FileHashes
     if (now.size !== file.size || now.md5 !== file.md5) {
@@ -252,10 +253,11 @@ class PartHasher {
 async function hashAll(
   jobs: readonly HashJob[],
   withSha256: boolean,
-  threads?: number
+  threads?: number,
+  partSize = MULTIPART_PART_SIZE
 ): Promise<FileHashes[]> {
   const wanted = threads ?? (jobs.length >= MIN_FILES_FOR_THREADS ? DEFAULT_HASH_THREADS : 0)
-  const settings = { withSha256, partSize: MULTIPART_PART_SIZE, chunkSize: READ_CHUNK_SIZE }
+  const settings = { withSha256, partSize, chunkSize: READ_CHUNK_SIZE }
   const outcomes =
     wanted > 0 && jobs.length > 0
       ? await hashInThreads(
