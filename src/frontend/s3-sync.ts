@@ -36,15 +36,14 @@ import {
 import type { Progress } from './upload-progress'
 
 /**
- * Uploads in flight at once. With injected latency (2,000 files, 20 ms, 2 cores shared by client
- * and stand-in) the client's and the stand-in's CPU bound the wall time, and more requests in
- * flight let both do more per turn of their event loops. 2026-12-06, load 6-8, runs alternated
- * (medians): 48 in flight 7.9 s and 8.6 s, 32 9.0 s and 9.5 s, 64 8.3 s (the CLI 9.4 s). Single
- * runs disagree (quiet: 64 5.31 s vs 32 5.75 s, an earlier one 32 4.86 s vs 64 5.42 s; loaded:
- * 32 6.5 s, 64 8.7 s, 48 9.1 s): 32 and 64 trade places, 48 was ahead in alternated pairs. Against
- * S3 the client needs about latency / CPU per PUT (~1.5 ms) uploads in flight to stay busy: 48
- * covers up to ~70 ms. 48 stays under the SDK's 50 sockets per client, so no signed request
- * waits for a socket.
+ * Uploads in flight at once. With injected latency (`npm run bench -- --latency 20`, 2,000 files,
+ * 2 cores shared by client and stand-in) the client and the stand-in's CPU bound the wall time,
+ * and more requests in flight let each of them do more per turn of its event loop: 2026-12-06
+ * (load 7-8, `--concurrency 32,48,64`) 48 in flight 7.9 s, 64 8.3 s, 32 9.0 s (the CLI 9.4 s);
+ * the same day's quiet baseline 64 5.31 s, 32 5.75 s, 16 6.74 s, an earlier quiet run 32 4.86 s
+ * and 64 5.42 s. 32 and 64 trade places between runs; 48 is at least as fast as either and stays
+ * under the SDK's 50 sockets per client, so no request waits for a socket after being signed.
+ * S3 from a runner in the bucket's region answers in 10-30 ms.
  */
 export const DEFAULT_UPLOAD_CONCURRENCY = 48
 /** HEAD requests in flight at once. */
