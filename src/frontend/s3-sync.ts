@@ -36,16 +36,14 @@ import {
 import type { Progress } from './upload-progress'
 
 /**
- * Uploads in flight at once. With injected latency (`npm run bench -- --latency 20`, 2,000 files,
- * 2 cores shared by client and stand-in) the client and the stand-in's CPU bound the wall time,
- * and more requests in flight let each of them do more per turn of its event loop: 2026-12-06
- * (load 7-8, `--concurrency 32,48,64`) 48 in flight 7.9 s, 64 8.3 s, 32 9.0 s (the CLI 9.4 s);
- * the same day's quiet baseline 64 5.31 s, 32 5.75 s, 16 6.74 s, an earlier quiet run 32 4.86 s
- * and 64 5.42 s. 32 and 64 trade places between runs; 48 is at least as fast as either and stays
- * under the SDK's 50 sockets per client, so no request waits for a socket after being signed.
- * S3 from a runner in the bucket's region answers in 10-30 ms.
+ * Uploads in flight at once. Measured with `npm run bench -- --latency 20,50` (2,000 files, every
+ * stand-in request delayed, 2 busy cores, 2026-12-06): with 20 ms, 32 was fastest (12.5 s, against
+ * 14.5 s for 16 and 15.2 s for 64; the AWS CLI's 10: 14.2 s); with 50 ms, 64 (10.4 s) ahead of 32
+ * (12.7 s) and 16 (15.8 s). S3 from a runner in the bucket's region answers in 10-30 ms, and 64 is
+ * past the SDK's default of 50 sockets per client: 32. (scripts/measure-upload-concurrency.ts
+ * found the same with 30 ms.)
  */
-export const DEFAULT_UPLOAD_CONCURRENCY = 48
+export const DEFAULT_UPLOAD_CONCURRENCY = 32
 /** HEAD requests in flight at once. */
 export const DEFAULT_HEAD_CONCURRENCY = 32
 /** Multipart uploads in flight at once (each keeps up to 4 parts of 8 MiB in memory). */
