@@ -9,7 +9,12 @@ import * as http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import * as os from 'node:os'
 import * as path from 'node:path'
-import { UNUSED_S3_MIDDLEWARE, createClients } from '../../../src/aws/clients'
+import {
+  UNUSED_S3_MIDDLEWARE,
+  createClients,
+  expectBucketOwner,
+  oneBucketClient
+} from '../../../src/aws/clients'
 import { scanBuildDirectory } from '../../../src/frontend/local-files'
 import { uploadItems } from '../../../src/frontend/s3-sync'
 import type { UploadItem } from '../../../src/frontend/sync-plan'
@@ -81,11 +86,8 @@ afterAll(async () => {
   await new Promise(resolve => server.close(resolve))
 })
 
-async function uploadApp(): Promise<{ item: UploadItem; error: unknown }> {
-  const clients = createClients('eu-west-1', process.env, 3)
-  const [file] = await scanBuildDirectory(dir, { sha256: false, threads: 0 })
-  if (!file) throw new Error('the scan found nothing')
-  const item: UploadItem = {
+async function itemsOf(root: string): Promise<UploadItem[]> {
+  return (await scanBuildDirectory(root, { sha256: false, threads: 0 })).map(file => ({
     file,
     key: `site/${file.relPath}`,
     reason: 'new',
@@ -93,7 +95,13 @@ async function uploadApp(): Promise<{ item: UploadItem; error: unknown }> {
     contentType: 'text/javascript; charset=utf-8',
     cacheControl: 'public, max-age=31536000, immutable',
     headersDigest: 'abcdef0123456789'
-  }
+  }))
+}
+
+async function uploadApp(): Promise<{ item: UploadItem; error: unknown }> {
+  const clients = createClients('eu-west-1', process.env, 3)
+  const [item] = await itemsOf(dir)
+  if (!item) throw new Error('the scan found nothing')
   const outcome = await uploadItems(clients.s3, 'shop-site', [item])
   clients.s3.destroy()
   return { item, error: outcome.failure?.error }
@@ -157,5 +165,52 @@ describe('the S3 client of createClients', () => {
       'attempt=2; max=3',
       'attempt=3; max=3'
     ])
+  })
+
+  it('uploads through a client with the middleware cache, the connections and credentials of the main one', async () => {
+    const { s3 } = createClients('eu-west-1', process.env, 3)
+    const upload = oneBucketClient(s3)
+    expect(upload).toBeDefined()
+    expect(upload?.config.cacheMiddleware).toBe(true)
+    expect(s3.config.cacheMiddleware).toBeUndefined()
+    expect(upload?.config.requestHandler).toBe(s3.config.requestHandler)
+    expect(await upload?.config.credentials()).toEqual(await s3.config.credentials())
+    expect(await upload?.config.region()).toBe('eu-west-1')
+    expect(upload?.config.forcePathStyle).toBe(true)
+    expect(await upload?.config.maxAttempts()).toBe(3)
+    const names = upload?.middlewareStack.identify().map(entry => entry.split(' ')[0])
+    for (const name of UNUSED_S3_MIDDLEWARE) expect(names).not.toContain(name)
+    s3.destroy()
+  })
+
+  it('sends concurrent uploads to several buckets, each PUT to its own bucket with its own expected owner', async () => {
+    // Uploads go through a client whose middleware is resolved once (cacheMiddleware), with one
+    // request context shared by its requests: one such client per bucket, never shared.
+    const many = fs.mkdtempSync(path.join(os.tmpdir(), 's3-client-many-'))
+    for (let i = 0; i < 40; i++)
+      fs.writeFileSync(path.join(many, `f${i}.js`), `export const n = ${i}\n`)
+    const items = await itemsOf(many)
+    const first = createClients('eu-west-1', process.env, 3)
+    const second = createClients('eu-west-1', process.env, 3)
+    expectBucketOwner(first.s3, '111111111111')
+    expectBucketOwner(second.s3, '222222222222')
+    received.length = 0
+    const outcomes = await Promise.all([
+      uploadItems(first.s3, 'bucket-a', items, { concurrency: 8 }),
+      uploadItems(first.s3, 'bucket-b', items, { concurrency: 8 }),
+      uploadItems(second.s3, 'bucket-c', items, { concurrency: 8 })
+    ])
+    first.s3.destroy()
+    second.s3.destroy()
+    fs.rmSync(many, { recursive: true, force: true })
+    for (const outcome of outcomes) expect(outcome.failure).toBeUndefined()
+    const puts = received.filter(r => r.method === 'PUT')
+    const seen = puts.map(p => `${p.url.split('?')[0]} ${p.headers['x-amz-expected-bucket-owner']}`)
+    const expected = [
+      ['bucket-a', '111111111111'],
+      ['bucket-b', '111111111111'],
+      ['bucket-c', '222222222222']
+    ].flatMap(([bucket, owner]) => items.map(item => `/${bucket}/${item.key} ${owner}`))
+    expect(seen.sort()).toEqual(expected.sort())
   })
 })
