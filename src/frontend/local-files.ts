@@ -194,7 +194,8 @@ export async function addSha256(
   opts: ScanOptions = {}
 ): Promise<void> {
   const missing = files.filter(file => file.sha256 === undefined)
-  const hashes = await hashAll(missing, true, opts.threads)
+  // No part MD5s: the scan computed the multipart ETag already (one MD5 pass less over large files).
+  const hashes = await hashAll(missing, true, opts.threads, undefined, Number.POSITIVE_INFINITY)
   missing.forEach((file, index) => {
     const now = hashes[index] as FileHashes
     if (now.size !== file.size || now.md5 !== file.md5) {
@@ -283,7 +284,8 @@ async function hashAll(
   jobs: readonly HashJob[],
   withSha256: boolean,
   threads?: number,
-  joinAfter?: PromiseLike<unknown>
+  joinAfter?: PromiseLike<unknown>,
+  partSize = MULTIPART_PART_SIZE
 ): Promise<FileHashes[]> {
   const ready = threads === undefined ? started.splice(0) : []
   stopHashingThreads()
@@ -294,7 +296,7 @@ async function hashAll(
       : jobs.length >= MIN_FILES_FOR_THREADS
         ? DEFAULT_HASH_THREADS
         : 0)
-  const settings = { withSha256, partSize: MULTIPART_PART_SIZE, chunkSize: READ_CHUNK_SIZE }
+  const settings = { withSha256, partSize, chunkSize: READ_CHUNK_SIZE }
   const threadCount = Math.min(wanted, Math.ceil(jobs.length / FILES_PER_THREAD))
   const outcomes = await hashShared(jobs, settings, threadCount, { started: ready, joinAfter })
   for (const outcome of outcomes) {

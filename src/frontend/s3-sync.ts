@@ -22,7 +22,7 @@ import pLimit from 'p-limit'
 import { hash } from 'node:crypto'
 import { createReadStream, readFileSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
-import { awsErrorName, awsStatus } from '../aws/clients'
+import { awsErrorName, awsStatus, oneBucketClient } from '../aws/clients'
 import { DeployError, errorMessage } from '../errors'
 import { MULTIPART_PART_SIZE, MULTIPART_THRESHOLD } from './local-files'
 import {
@@ -136,12 +136,14 @@ export async function uploadItems(
   opts: UploadOptions = {}
 ): Promise<UploadOutcome> {
   const multipart = pLimit(MULTIPART_CONCURRENCY)
-  signWithKnownChecksum(s3)
+  // Only this run's uploads to `bucket` go through `client`, whose middleware is resolved once.
+  const client = oneBucketClient(s3) ?? s3
+  signWithKnownChecksum(client)
   return eachUntilFailure(items, opts.concurrency ?? DEFAULT_UPLOAD_CONCURRENCY, async item => {
     if (item.file.size < MULTIPART_THRESHOLD) {
-      await putSmall(s3, bucket, item)
+      await putSmall(client, bucket, item)
     } else {
-      await multipart(() => putLarge(s3, bucket, item, opts.progress))
+      await multipart(() => putLarge(client, bucket, item, opts.progress))
     }
     opts.progress?.fileDone(item.key, item.file.size)
   })
