@@ -57,6 +57,7 @@ import {
   type BucketDefaults
 } from './s3-config'
 import { decodeS3Body } from './s3-body'
+import { durableObjectWrites } from './s3-store'
 import {
   ObjectIndex,
   compareKeys,
@@ -296,6 +297,7 @@ export class S3StandIn extends HttpStandIn {
       directory: s3rverDir,
       vhostBuckets: false
     })
+    durableObjectWrites(this.s3rver.store)
     const address = await this.s3rver.run()
     this.upstreamPort = address.port
     return super.start()

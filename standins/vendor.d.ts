@@ -14,9 +14,7 @@ declare module 's3rver' {
     constructor(options: S3rverOptions)
     run(): Promise<{ address: string; port: number }>
     close(): Promise<void>
-    readonly store: {
-      getResourcePath(bucket: string, key: string, resource: string): string
-    }
+    readonly store: import('./s3-store').ObjectStore
   }
   export default S3rver
 }
