@@ -128,29 +128,52 @@ function stateValues(found: Collector, values: unknown): void {
   walkModule(values['root_module'])
 }
 
-/** A pattern matching any of the strings, longest first (a regex alternation of the escaped strings). */
+/**
+ * A pattern matching any of the strings, longest first (a regex alternation of the escaped
+ * strings). V8 compiles it on first use, and refuses one too large ("Regular expression too
+ * large": secrets of megabytes, a certificate bundle or a rendered file): the callers catch that
+ * and look for each string in turn.
+ */
 function anyOf(strings: readonly string[], flags: string): RegExp {
-  const sorted = [...strings].sort((a, b) => b.length - a.length)
+  const sorted = longestFirst(strings)
   return new RegExp(sorted.map(s => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'), flags)
 }
 
-const secretPatterns = new WeakMap<readonly string[], RegExp>()
+const longestFirst = (strings: readonly string[]): string[] =>
+  [...strings].sort((a, b) => b.length - a.length)
+
+const secretPatterns = new WeakMap<readonly string[], RegExp | null>()
 
 /**
  * Whether the text contains any of the secrets. One regex alternation, compiled once per list: a
  * 10,000-resource plan asks this for every shown value (hundreds of thousands), and one regex scan
- * is several times faster than a `includes` per secret (bench/README.md, report).
+ * is several times faster than an `includes` per secret (bench/README.md, report).
  */
 export function containsSecret(text: string, secrets: readonly string[]): boolean {
   if (secrets.length === 0) return false
   let pattern = secretPatterns.get(secrets)
-  if (!pattern) secretPatterns.set(secrets, (pattern = anyOf(secrets, '')))
-  return pattern.test(text)
+  if (pattern === undefined) secretPatterns.set(secrets, (pattern = anyOf(secrets, '')))
+  if (pattern !== null) {
+    try {
+      return pattern.test(text)
+    } catch {
+      secretPatterns.set(secrets, null) // too large to compile: one string at a time
+    }
+  }
+  return secrets.some(secret => text.includes(secret))
 }
 
 /** The text with every occurrence of the given strings replaced by "(sensitive value)". */
 export function redact(text: string, secrets: readonly string[]): string {
   const usable = secrets.filter(s => s.length >= MIN_REDACTED_LENGTH)
   if (usable.length === 0 || text === '') return text
-  return text.replace(anyOf(usable, 'g'), '(sensitive value)')
+  try {
+    return text.replace(anyOf(usable, 'g'), '(sensitive value)')
+  } catch {
+    // too large to compile: one string at a time, longest first
+    return longestFirst(usable).reduce(
+      (redacted, secret) => redacted.replaceAll(secret, '(sensitive value)'),
+      text
+    )
+  }
 }

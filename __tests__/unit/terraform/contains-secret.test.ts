@@ -51,4 +51,15 @@ describe('containsSecret', () => {
       'x (sensitive value) (sensitive value) y'
     )
   })
+
+  it('copes with secrets too large for one regex (a certificate bundle of megabytes)', () => {
+    const huge = `-----BEGIN CERTIFICATE-----${'A'.repeat(600_000)}-----END-----`
+    const secrets = [huge, 'hunter2-password']
+    expect(containsSecret(`before ${huge} after`, secrets)).toBe(true)
+    expect(containsSecret('hunter2-password', secrets)).toBe(true)
+    expect(containsSecret(huge.slice(1), secrets)).toBe(false)
+    expect(redact(`a ${huge} b hunter2-password c`, secrets)).toBe(
+      'a (sensitive value) b (sensitive value) c'
+    )
+  })
 })
