@@ -146,8 +146,12 @@ export class JsonFile extends JsonSource {
           if (escaped) escaped = false
           else if (byte === BACKSLASH) escaped = true
           else if (byte === QUOTE) inString = false
-        } else if (byte === QUOTE) inString = true
-        else if (byte === OPEN_OBJECT || byte === OPEN_ARRAY) {
+        } else if (byte === QUOTE) {
+          // Most of a plan is strings: their end found natively, byte by byte only past the window.
+          const end = closingQuote(bytes, i + 1)
+          if (end === -1) inString = true
+          else i = end
+        } else if (byte === OPEN_OBJECT || byte === OPEN_ARRAY) {
           open.push(this.containers)
           this.add(start + i)
         } else if (byte === CLOSE_OBJECT || byte === CLOSE_ARRAY) {
@@ -201,4 +205,22 @@ export function readAll(fd: number): Buffer {
     done += n
   }
   return bytes.subarray(0, done)
+}
+
+/**
+ * The index of the quote that ends a string whose text starts at `from` (a quote after an even
+ * number of backslashes), or -1 when the string does not end in `bytes`.
+ */
+function closingQuote(bytes: Buffer, from: number): number {
+  for (
+    let quote = bytes.indexOf(QUOTE, from);
+    quote !== -1;
+    quote = bytes.indexOf(QUOTE, quote + 1)
+  ) {
+    let backslashes = 0
+    while (quote - backslashes - 1 >= from && bytes[quote - backslashes - 1] === BACKSLASH)
+      backslashes++
+    if (backslashes % 2 === 0) return quote
+  }
+  return -1
 }

@@ -125,6 +125,38 @@ describe('readPlanBytes: the plan read piece by piece, as the whole document', (
     }
   })
 
+  it('strings longer than the file is read in at once, with escaped quotes and backslashes at every offset', () => {
+    // The scan reads the file in 1 MiB windows and finds the end of a string natively: a string
+    // that runs past a window, and quotes after odd and even runs of backslashes, must end where
+    // JSON.parse says they end.
+    const plan = JSON.parse(
+      fs.readFileSync(path.join(FIXTURES, 'outputs-secret-change.json'), 'utf8')
+    ) as { resource_changes: Array<Record<string, unknown>> }
+    const first = plan.resource_changes[0] as { change: { after: Record<string, unknown> } }
+    const tricky = ['"', '\\', '\\"', '\\\\"', '"]}{[', '\\u0022']
+    for (let i = 0; i < 12; i++) {
+      const filler = 'x'.repeat(150_000 + i * 7919)
+      plan.resource_changes.push({
+        ...first,
+        address: `terraform_data.blob_${i}`,
+        name: `blob_${i}`,
+        change: {
+          ...first.change,
+          after: { ...first.change.after, input: `${filler}${tricky.join(filler.slice(0, i))}` }
+        }
+      })
+    }
+    const text = JSON.stringify(plan)
+    expect(text.length).toBeGreaterThan(2 * 2 ** 20)
+    const expected = whole(text)
+    expect(expected).not.toHaveProperty('error')
+    expect(pieces(text)).toEqual(expected)
+    // and a cut inside the last long string is still found
+    expect(pieces(text.slice(0, text.lastIndexOf('xxxxx')))).toEqual(
+      whole(text.slice(0, text.lastIndexOf('xxxxx')))
+    )
+  })
+
   it('keeps the resource changes as bytes, not as a tree of objects', () => {
     const text = fs.readFileSync(path.join(FIXTURES, 'outputs-secret-change.json'), 'utf8')
     expect(readPlanBytes(Buffer.from(text)).effect.resource_changes).toBeInstanceOf(JsonArrayBytes)
