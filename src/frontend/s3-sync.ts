@@ -36,14 +36,15 @@ import {
 import type { Progress } from './upload-progress'
 
 /**
- * Uploads in flight at once. Measured with `npm run bench -- --latency 20,50` (2,000 files, every
- * stand-in request delayed, 2 busy cores, 2026-12-06): with 20 ms, 32 was fastest (12.5 s, against
- * 14.5 s for 16 and 15.2 s for 64; the AWS CLI's 10: 14.2 s); with 50 ms, 64 (10.4 s) ahead of 32
- * (12.7 s) and 16 (15.8 s). S3 from a runner in the bucket's region answers in 10-30 ms, and 64 is
- * past the SDK's default of 50 sockets per client: 32. (scripts/measure-upload-concurrency.ts
- * found the same with 30 ms.)
+ * Uploads in flight at once: 48. Measured on a quiet 2-core machine with `npm run bench --
+ * --latency 20,50` (2,000 files, every stand-in request delayed, the stand-ins in their own
+ * process), two runs on 2026-12-06: with 20 ms, 48 took 4.94 s, 64 5.21-5.31 s, 32 5.49-5.75 s,
+ * 16 6.74 s (the AWS CLI's 10: 9.6-10.0 s); with 50 ms, 64 5.43/4.68 s, 48 5.65 s, 32 6.14-6.76 s.
+ * Earlier runs on a machine loaded by other work had put 32 first at 20 ms: there, the client and
+ * the stand-in compete for the cores, which hides the latency. 48 also stays under the SDK's
+ * default of 50 sockets per client (64 would queue on them).
  */
-export const DEFAULT_UPLOAD_CONCURRENCY = 32
+export const DEFAULT_UPLOAD_CONCURRENCY = 48
 /** HEAD requests in flight at once. */
 export const DEFAULT_HEAD_CONCURRENCY = 32
 /** Multipart uploads in flight at once (each keeps up to 4 parts of 8 MiB in memory). */
