@@ -227,15 +227,35 @@ parentPort.once('message', ({ jobs, settings, shared, options }) => {
 })
 `
 
+/** How each hashing thread ended: watched from its start, so a thread that dies idle is known. */
+const threadEnds = new WeakMap<Worker, Promise<{ code: number; error?: unknown }>>()
+
 /**
  * A hashing thread, starting (it waits for the list of files {@link hashShared} sends it). Unref'd:
- * one started ahead that is never used does not keep the process alive.
+ * one started ahead that is never used does not keep the process alive. Its end is watched from
+ * the start: an error of a thread started ahead and still idle (during the build) is kept for the
+ * scan that uses it, not thrown as an uncaught exception, and a thread that has already ended is
+ * not waited for.
  */
 export function hashingThread(): Worker {
   const worker = new Worker(WORKER_SOURCE, { eval: true })
   worker.unref()
+  let error: unknown
+  worker.on('error', e => (error ??= e))
+  threadEnds.set(
+    worker,
+    new Promise(resolve =>
+      worker.once('exit', code => {
+        endedThreads.add(worker)
+        resolve({ code, error })
+      })
+    )
+  )
   return worker
 }
+
+/** Threads that have ended: one started ahead that ended idle is not given work (a new one is). */
+const endedThreads = new WeakSet<Worker>()
 
 /** How {@link hashShared} uses the calling thread, and threads started ahead. */
 export interface SharedOptions {
@@ -316,8 +336,9 @@ export async function hashShared(
         Atomics.notify(state, 2)
         settled()
       }
+      const alive = started.filter(worker => !endedThreads.has(worker))
       for (let i = 0; i < threads; i++) {
-        const worker = started[i] ?? hashingThread()
+        const worker = alive[i] ?? hashingThread()
         worker.ref()
         workers.push(worker)
         const options = { step: WORKER_STEP, post: WORKER_POST }
@@ -326,10 +347,11 @@ export async function hashShared(
           for (const { start, done } of parts) store(start, done)
           settled()
         })
-        worker.once('error', end)
-        // A worker ends by itself (code 0) once it posted its last hashes and nothing is left.
-        worker.once('exit', code => {
-          if (code !== 0) end(new Error(`A hashing thread stopped (exit code ${code})`))
+        // A worker ends by itself (code 0) once it posted its last hashes and nothing is left;
+        // one that failed or stopped, even before this scan, fails the scan (never a hang).
+        void threadEnds.get(worker)?.then(({ code, error }) => {
+          if (error !== undefined) end(error)
+          else if (code !== 0) end(new Error(`A hashing thread stopped (exit code ${code})`))
         })
       }
       if (joinAfter && threads > 0) joinAfter.then(slice, slice)

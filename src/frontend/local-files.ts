@@ -56,7 +56,7 @@ const MIN_FILES_FOR_THREADS = 1000
 const FILES_PER_THREAD = 64
 
 /** Hashing threads started ahead by {@link startHashingThreads}, for the next scan. */
-let started: Worker[] = []
+const started: Worker[] = []
 
 /**
  * Hashing threads by default: one core fewer than the machine has (the main thread lists the bucket
@@ -271,7 +271,12 @@ class PartHasher {
  */
 export function startHashingThreads(count: number = DEFAULT_HASH_THREADS): void {
   stopHashingThreads()
-  started = Array.from({ length: count }, () => hashingThread())
+  try {
+    for (let i = 0; i < count; i++) started.push(hashingThread())
+  } catch {
+    // no thread could start (thread limits of a self-hosted runner): the scan hashes as it can
+    stopHashingThreads()
+  }
 }
 
 /** Ends the threads {@link startHashingThreads} started that no scan used. */

@@ -6,6 +6,7 @@ import * as path from 'node:path'
 import {
   hashJobs,
   hashShared,
+  hashingThread,
   type HashJob,
   type HashOutcome,
   type HashSettings
@@ -97,6 +98,16 @@ describe('hashShared', () => {
 })
 
 describe('hashing threads started ahead', () => {
+  it('a thread started ahead that ended idle is replaced, not waited for', async () => {
+    const dead = hashingThread()
+    await dead.terminate()
+    // with a worker, the calling thread leaves files above one chunk to it: nobody would take them
+    // if the ended thread were given the list (the scan never settled before)
+    const files = jobs.slice(0, 60)
+    const outcomes = await hashShared(files, settings, 1, { started: [dead] })
+    expect(outcomes).toEqual(hashJobs(files, settings))
+  })
+
   it('the next scan uses them and gives the same result; unused ones can be stopped', async () => {
     const scanDir = await mkdtemp(path.join(tmpdir(), 'hash-ahead-'))
     try {
