@@ -8,18 +8,21 @@
  * ends; the pieces are then found with that index and read back with positioned reads.
  */
 import * as fs from 'node:fs'
-import { JsonScanError, JsonSource, type Span } from './json-scan'
+import {
+  BACKSLASH,
+  CLOSE_ARRAY,
+  CLOSE_OBJECT,
+  closingQuote,
+  JsonScanError,
+  JsonSource,
+  OPEN_ARRAY,
+  OPEN_OBJECT,
+  QUOTE,
+  type Span
+} from './json-scan'
 
 /** Bytes read at a time. */
 const WINDOW = 1 << 20
-
-const QUOTE = 0x22
-const BACKSLASH = 0x5c
-const COMMA = 0x2c
-const OPEN_OBJECT = 0x7b
-const CLOSE_OBJECT = 0x7d
-const OPEN_ARRAY = 0x5b
-const CLOSE_ARRAY = 0x5d
 
 /** Each file is closed once nothing reads from it any more. */
 const closeWhenUnused = new FinalizationRegistry<number>(fd => {
@@ -92,25 +95,7 @@ export class JsonFile extends JsonSource {
         if (byte === BACKSLASH) i++
       }
     }
-    // a number or true/false/null: up to the next delimiter
-    let end = at
-    for (;;) {
-      const byte = this.byteAt(end)
-      if (
-        byte === undefined ||
-        byte === COMMA ||
-        byte === CLOSE_OBJECT ||
-        byte === CLOSE_ARRAY ||
-        byte === 0x20 ||
-        byte === 0x0a ||
-        byte === 0x0d ||
-        byte === 0x09
-      )
-        break
-      end++
-    }
-    if (end === at) throw new JsonScanError(`no value at ${at}`)
-    return end
+    return this.scalarEnd(at)
   }
 
   /** The end of the object or array that starts at `at`, from the index. */
@@ -205,22 +190,4 @@ export function readAll(fd: number): Buffer {
     done += n
   }
   return bytes.subarray(0, done)
-}
-
-/**
- * The index of the quote that ends a string whose text starts at `from` (a quote after an even
- * number of backslashes), or -1 when the string does not end in `bytes`.
- */
-function closingQuote(bytes: Buffer, from: number): number {
-  for (
-    let quote = bytes.indexOf(QUOTE, from);
-    quote !== -1;
-    quote = bytes.indexOf(QUOTE, quote + 1)
-  ) {
-    let backslashes = 0
-    while (quote - backslashes - 1 >= from && bytes[quote - backslashes - 1] === BACKSLASH)
-      backslashes++
-    if (backslashes % 2 === 0) return quote
-  }
-  return -1
 }

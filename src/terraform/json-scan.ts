@@ -31,17 +31,36 @@ export interface Span {
   end: number
 }
 
-const QUOTE = 0x22
-const BACKSLASH = 0x5c
-const COMMA = 0x2c
+export const QUOTE = 0x22
+export const BACKSLASH = 0x5c
+export const COMMA = 0x2c
 const COLON = 0x3a
-const OPEN_OBJECT = 0x7b
-const CLOSE_OBJECT = 0x7d
-const OPEN_ARRAY = 0x5b
-const CLOSE_ARRAY = 0x5d
+export const OPEN_OBJECT = 0x7b
+export const CLOSE_OBJECT = 0x7d
+export const OPEN_ARRAY = 0x5b
+export const CLOSE_ARRAY = 0x5d
 
-function isSpace(byte: number | undefined): boolean {
+export function isSpace(byte: number | undefined): boolean {
   return byte === 0x20 || byte === 0x0a || byte === 0x0d || byte === 0x09
+}
+
+/**
+ * The index of the quote that ends a string whose text starts at `from` (a quote after an even
+ * number of backslashes), or -1 when the string does not end in `bytes`. Found with indexOf: most
+ * of a plan is strings.
+ */
+export function closingQuote(bytes: Buffer, from: number): number {
+  for (
+    let quote = bytes.indexOf(QUOTE, from);
+    quote !== -1;
+    quote = bytes.indexOf(QUOTE, quote + 1)
+  ) {
+    let backslashes = 0
+    while (quote - backslashes - 1 >= from && bytes[quote - backslashes - 1] === BACKSLASH)
+      backslashes++
+    if (backslashes % 2 === 0) return quote
+  }
+  return -1
 }
 
 /** A JSON text read piece by piece: from a buffer ({@link JsonBytes}) or a file ({@link JsonFile}). */
@@ -165,6 +184,25 @@ export abstract class JsonSource {
     else for (const element of this.elements(span)) this.check(element)
   }
 
+  /** Just past the number, true, false or null that starts at `at`: up to the next delimiter. */
+  protected scalarEnd(at: number): number {
+    let end = at
+    for (;;) {
+      const byte = this.byteAt(end)
+      if (
+        byte === undefined ||
+        byte === COMMA ||
+        byte === CLOSE_OBJECT ||
+        byte === CLOSE_ARRAY ||
+        isSpace(byte)
+      )
+        break
+      end++
+    }
+    if (end === at) throw new JsonScanError(`no value at ${at}`)
+    return end
+  }
+
   private closed<T>(found: T, at: number, span: Span): T {
     if (at + 1 !== span.end) throw new JsonScanError(`the value ends at ${at}`)
     return found
@@ -197,15 +235,9 @@ export class JsonBytes extends JsonSource {
 
   /** Just past the string that starts at `at` (a quote). */
   private skipString(at: number): number {
-    const bytes = this.bytes
-    const length = bytes.length
-    let i = at + 1
-    while (i < length) {
-      const byte = bytes[i++]
-      if (byte === QUOTE) return i
-      if (byte === BACKSLASH) i++
-    }
-    throw new JsonScanError(`unterminated string at ${at}`)
+    const end = closingQuote(this.bytes, at + 1)
+    if (end === -1) throw new JsonScanError(`unterminated string at ${at}`)
+    return end + 1
   }
 
   /**
@@ -218,29 +250,16 @@ export class JsonBytes extends JsonSource {
     const length = bytes.length
     const first = bytes[at]
     if (first === QUOTE) return this.skipString(at)
-    if (first !== OPEN_OBJECT && first !== OPEN_ARRAY) {
-      // a number or true/false/null: up to the next delimiter
-      let end = at
-      while (end < length) {
-        const byte = bytes[end] as number
-        if (byte === COMMA || byte === CLOSE_OBJECT || byte === CLOSE_ARRAY || isSpace(byte)) break
-        end++
-      }
-      if (end === at) throw new JsonScanError(`no value at ${at}`)
-      return end
-    }
+    if (first !== OPEN_OBJECT && first !== OPEN_ARRAY) return this.scalarEnd(at)
     let depth = 0
     let i = at
     while (i < length) {
-      let byte = bytes[i]
+      const byte = bytes[i]
       i++
       if (byte === QUOTE) {
-        // the string's end: the next quote not escaped (past the end, `byte` is undefined)
-        while ((byte = bytes[i]) !== QUOTE) {
-          if (byte === undefined) throw new JsonScanError(`unterminated string before ${i}`)
-          i += byte === BACKSLASH ? 2 : 1
-        }
-        i++
+        const end = closingQuote(bytes, i)
+        if (end === -1) throw new JsonScanError(`unterminated string before ${length}`)
+        i = end + 1
       } else if (byte === OPEN_OBJECT || byte === OPEN_ARRAY) depth++
       else if ((byte === CLOSE_OBJECT || byte === CLOSE_ARRAY) && --depth === 0) return i
     }
