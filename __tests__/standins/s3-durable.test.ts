@@ -50,15 +50,19 @@ afterAll(async () => {
   await s3.stop()
 })
 
+async function createBucket(Bucket: string): Promise<void> {
+  await client.send(
+    new CreateBucketCommand({
+      Bucket,
+      CreateBucketConfiguration: { LocationConstraint: 'eu-west-1' }
+    })
+  )
+}
+
 describe('an acknowledged write is on disk (slow disk writes)', () => {
   it('PutObject: listing, HEAD and GET right after see every object whole', async () => {
     const Bucket = 'durable-puts'
-    await client.send(
-      new CreateBucketCommand({
-        Bucket,
-        CreateBucketConfiguration: { LocationConstraint: 'eu-west-1' }
-      })
-    )
+    await createBucket(Bucket)
     // The first listing builds the stand-in's index, as a sync lists before it uploads.
     expect((await client.send(new ListObjectsV2Command({ Bucket }))).KeyCount).toBe(0)
     const bodies = new Map<string, string>()
@@ -80,12 +84,7 @@ describe('an acknowledged write is on disk (slow disk writes)', () => {
 
   it('multipart upload: the completed object has every byte of its parts', async () => {
     const Bucket = 'durable-multipart'
-    await client.send(
-      new CreateBucketCommand({
-        Bucket,
-        CreateBucketConfiguration: { LocationConstraint: 'eu-west-1' }
-      })
-    )
+    await createBucket(Bucket)
     await client.send(new ListObjectsV2Command({ Bucket }))
     const body = Buffer.alloc(5 * 2 ** 20 + 1000, 'x')
     slowDiskWrites(40)

@@ -53,17 +53,16 @@ export function createClients(region: string, env: Env = process.env, maxAttempt
 }
 
 /**
- * SDK middlewares that do nothing useful for this action yet run on every request: removed from
- * the S3 client, where a sync sends thousands of requests (each saved a few percent of the
- * client's CPU on a 2,000-file first upload, `npm run bench`).
- * - `loggerMiddleware`: nothing is logged (SILENT_LOGGER), so it has nothing to do; with the SDK's
- *   default logger it redacted every command's input and output for a log line nobody reads.
+ * SDK middleware that does nothing useful for this action yet runs on every request: removed from
+ * the S3 client, where a sync sends thousands of requests (a few percent of the client's CPU on a
+ * 2,000-file first upload, `npm run bench`).
  * - `recursionDetectionMiddleware`: inside AWS Lambda, passes the X-Ray trace id on; a runner is
  *   not a Lambda function, so it only reads the environment on every request.
- * Everything that checks or shapes a request stays (bucket-name validation, checksums, signing,
- * retries, S3's 200-with-error handling, region redirects, S3 Express).
+ * The logger middleware stays: with SILENT_LOGGER (no `info`) it builds no log entry, for every
+ * client. Everything that checks or shapes a request stays (bucket-name validation, checksums,
+ * signing, retries, S3's 200-with-error handling, region redirects, S3 Express).
  */
-export const UNUSED_S3_MIDDLEWARE = ['loggerMiddleware', 'recursionDetectionMiddleware'] as const
+export const UNUSED_S3_MIDDLEWARE = ['recursionDetectionMiddleware'] as const
 
 export function withoutUnusedMiddleware(s3: S3Client): S3Client {
   for (const name of UNUSED_S3_MIDDLEWARE) s3.middlewareStack.remove(name)
